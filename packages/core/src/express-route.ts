@@ -1,0 +1,190 @@
+// Express 4 and 5: the matched route template, mount prefixes included, resolved from the router stacks.
+import { UNMATCHED_ROUTE, joinTemplates, pathToTemplate } from './route';
+
+// Internal shapes of Express 4 (router in express/lib/router) and Express 5 (the `router` package).
+// Only what route resolution reads is declared; everything is checked before use.
+interface RouterLike {
+  stack: LayerLike[];
+}
+interface LayerLike {
+  route?: object;
+  handle?: unknown;
+  /** Express 5 (router >= 2.3): the path given at registration. */
+  rawPath?: unknown;
+  /** Express 4: the compiled path. */
+  regexp?: RegExp;
+  keys?: { name: string | number }[];
+}
+/** What route resolution reads from an Express request (structural, so no Express types are needed). */
+export interface ExpressRequestLike {
+  route?: unknown;
+  app?: unknown;
+  baseUrl?: string;
+}
+interface AppLike {
+  _router?: RouterLike;
+  router?: RouterLike;
+  mountpath?: unknown;
+  parent?: AppLike;
+}
+
+const MAX_DEPTH = 32;
+
+// Templates never change once a route is registered, so each route object is resolved once.
+// A router mounted at several paths makes a route ambiguous; such routes are not cached.
+const routeCache = new WeakMap<object, string>();
+const layerCache = new WeakMap<object, string>();
+const appCache = new WeakMap<object, string>();
+
+function routerOf(app: AppLike | undefined): RouterLike | undefined {
+  if (!app) return undefined;
+  // Express 4 keeps the lazily created router on `_router`; Express 5 exposes `router`.
+  const router = app._router ?? app.router;
+  return router && Array.isArray(router.stack) ? router : undefined;
+}
+
+function nestedRouter(layer: LayerLike): RouterLike | undefined {
+  const handle = layer.handle;
+  if (typeof handle !== 'function') return undefined;
+  const stack = (handle as { stack?: unknown }).stack;
+  return Array.isArray(stack) ? (handle as unknown as RouterLike) : undefined;
+}
+
+/**
+ * Express 4 compiles mount paths with path-to-regexp 0.1 and keeps only the RegExp. Its output for
+ * string paths is regular enough to read back (`^\/users(?:\/([^/]+?))\/?(?=\/|$)` is `/users/:id`);
+ * anything else is shown as the RegExp itself, which is still one bounded value.
+ */
+export function express4LayerTemplate(regexp: RegExp, keys: readonly { name: string | number }[]): string {
+  let src = regexp.source;
+  if (src === '^\\/?(?=\\/|$)') return '';
+  if (!src.startsWith('^') || !src.endsWith('\\/?(?=\\/|$)')) return String(regexp);
+  src = src.slice(1, -'\\/?(?=\\/|$)'.length);
+  let out = '';
+  let key = 0;
+  for (let i = 0; i < src.length; ) {
+    if (src.startsWith('(?:\\/(', i)) {
+      // A named parameter group: skip to its balanced end.
+      let depth = 0;
+      let j = i;
+      for (; j < src.length; j++) {
+        const c = src[j];
+        if (c === '\\') j++;
+        else if (c === '(') depth++;
+        else if (c === ')' && --depth === 0) break;
+      }
+      const name = keys[key++]?.name;
+      if (typeof name !== 'string') return String(regexp);
+      out += `/:${name}`;
+      i = j + 1;
+      if (src[i] === '?') {
+        out += '?';
+        i++;
+      }
+    } else if (src.startsWith('(.*)', i)) {
+      key++;
+      out += '*';
+      i += 4;
+    } else if (src[i] === '\\' && i + 1 < src.length) {
+      out += src[i + 1];
+      i += 2;
+    } else {
+      const c = src[i] as string;
+      if ('()[]{}+?*^$|.'.includes(c)) return String(regexp);
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+function layerTemplate(layer: LayerLike): string {
+  const cached = layerCache.get(layer);
+  if (cached !== undefined) return cached;
+  let template: string;
+  if (layer.rawPath !== undefined) template = pathToTemplate(layer.rawPath);
+  else if (layer.regexp instanceof RegExp) template = express4LayerTemplate(layer.regexp, layer.keys ?? []);
+  else template = '';
+  if (template === '/') template = '';
+  layerCache.set(layer, template);
+  return template;
+}
+
+/** Every chain of mount layers from `router` down to the router that holds `route` (at most two). */
+function findChains(router: RouterLike, route: object, chains: LayerLike[][], path: LayerLike[], depth: number, seen: Set<object>): void {
+  if (depth > MAX_DEPTH || seen.has(router)) return;
+  seen.add(router);
+  for (const layer of router.stack) {
+    if (chains.length > 1) break;
+    if (layer.route === route) {
+      chains.push([...path]);
+      continue;
+    }
+    const nested = nestedRouter(layer);
+    if (nested) {
+      path.push(layer);
+      findChains(nested, route, chains, path, depth + 1, seen);
+      path.pop();
+    }
+  }
+  seen.delete(router);
+}
+
+/** Template of the mount prefix of a sub-app (`app.use('/admin', adminApp)`), '' for the top app. */
+function appPrefix(app: AppLike | undefined, depth = 0): string {
+  if (!app?.parent || depth > MAX_DEPTH) return '';
+  const cached = appCache.get(app);
+  if (cached !== undefined) return cached;
+  let own = pathToTemplate(app.mountpath);
+  if (own === '/') own = '';
+  const prefix = joinTemplates(appPrefix(app.parent, depth + 1), own);
+  const result = prefix === '/' ? '' : prefix;
+  appCache.set(app, result);
+  return result;
+}
+
+/**
+ * The route template of an Express request, mount prefixes included (`/api/users/:id`), or
+ * UNMATCHED_ROUTE when no route handled it. Call it once the response is done; it never throws.
+ */
+export function expressRouteTemplate(req: ExpressRequestLike): string {
+  const route = req.route as { path?: unknown } | undefined;
+  if (!route || typeof route !== 'object') return UNMATCHED_ROUTE;
+  const cached = routeCache.get(route);
+  if (cached !== undefined) return cached;
+  try {
+    return resolve(req, route);
+  } catch {
+    return pathToTemplate(route.path) || UNMATCHED_ROUTE;
+  }
+}
+
+function resolve(req: ExpressRequestLike, route: { path?: unknown }): string {
+  const own = pathToTemplate(route.path);
+  const app = req.app as AppLike | undefined;
+  const router = routerOf(app);
+  const chains: LayerLike[][] = [];
+  if (router) findChains(router, route, chains, [], 0, new Set());
+  const prefix = appPrefix(app);
+  if (chains.length === 0) {
+    // The route lives in a sub-app whose request already left it (an error handled by the parent).
+    // Its own path is still the best bounded value available.
+    return joinTemplates(prefix, own);
+  }
+  const chain = chains.length === 1 ? chains[0]! : pickChain(chains, req);
+  let template = prefix;
+  for (const layer of chain) template = joinTemplates(template, layerTemplate(layer));
+  template = joinTemplates(template, own);
+  if (chains.length === 1) routeCache.set(route, template);
+  return template;
+}
+
+// A router mounted at two paths: pick the chain whose mount templates prefix the request's base URL.
+function pickChain(chains: LayerLike[][], req: ExpressRequestLike): LayerLike[] {
+  const base = req.baseUrl ?? '';
+  for (const chain of chains) {
+    const literal = chain.map(layerTemplate).join('');
+    if (!literal.includes(':') && !literal.includes('*') && base.startsWith(literal)) return chain;
+  }
+  return chains[0]!;
+}

@@ -1,0 +1,111 @@
+// Option validation helpers: each check throws a coded error naming the option, or returns the value.
+import { type OptionContext, optionError, looksLikeFrameworkCall, notCalledError } from './errors';
+
+/**
+ * Checks the options argument of a factory: `undefined` means defaults, a plain object is accepted,
+ * framework call arguments mean the factory was mounted without `()`, anything else is rejected.
+ * Unknown keys are rejected too, so a typo is caught at startup instead of silently ignored.
+ */
+export function readOptions<T extends object>(
+  context: OptionContext,
+  value: unknown,
+  argCount: number,
+  knownKeys: readonly string[],
+): Partial<T> {
+  if (looksLikeFrameworkCall(value, argCount)) throw notCalledError(context);
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw optionError(context, 'INVALID_OPTIONS', 'options', 'an object or undefined', value);
+  }
+  for (const key of Object.keys(value)) {
+    if (!knownKeys.includes(key)) {
+      throw optionError(
+        context,
+        'UNKNOWN_OPTION',
+        key,
+        `one of ${knownKeys.join(', ')}`,
+        key,
+        'Check the spelling of the option name.',
+      );
+    }
+  }
+  return { ...(value as Partial<T>) };
+}
+
+/** A value or its default when `undefined`; rejects any other type. */
+export function booleanOption(context: OptionContext, name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw optionError(context, 'INVALID_OPTION', name, 'a boolean', value);
+  return value;
+}
+
+export function stringOption(
+  context: OptionContext,
+  name: string,
+  value: unknown,
+  fallback: string,
+  pattern?: RegExp,
+  patternText?: string,
+): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || (pattern !== undefined && !pattern.test(value))) {
+    throw optionError(context, 'INVALID_OPTION', name, patternText ?? 'a string', value);
+  }
+  return value;
+}
+
+export function integerOption(
+  context: OptionContext,
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw optionError(context, 'INVALID_OPTION', name, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+export function functionOption<F extends (...args: never[]) => unknown>(
+  context: OptionContext,
+  name: string,
+  value: unknown,
+): F | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw optionError(context, 'INVALID_OPTION', name, 'a function', value);
+  return value as F;
+}
+
+/** Prometheus metric-name rule; `allowEmpty` for prefixes. */
+export const METRIC_NAME_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+/** Prometheus label-name rule; names starting with `__` are reserved. */
+export const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** Validates histogram buckets: finite, strictly increasing, non-empty. Returns a frozen copy. */
+export function bucketsOption(
+  context: OptionContext,
+  name: string,
+  value: unknown,
+  fallback: readonly number[],
+): readonly number[] {
+  if (value === undefined) return fallback;
+  const ok =
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every(
+      (b, i) => typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > (value[i - 1] as number)),
+    );
+  if (!ok) {
+    throw optionError(
+      context,
+      'INVALID_BUCKETS',
+      name,
+      'a non-empty array of finite numbers in strictly increasing order (+Inf is added for you)',
+      value,
+    );
+  }
+  return Object.freeze([...(value as number[])]);
+}

@@ -1,0 +1,107 @@
+// Text exposition in both formats, for the cases prom-client's registry cannot serve itself.
+//
+// A prom-client Registry renders only its own content type, and rendering OpenMetrics renames counters
+// in place (it strips `_total`), so one registry cannot serve both formats by switching its type.
+// These renderers work from getMetricsAsJSON(), which never mutates, and keep `_total` on counters in
+// both formats as the OpenMetrics specification requires.
+import { Registry } from 'prom-client';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+export type ExpositionFormat = 'prometheus' | 'openmetrics';
+
+interface JsonValue {
+  labels?: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+  exemplar?: { labelSet: Record<string, string | number>; value: number; timestamp?: number } | null;
+}
+interface JsonMetric {
+  name: string;
+  help: string;
+  type: string;
+  values?: JsonValue[];
+}
+
+function escapeLabelValue(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function escapeHelp(v: string, openMetrics: boolean): string {
+  const s = v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+  return openMetrics ? s.replace(/"/g, '\\"') : s;
+}
+
+function formatNumber(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+function formatLabels(labels: Record<string, string | number> | undefined): string {
+  if (!labels) return '';
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(labels)) {
+    if (v === undefined) continue;
+    const text = typeof v === 'number' ? formatNumber(v) : String(v);
+    parts.push(`${k}="${escapeLabelValue(text)}"`);
+  }
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+/** Renders metrics from getMetricsAsJSON() in the given format. */
+export function renderJson(metrics: readonly JsonMetric[], format: ExpositionFormat): string {
+  const om = format === 'openmetrics';
+  const out: string[] = [];
+  for (const metric of metrics) {
+    const isCounter = metric.type === 'counter';
+    const base = isCounter ? metric.name.replace(/_total$/, '') : metric.name;
+    const family = isCounter && !om ? `${base}_total` : base;
+    out.push(`# HELP ${family} ${escapeHelp(metric.help, om)}`);
+    out.push(`# TYPE ${family} ${metric.type}`);
+    for (const v of metric.values ?? []) {
+      const sample = isCounter ? `${base}_total` : (v.metricName ?? metric.name);
+      let line = `${sample}${formatLabels(v.labels)} ${formatNumber(v.value)}`;
+      if (om && v.exemplar) {
+        line += ` # ${formatLabels(v.exemplar.labelSet) || '{}'} ${formatNumber(v.exemplar.value)}`;
+        if (v.exemplar.timestamp !== undefined) line += ` ${v.exemplar.timestamp}`;
+      }
+      out.push(line);
+    }
+  }
+  return om ? `${out.join('\n')}\n# EOF\n` : `${out.join('\n')}\n`;
+}
+
+/** Renders `registry` in `format`, natively when the registry's own type matches. */
+export async function render(registry: Registry, format: ExpositionFormat): Promise<string> {
+  const native = (registry.contentType as string) === Registry.OPENMETRICS_CONTENT_TYPE ? 'openmetrics' : 'prometheus';
+  // Native OpenMetrics is avoided too: it renames counters in place, which would break later
+  // Prometheus-format scrapes of the same registry.
+  if (format === 'prometheus' && native === 'prometheus') return registry.metrics();
+  return renderJson((await registry.getMetricsAsJSON()) as unknown as JsonMetric[], format);
+}
+
+/**
+ * Chooses the format from an Accept header: OpenMetrics when the scraper prefers it (Prometheus sends
+ * `application/openmetrics-text;version=1.0.0,...;q=0.5`), the Prometheus text format otherwise.
+ */
+export function negotiate(accept: string | undefined): ExpositionFormat {
+  if (accept === undefined || !accept.includes('openmetrics')) return 'prometheus';
+  let omQ = 0;
+  let textQ = 0;
+  for (const part of accept.split(',')) {
+    const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+    let q = 1;
+    for (const p of params) {
+      if (p.startsWith('q=')) {
+        const n = Number(p.slice(2));
+        q = Number.isFinite(n) ? n : 0;
+      }
+    }
+    if (type === 'application/openmetrics-text') omQ = Math.max(omQ, q);
+    else if (type === 'text/plain' || type === '*/*' || type === 'text/*') textQ = Math.max(textQ, q);
+  }
+  return omQ > 0 && omQ >= textQ ? 'openmetrics' : 'prometheus';
+}

@@ -1,0 +1,303 @@
+// The framework-free core: per-request start and finish, writing the five HTTP metrics.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { collectDefaultMetrics } from 'prom-client';
+import {
+  METHOD_LABELS,
+  OVERFLOW_LABEL_VALUE,
+  type LabelGuard,
+  type OptionContext,
+  type ProblemReporter,
+  createLabelGuard,
+  createProblemReporter,
+  getActiveTraceContext,
+  isOperational,
+  methodIndex,
+  optionError,
+} from '@vigil/core';
+import {
+  type CounterSeries,
+  type GaugeSeries,
+  type HistogramSeries,
+  FastCounter,
+  FastGauge,
+  FastHistogram,
+  getOrRegister,
+} from './instruments';
+import type { ResolvedOptions } from './options';
+import type { RequestInfo } from './types';
+
+/** The status_code label of a request the client abandoned before the response finished. */
+export const ABORTED_STATUS = 'aborted';
+
+// Status labels for every code Node allows, built once so recording never formats a number.
+const STATUS_LABELS: string[] = [];
+for (let code = 100; code < 1000; code++) STATUS_LABELS[code] = String(code);
+
+// Per-request state lives in symbol-keyed fields of the response, and one shared listener reads it,
+// so a request allocates no closure.
+const kRecorder = Symbol('vigil.metrics.recorder');
+const kStart = Symbol('vigil.metrics.start');
+const kMethod = Symbol('vigil.metrics.method');
+const kBytesOut = Symbol('vigil.metrics.bytesOut');
+const kSocket = Symbol('vigil.metrics.socket');
+const kBytesIn = Symbol('vigil.metrics.bytesIn');
+const kExemplar = Symbol('vigil.metrics.exemplar');
+const kRoute = Symbol('vigil.metrics.route');
+const kCtx = Symbol('vigil.metrics.ctx');
+
+interface Tracked extends ServerResponse {
+  [kRecorder]?: HttpRecorder;
+  [kStart]: number;
+  [kMethod]: number;
+  [kBytesOut]: number;
+  [kSocket]: Socket | null;
+  [kBytesIn]: number;
+  [kExemplar]: Record<string, string> | undefined;
+  [kRoute]: (target: unknown) => string;
+  [kCtx]: unknown;
+}
+
+/** Everything recorded for one (method, route, status, custom labels) series. */
+interface SeriesRecord {
+  requests: CounterSeries | undefined;
+  duration: HistogramSeries;
+  requestSize: HistogramSeries;
+  responseSize: HistogramSeries;
+}
+
+export class HttpRecorder {
+  private readonly requests: FastCounter | undefined;
+  private readonly duration: FastHistogram;
+  private readonly requestSize: FastHistogram;
+  private readonly responseSize: FastHistogram;
+  private readonly inFlight: GaugeSeries[];
+  private readonly guard: LabelGuard;
+  private readonly problems: ProblemReporter;
+  // route -> (method index * 1000 + status) -> series; the common case allocates nothing per request.
+  private readonly byRoute = new Map<string, Map<number, SeriesRecord>>();
+  private readonly byKey = new Map<string, SeriesRecord>();
+  private readonly filterCache = new Map<string, boolean>();
+  private overflow: SeriesRecord | undefined;
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    ctx: OptionContext,
+  ) {
+    const { registry, prefix, names, customLabelNames } = options;
+    const labels = [names.method, names.route, names.status, ...customLabelNames];
+    const register = <T extends FastCounter | FastGauge | FastHistogram>(candidate: T): T => {
+      const got = getOrRegister(registry, candidate);
+      if (got === 'foreign' || got === 'shape') {
+        throw optionError(
+          ctx,
+          'METRIC_CONFLICT',
+          'registry',
+          `a registry where "${candidate.name}" is free or was registered by @vigil/metrics with the same labels and buckets`,
+          got === 'foreign' ? `a registry already holding a different metric named "${candidate.name}"` : `a registry holding "${candidate.name}" with other labels or buckets`,
+          'Use the "prefix" option, a separate Registry, or the same options in every instance.',
+        );
+      }
+      return got;
+    };
+    this.requests = names.requests
+      ? register(new FastCounter(prefix + names.requests, 'Total number of HTTP requests completed or aborted, by method, route template and status code', labels))
+      : undefined;
+    this.duration = register(new FastHistogram(prefix + names.duration, 'Duration of HTTP requests in seconds, by method, route template and status code', labels, options.durationBuckets));
+    this.requestSize = register(new FastHistogram(prefix + names.requestSize, 'Size of HTTP request bodies in bytes, by method and route template', [names.method, names.route], options.sizeBuckets));
+    this.responseSize = register(new FastHistogram(prefix + names.responseSize, 'Size of HTTP response bodies in bytes, by method and route template', [names.method, names.route], options.sizeBuckets));
+    const inFlight = register(new FastGauge(prefix + names.inFlight, 'Number of HTTP requests being served, by method', [names.method]));
+    this.inFlight = METHOD_LABELS.map((m) => inFlight.child(m, { [names.method]: m }));
+    this.problems = createProblemReporter('@vigil/metrics', options.logger);
+    this.guard = createLabelGuard({
+      metric: prefix + names.duration,
+      limit: options.maxSeries,
+      onOverflow: (info) =>
+        this.problems.report('series limit reached', `${info.metric} reached maxSeries=${info.limit}; further label sets are recorded under "${OVERFLOW_LABEL_VALUE}"`),
+    });
+    if (options.collectDefaultMetrics && registry.getSingleMetric(`${prefix}process_cpu_user_seconds_total`) === undefined) {
+      collectDefaultMetrics({ register: registry, prefix });
+      // prom-client exports three gauges with a counter's `_total` suffix, which `promtool check
+      // metrics` rejects; the same figures remain available as sum(nodejs_active_handles) etc.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+        registry.removeSingleMetric(prefix + name);
+      }
+    }
+  }
+
+  /** Starts timing a request. `route` is called once the response is over, with `target`. */
+  start(req: IncomingMessage, res: ServerResponse, route: (target: unknown) => string, target: unknown): void {
+    const r = res as Tracked;
+    // A second Vigil metrics middleware on the same request must not count it twice.
+    if (r[kRecorder] !== undefined) return;
+    const m = methodIndex(req.method);
+    r[kRecorder] = this;
+    r[kStart] = performance.now();
+    r[kMethod] = m;
+    // The socket is detached from the response before 'close'; keep it to read the bytes written.
+    const socket = res.socket;
+    r[kSocket] = socket;
+    r[kBytesOut] = socket?.bytesWritten ?? 0;
+    r[kBytesIn] = -1;
+    r[kRoute] = route;
+    r[kCtx] = target;
+    r[kExemplar] = undefined;
+    if (this.options.exemplars) {
+      const trace = getActiveTraceContext();
+      if (trace?.sampled) r[kExemplar] = { trace_id: trace.traceId, span_id: trace.spanId };
+    }
+    (this.inFlight[m] as GaugeSeries).value++;
+    // Chunked request bodies have no content-length; count them as the app's body parser reads them,
+    // without adding a 'data' listener that would switch the stream into flowing mode.
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined) {
+      r[kBytesIn] = 0;
+      const emit = req.emit;
+      req.emit = function countingEmit(this: IncomingMessage, event: string | symbol, ...args: unknown[]): boolean {
+        if (event === 'data') {
+          const chunk = args[0] as { length?: number } | undefined;
+          r[kBytesIn] += chunk?.length ?? 0;
+        }
+        return emit.call(this, event, ...args);
+      } as typeof req.emit;
+    }
+    res.on('close', onClose);
+  }
+
+  /** Called once per request by the shared close listener. Never throws. */
+  finish(res: Tracked): void {
+    const m = res[kMethod];
+    (this.inFlight[m] as GaugeSeries).value--;
+    try {
+      const req = res.req;
+      const options = this.options;
+      if (!options.recordOperationalEndpoints && isOperational(req)) return;
+      const route = res[kRoute](res[kCtx]);
+      if (options.routeFilter !== undefined && !this.passes(route)) return;
+      const aborted = !res.writableFinished;
+      const status = aborted ? 0 : res.statusCode;
+      const record = this.record(req, res, m, route, status);
+      const seconds = (performance.now() - res[kStart]) / 1000;
+      if (record.requests) record.requests.value++;
+      if (!this.isStreaming(res)) this.duration.observe(record.duration, seconds, res[kExemplar]);
+      this.requestSize.observe(record.requestSize, requestBytes(req, res[kBytesIn]));
+      this.responseSize.observe(record.responseSize, responseBytes(req, res, aborted));
+    } catch (err) {
+      this.problems.report('recording failed', err);
+    }
+  }
+
+  private passes(route: string): boolean {
+    let ok = this.filterCache.get(route);
+    if (ok === undefined) {
+      try {
+        ok = this.options.routeFilter!(route);
+      } catch (err) {
+        this.problems.report('route filter threw', err);
+        ok = true;
+      }
+      if (this.filterCache.size < this.options.maxSeries) this.filterCache.set(route, ok);
+    }
+    return ok;
+  }
+
+  private isStreaming(res: ServerResponse): boolean {
+    const types = this.options.streamingContentTypes;
+    if (types.length === 0) return false;
+    const ct = res.getHeader('content-type');
+    if (typeof ct !== 'string') return false;
+    const lower = ct.toLowerCase();
+    return types.some((t) => lower.startsWith(t));
+  }
+
+  private record(req: IncomingMessage, res: ServerResponse, m: number, route: string, status: number): SeriesRecord {
+    const statusLabel = status === 0 ? ABORTED_STATUS : (STATUS_LABELS[status] ?? '0');
+    if (this.options.customLabelFns.length === 0) {
+      let perRoute = this.byRoute.get(route);
+      const k = m * 1000 + status;
+      const found = perRoute?.get(k);
+      if (found !== undefined) return found;
+      const key = `${route}\u0000${m}\u0000${status}`;
+      if (!this.guard.admit(key)) return this.overflowRecord();
+      if (perRoute === undefined) this.byRoute.set(route, (perRoute = new Map()));
+      const created = this.create(METHOD_LABELS[m] as string, route, statusLabel, []);
+      perRoute.set(k, created);
+      return created;
+    }
+    const values = this.customValues(req, res, m, route, statusLabel);
+    const key = `${route}\u0000${m}\u0000${status}\u0000${values.join('\u0000')}`;
+    const found = this.byKey.get(key);
+    if (found !== undefined) return found;
+    if (!this.guard.admit(key)) return this.overflowRecord();
+    const created = this.create(METHOD_LABELS[m] as string, route, statusLabel, values);
+    this.byKey.set(key, created);
+    return created;
+  }
+
+  private customValues(req: IncomingMessage, res: ServerResponse, m: number, route: string, statusCode: string): string[] {
+    const info: RequestInfo = { req, res, method: METHOD_LABELS[m] as string, route, statusCode, ctx: (res as Tracked)[kCtx] };
+    return this.options.customLabelFns.map((fn, i) => {
+      try {
+        const v = fn(info);
+        return typeof v === 'string' ? v : String(v);
+      } catch (err) {
+        this.problems.report(`customLabels.${this.options.customLabelNames[i]} threw`, err);
+        return '';
+      }
+    });
+  }
+
+  private create(method: string, route: string, status: string, custom: readonly string[]): SeriesRecord {
+    const { names, customLabelNames } = this.options;
+    const labels: Record<string, string> = { [names.method]: method, [names.route]: route, [names.status]: status };
+    customLabelNames.forEach((n, i) => (labels[n] = custom[i] as string));
+    const key = `${method}\u0000${route}\u0000${status}\u0000${custom.join('\u0000')}`;
+    const sizeKey = `${method}\u0000${route}`;
+    const sizeLabels = { [names.method]: method, [names.route]: route };
+    return {
+      requests: this.requests?.child(key, labels),
+      duration: this.duration.child(key, labels),
+      requestSize: this.requestSize.child(sizeKey, sizeLabels),
+      responseSize: this.responseSize.child(sizeKey, sizeLabels),
+    };
+  }
+
+  private overflowRecord(): SeriesRecord {
+    if (this.overflow === undefined) {
+      const o = OVERFLOW_LABEL_VALUE;
+      this.overflow = this.create(o, o, o, this.options.customLabelNames.map(() => o));
+    }
+    return this.overflow;
+  }
+}
+
+function onClose(this: ServerResponse): void {
+  const r = this as Tracked;
+  const recorder = r[kRecorder];
+  if (recorder === undefined) return;
+  // Two middleware instances on one request would both listen; the first one to run records.
+  r[kRecorder] = undefined;
+  recorder.finish(r);
+}
+
+function requestBytes(req: IncomingMessage, counted: number): number {
+  if (counted >= 0) return counted;
+  const cl = req.headers['content-length'];
+  if (cl === undefined) return 0;
+  const n = Number(cl);
+  return Number.isFinite(n) && n >= 0 ? n : 0;
+}
+
+function responseBytes(req: IncomingMessage, res: Tracked, aborted: boolean): number {
+  if (req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) return 0;
+  const cl = res.getHeader('content-length');
+  if (cl !== undefined && !aborted) {
+    const n = Number(cl);
+    if (Number.isFinite(n) && n >= 0) return n;
+  }
+  // Streamed (chunked) or aborted: the bytes that reached the socket, less the status line and headers.
+  const socket = res[kSocket];
+  const written = socket ? socket.bytesWritten - res[kBytesOut] : 0;
+  const header = (res as unknown as { _header?: unknown })._header;
+  const headerBytes = typeof header === 'string' ? Buffer.byteLength(header) : 0;
+  return Math.max(0, written - headerBytes);
+}

@@ -1,0 +1,101 @@
+// The public "gateway" service: the media platform's API, calling the catalog for video metadata.
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { Registry } from 'prom-client';
+import { expressMetrics, expressMetricsHandler } from '@vigil/metrics';
+
+/** Formats an upload may have; anything else is rejected with 400. */
+export const VIDEO_FORMATS = ['mp4', 'webm', 'mov', 'mkv'] as const;
+/** Longest delay /api/slow will wait, whatever the caller asks. */
+export const MAX_SLOW_MS = 10_000;
+
+export interface GatewayOptions {
+  registry: Registry;
+  /** Base URL of the catalog service, e.g. http://127.0.0.1:3001. */
+  catalogUrl: string;
+}
+
+export function createGatewayApp(options: GatewayOptions): Express {
+  const { registry, catalogUrl } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(expressMetrics({ registry }));
+  app.get('/metrics', expressMetricsHandler({ registry }));
+
+  const api = express.Router();
+  api.use(express.json({ limit: '64kb' }));
+
+  const videos = express.Router();
+  videos.get('/:id', async (req, res) => {
+    const upstream = await fetch(`${catalogUrl}/videos/${encodeURIComponent(req.params.id)}`, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    res.status(upstream.status).json(await upstream.json());
+  });
+  videos.post('/', (req, res) => {
+    const body = (req.body ?? {}) as { title?: unknown; format?: unknown; sizeBytes?: unknown };
+    if (typeof body.title !== 'string' || body.title.length === 0 || body.title.length > 200) {
+      res.status(400).json({ error: 'invalid_title' });
+      return;
+    }
+    if (
+      typeof body.format !== 'string' ||
+      !(VIDEO_FORMATS as readonly string[]).includes(body.format)
+    ) {
+      res.status(400).json({ error: 'unsupported_format', allowed: VIDEO_FORMATS });
+      return;
+    }
+    if (
+      typeof body.sizeBytes !== 'number' ||
+      !Number.isFinite(body.sizeBytes) ||
+      body.sizeBytes <= 0
+    ) {
+      res.status(400).json({ error: 'invalid_size' });
+      return;
+    }
+    res
+      .status(201)
+      .json({ id: `v${Date.now().toString(36)}`, title: body.title, format: body.format });
+  });
+  api.use('/videos', videos);
+
+  const activeStreams = new Set<string>();
+  const streams = express.Router();
+  streams.post('/:id/start', (req, res) => {
+    activeStreams.add(req.params.id);
+    res.json({ id: req.params.id, active: activeStreams.size });
+  });
+  streams.post('/:id/stop', (req, res) => {
+    activeStreams.delete(req.params.id);
+    res.json({ id: req.params.id, active: activeStreams.size });
+  });
+  api.use('/streams', streams);
+
+  api.get('/fail', () => {
+    throw new Error('this endpoint always fails (it drives the error-rate alert)');
+  });
+  api.get('/slow', async (req, res) => {
+    const asked = Number(req.query.ms ?? 500);
+    const ms = Number.isFinite(asked) ? Math.min(Math.max(asked, 0), MAX_SLOW_MS) : 500;
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    res.json({ waitedMs: ms });
+  });
+  app.use('/api', api);
+
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: 'not_found' });
+  });
+  // Express recognises error handlers by their four parameters.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = (err as { status?: number }).status ?? 500;
+    res
+      .status(status >= 400 && status < 600 ? status : 500)
+      .json({ error: status === 500 ? 'internal_error' : 'bad_request' });
+  });
+  return app;
+}
+
+export function createGatewayRegistry(): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: 'gateway' });
+  return registry;
+}

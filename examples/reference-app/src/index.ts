@@ -1,0 +1,63 @@
+// Starts the reference app: gateway on `port`, catalog on `catalogPort` (default port + 1).
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createCatalogApp, createCatalogRegistry } from './catalog';
+import { createGatewayApp, createGatewayRegistry } from './gateway';
+
+export { createCatalogApp, createCatalogRegistry, createGatewayApp, createGatewayRegistry };
+export { VIDEO_FORMATS, MAX_SLOW_MS } from './gateway';
+
+export interface ReferenceAppOptions {
+  /** Gateway port; 0 picks a free one. Default: `PORT` or 3000. */
+  port?: number;
+  /** Catalog port; 0 picks a free one. Default: gateway port + 1. */
+  catalogPort?: number;
+  /** Address to bind. Default: `HOST` or 127.0.0.1. */
+  host?: string;
+}
+
+export interface ReferenceApp {
+  gatewayUrl: string;
+  catalogUrl: string;
+  close(): Promise<void>;
+}
+
+function listen(
+  app: { listen: (port: number, host: string) => Server },
+  port: number,
+  host: string,
+): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export async function startReferenceApp(options: ReferenceAppOptions = {}): Promise<ReferenceApp> {
+  const host = options.host ?? process.env.HOST ?? '127.0.0.1';
+  const port = options.port ?? Number(process.env.PORT ?? 3000);
+  const catalogPort = options.catalogPort ?? (port === 0 ? 0 : port + 1);
+  const catalog = await listen(createCatalogApp(createCatalogRegistry()), catalogPort, host);
+  const catalogUrl = `http://${host}:${(catalog.address() as AddressInfo).port}`;
+  const gateway = await listen(
+    createGatewayApp({ registry: createGatewayRegistry(), catalogUrl }),
+    port,
+    host,
+  );
+  const gatewayUrl = `http://${host}:${(gateway.address() as AddressInfo).port}`;
+  return {
+    gatewayUrl,
+    catalogUrl,
+    async close() {
+      await Promise.all([close(gateway), close(catalog)]);
+    },
+  };
+}

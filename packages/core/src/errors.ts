@@ -26,7 +26,12 @@ export interface OptionContext {
 /** Renders a value for an error message: short, single-line, never huge. */
 export function describeValue(value: unknown): string {
   if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
-  const text = inspect(value, { depth: 1, breakLength: Infinity, maxArrayLength: 10, maxStringLength: 60 });
+  const text = inspect(value, {
+    depth: 1,
+    breakLength: Infinity,
+    maxArrayLength: 10,
+    maxStringLength: 60,
+  });
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 

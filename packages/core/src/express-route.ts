@@ -29,6 +29,8 @@ interface AppLike {
 }
 
 const MAX_DEPTH = 32;
+// A router is rarely mounted at more than a handful of paths; past this, later mounts share a label.
+const MAX_CHAINS = 8;
 
 // Templates never change once a route is registered, so each route object is resolved once.
 // A router mounted at several paths makes a route ambiguous; such routes are not cached.
@@ -55,14 +57,17 @@ function nestedRouter(layer: LayerLike): RouterLike | undefined {
  * string paths is regular enough to read back (`^\/users(?:\/([^/]+?))\/?(?=\/|$)` is `/users/:id`);
  * anything else is shown as the RegExp itself, which is still one bounded value.
  */
-export function express4LayerTemplate(regexp: RegExp, keys: readonly { name: string | number }[]): string {
+export function express4LayerTemplate(
+  regexp: RegExp,
+  keys: readonly { name: string | number }[],
+): string {
   let src = regexp.source;
   if (src === '^\\/?(?=\\/|$)') return '';
   if (!src.startsWith('^') || !src.endsWith('\\/?(?=\\/|$)')) return String(regexp);
   src = src.slice(1, -'\\/?(?=\\/|$)'.length);
   let out = '';
   let key = 0;
-  for (let i = 0; i < src.length; ) {
+  for (let i = 0; i < src.length;) {
     if (src.startsWith('(?:\\/(', i)) {
       // A named parameter group: skip to its balanced end.
       let depth = 0;
@@ -103,19 +108,27 @@ function layerTemplate(layer: LayerLike): string {
   if (cached !== undefined) return cached;
   let template: string;
   if (layer.rawPath !== undefined) template = pathToTemplate(layer.rawPath);
-  else if (layer.regexp instanceof RegExp) template = express4LayerTemplate(layer.regexp, layer.keys ?? []);
+  else if (layer.regexp instanceof RegExp)
+    template = express4LayerTemplate(layer.regexp, layer.keys ?? []);
   else template = '';
   if (template === '/') template = '';
   layerCache.set(layer, template);
   return template;
 }
 
-/** Every chain of mount layers from `router` down to the router that holds `route` (at most two). */
-function findChains(router: RouterLike, route: object, chains: LayerLike[][], path: LayerLike[], depth: number, seen: Set<object>): void {
+/** Every chain of mount layers from `router` down to the router that holds `route` (at most MAX_CHAINS). */
+function findChains(
+  router: RouterLike,
+  route: object,
+  chains: LayerLike[][],
+  path: LayerLike[],
+  depth: number,
+  seen: Set<object>,
+): void {
   if (depth > MAX_DEPTH || seen.has(router)) return;
   seen.add(router);
   for (const layer of router.stack) {
-    if (chains.length > 1) break;
+    if (chains.length >= MAX_CHAINS) break;
     if (layer.route === route) {
       chains.push([...path]);
       continue;

@@ -1,5 +1,11 @@
 // Public API of @vigil/core.
-export { VigilError, describeValue, optionError, looksLikeFrameworkCall, notCalledError } from './errors';
+export {
+  VigilError,
+  describeValue,
+  optionError,
+  looksLikeFrameworkCall,
+  notCalledError,
+} from './errors';
 export type { OptionContext } from './errors';
 export {
   readOptions,
@@ -11,7 +17,13 @@ export {
   METRIC_NAME_PATTERN,
   LABEL_NAME_PATTERN,
 } from './validate';
-export { OTHER_METHOD, STANDARD_METHODS, METHOD_LABELS, methodIndex, normalizeMethod } from './methods';
+export {
+  OTHER_METHOD,
+  STANDARD_METHODS,
+  METHOD_LABELS,
+  methodIndex,
+  normalizeMethod,
+} from './methods';
 export { OVERFLOW_LABEL_VALUE, createLabelGuard } from './label-guard';
 export type { LabelGuard, LabelGuardOptions, LabelOverflowInfo } from './label-guard';
 export { UNMATCHED_ROUTE, pathToTemplate, joinTemplates } from './route';
@@ -19,7 +31,7 @@ export type { RoutePath } from './route';
 export { expressRouteTemplate, express4LayerTemplate } from './express-route';
 export type { ExpressRequestLike } from './express-route';
 export { koaRouteTemplate } from './koa-route';
-export { markOperational, isOperational } from './operational';
+export { markOperational, isOperational, onOperational } from './operational';
 export { setTraceContextProvider, getActiveTraceContext } from './trace-context';
 export type { ActiveTraceContext, TraceContextProvider } from './trace-context';
 export { createProblemReporter } from './report';

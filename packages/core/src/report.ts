@@ -27,7 +27,8 @@ export function createProblemReporter(component: string, logger?: MinimalLogger)
       const message = problem instanceof Error ? problem.message : String(problem);
       try {
         if (logger) logger.warn({ component, problem: key, err: message }, `${component}: ${key}`);
-        else process.emitWarning(`${key}: ${message}`, { code: 'VIGIL_WARNING', detail: component });
+        else
+          process.emitWarning(`${key}: ${message}`, { code: 'VIGIL_WARNING', detail: component });
       } catch {
         // A broken logger must not break the request either.
       }

@@ -22,5 +22,6 @@ export function joinTemplates(prefix: string, child: string): string {
   if (prefix === '' || prefix === '/') return child === '' ? '/' : child;
   if (child === '' || child === '/') return prefix;
   if (prefix.endsWith('/') && child.startsWith('/')) return prefix + child.slice(1);
+  if (!prefix.endsWith('/') && !child.startsWith('/')) return `${prefix}/${child}`;
   return prefix + child;
 }

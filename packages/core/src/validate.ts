@@ -33,9 +33,15 @@ export function readOptions<T extends object>(
 }
 
 /** A value or its default when `undefined`; rejects any other type. */
-export function booleanOption(context: OptionContext, name: string, value: unknown, fallback: boolean): boolean {
+export function booleanOption(
+  context: OptionContext,
+  name: string,
+  value: unknown,
+  fallback: boolean,
+): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw optionError(context, 'INVALID_OPTION', name, 'a boolean', value);
+  if (typeof value !== 'boolean')
+    throw optionError(context, 'INVALID_OPTION', name, 'a boolean', value);
   return value;
 }
 
@@ -75,13 +81,14 @@ export function functionOption<F extends (...args: never[]) => unknown>(
   value: unknown,
 ): F | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw optionError(context, 'INVALID_OPTION', name, 'a function', value);
+  if (typeof value !== 'function')
+    throw optionError(context, 'INVALID_OPTION', name, 'a function', value);
   return value as F;
 }
 
-/** Prometheus metric-name rule; `allowEmpty` for prefixes. */
+/** Prometheus metric-name rule (also the rule for a non-empty name prefix). */
 export const METRIC_NAME_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-/** Prometheus label-name rule; names starting with `__` are reserved. */
+/** Prometheus label-name rule. Names starting with `__` match it but are reserved: check them apart. */
 export const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** Validates histogram buckets: finite, strictly increasing, non-empty. Returns a frozen copy. */
@@ -96,7 +103,8 @@ export function bucketsOption(
     Array.isArray(value) &&
     value.length > 0 &&
     value.every(
-      (b, i) => typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > (value[i - 1] as number)),
+      (b, i) =>
+        typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > (value[i - 1] as number)),
     );
   if (!ok) {
     throw optionError(

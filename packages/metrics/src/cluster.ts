@@ -6,10 +6,22 @@
 // values, an exited one's counters and histograms are retired into a running total, and every scrape
 // finishes within `timeoutMs`.
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  type MetricObjectWithValues,
+  type MetricValue,
+  type Registry,
+} from 'prom-client';
 
 type MetricJson = MetricObjectWithValues<MetricValue<string>>;
-import { integerOption, looksLikeFrameworkCall, notCalledError, readOptions, stringOption } from '@vigil/core';
+import {
+  integerOption,
+  looksLikeFrameworkCall,
+  notCalledError,
+  optionError,
+  readOptions,
+  stringOption,
+} from '@vigil/core';
 import { context } from './errors';
 import { renderJson } from './exposition';
 import { listen } from './server';
@@ -44,14 +56,13 @@ export function exposeToClusterPrimary(registry: Registry): void {
   listening = true;
   process.on('message', (message: unknown) => {
     const m = message as Partial<RequestMessage> | null;
-    if (m === null || typeof m !== 'object' || m.type !== REQUEST || typeof m.id !== 'number') return;
+    if (m === null || typeof m !== 'object' || m.type !== REQUEST || typeof m.id !== 'number')
+      return;
     const id = m.id;
     Promise.all([...exposed].map((r) => r.getMetricsAsJSON()))
-      .then((all) => reply({ type: RESPONSE, id, metrics: all.flat() as MetricJson[] }))
+      .then((all) => reply({ type: RESPONSE, id, metrics: all.flat() }))
       .catch((err: unknown) => reply({ type: RESPONSE, id, error: String(err) }));
   });
-  // The IPC channel must not keep a worker alive on its own.
-  process.channel?.unref();
 }
 
 function reply(message: ResponseMessage): void {
@@ -83,20 +94,23 @@ const RETIRED_TYPES = new Set(['counter', 'histogram']);
 /** Creates the aggregator in the cluster primary. */
 export function createClusterAggregator(options?: ClusterAggregatorOptions): ClusterAggregator {
   const ctx = context('createClusterAggregator');
-  // eslint-disable-next-line prefer-rest-params
   if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx);
   const o = readOptions<ClusterAggregatorOptions>(ctx, options, 1, ['timeoutMs']);
   const timeoutMs = integerOption(ctx, 'timeoutMs', o.timeoutMs, 2000, 1, 60_000);
 
   let nextId = 1;
-  const pending = new Map<number, { worker: Worker; resolve: (m: MetricJson[] | undefined) => void }>();
+  const pending = new Map<
+    number,
+    { worker: Worker; resolve: (m: MetricJson[] | undefined) => void }
+  >();
   const last = new Map<number, MetricJson[]>();
   // Retirements are chained so two workers exiting together are both kept.
   let retired: Promise<MetricJson[]> = Promise.resolve([]);
 
   const onMessage = (worker: Worker, message: unknown): void => {
     const m = message as Partial<ResponseMessage> | null;
-    if (m === null || typeof m !== 'object' || m.type !== RESPONSE || typeof m.id !== 'number') return;
+    if (m === null || typeof m !== 'object' || m.type !== RESPONSE || typeof m.id !== 'number')
+      return;
     const p = pending.get(m.id);
     if (p === undefined || p.worker !== worker) return;
     pending.delete(m.id);
@@ -109,7 +123,10 @@ export function createClusterAggregator(options?: ClusterAggregatorOptions): Clu
     // Gauges describe the present, so an exited worker's gauges go; its counts stay.
     const kept = snapshot.filter((metric) => RETIRED_TYPES.has(String(metric.type)));
     retired = retired.then(
-      (prev) => AggregatorRegistry.aggregate([prev, kept]).getMetricsAsJSON() as unknown as Promise<MetricJson[]>,
+      (prev) =>
+        AggregatorRegistry.aggregate([prev, kept]).getMetricsAsJSON() as unknown as Promise<
+          MetricJson[]
+        >,
     );
   };
   cluster.on('message', onMessage);
@@ -139,7 +156,9 @@ export function createClusterAggregator(options?: ClusterAggregatorOptions): Clu
     });
 
   const getMetricsAsJSON = async (): Promise<MetricJson[]> => {
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+    const workers = Object.values(cluster.workers ?? {}).filter(
+      (w): w is Worker => w !== undefined && w.isConnected(),
+    );
     const answers = await Promise.all(
       workers.map(async (w) => {
         const m = await ask(w);
@@ -150,7 +169,7 @@ export function createClusterAggregator(options?: ClusterAggregatorOptions): Clu
     const snapshots = answers.filter((a): a is MetricJson[] => a !== undefined);
     const retiredNow = await retired;
     if (retiredNow.length > 0) snapshots.push(retiredNow);
-    return AggregatorRegistry.aggregate(snapshots).getMetricsAsJSON() as unknown as Promise<MetricJson[]>;
+    return AggregatorRegistry.aggregate(snapshots).getMetricsAsJSON();
   };
 
   return {
@@ -166,23 +185,42 @@ export function createClusterAggregator(options?: ClusterAggregatorOptions): Clu
 }
 
 /** Options of startClusterMetricsServer(). */
-export interface ClusterMetricsServerOptions extends Omit<MetricsServerOptions, 'registry'>, ClusterAggregatorOptions {}
+export interface ClusterMetricsServerOptions
+  extends Omit<MetricsServerOptions, 'registry'>, ClusterAggregatorOptions {}
 
 /**
  * In the cluster primary, serves the aggregated metrics of every worker on a port of its own
  * (default 9464). Workers need only expressMetrics() or koaMetrics().
  */
-export async function startClusterMetricsServer(options?: ClusterMetricsServerOptions): Promise<MetricsServer & { aggregator: ClusterAggregator }> {
+export async function startClusterMetricsServer(
+  options?: ClusterMetricsServerOptions,
+): Promise<MetricsServer & { aggregator: ClusterAggregator }> {
   const ctx = context('startClusterMetricsServer');
-  // eslint-disable-next-line prefer-rest-params
-  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx);
-  const { timeoutMs, ...rest } = (options ?? {}) as ClusterMetricsServerOptions;
-  const config = resolveHandlerOptions(ctx, rest, ['port', 'host']);
+  const o = readOptions<ClusterMetricsServerOptions & { registry?: unknown }>(
+    ctx,
+    options,
+    arguments.length,
+    ['token', 'openMetrics', 'path', 'port', 'host', 'timeoutMs', 'registry'],
+  );
+  if (o.registry !== undefined) {
+    throw optionError(
+      ctx,
+      'INVALID_OPTION',
+      'registry',
+      'left out: the primary serves the registries of its workers',
+      o.registry,
+      'Pass the registry to expressMetrics() or koaMetrics() in the workers instead.',
+    );
+  }
+  const timeoutMs = integerOption(ctx, 'timeoutMs', o.timeoutMs, 2000, 1, 60_000);
+  const config = resolveHandlerOptions(ctx, o, ['port', 'host', 'timeoutMs']);
   const port = integerOption(ctx, 'port', config.port, 9464, 0, 65535);
   const host = stringOption(ctx, 'host', config.host, '127.0.0.1');
   const path = config.path ?? '/metrics';
-  const aggregator = createClusterAggregator(timeoutMs === undefined ? undefined : { timeoutMs });
-  const responder = responderFromConfig({ ...config, path }, (format) => aggregator.metrics(format));
+  const aggregator = createClusterAggregator({ timeoutMs });
+  const responder = responderFromConfig({ ...config, path }, (format) =>
+    aggregator.metrics(format),
+  );
   const server = await listen(responder, port, host, path);
   return {
     ...server,

@@ -7,7 +7,8 @@
 import { Registry } from 'prom-client';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE =
+  'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
 
@@ -15,7 +16,11 @@ interface JsonValue {
   labels?: Record<string, string | number>;
   value: number;
   metricName?: string;
-  exemplar?: { labelSet: Record<string, string | number>; value: number; timestamp?: number } | null;
+  exemplar?: {
+    labelSet: Record<string, string | number>;
+    value: number;
+    timestamp?: number;
+  } | null;
 }
 interface JsonMetric {
   name: string;
@@ -76,7 +81,10 @@ export function renderJson(metrics: readonly JsonMetric[], format: ExpositionFor
 
 /** Renders `registry` in `format`, natively when the registry's own type matches. */
 export async function render(registry: Registry, format: ExpositionFormat): Promise<string> {
-  const native = (registry.contentType as string) === Registry.OPENMETRICS_CONTENT_TYPE ? 'openmetrics' : 'prometheus';
+  const native =
+    (registry.contentType as string) === Registry.OPENMETRICS_CONTENT_TYPE
+      ? 'openmetrics'
+      : 'prometheus';
   // Native OpenMetrics is avoided too: it renames counters in place, which would break later
   // Prometheus-format scrapes of the same registry.
   if (format === 'prometheus' && native === 'prometheus') return registry.metrics();
@@ -101,7 +109,8 @@ export function negotiate(accept: string | undefined): ExpositionFormat {
       }
     }
     if (type === 'application/openmetrics-text') omQ = Math.max(omQ, q);
-    else if (type === 'text/plain' || type === '*/*' || type === 'text/*') textQ = Math.max(textQ, q);
+    else if (type === 'text/plain' || type === '*/*' || type === 'text/*')
+      textQ = Math.max(textQ, q);
   }
   return omQ > 0 && omQ >= textQ ? 'openmetrics' : 'prometheus';
 }

@@ -12,7 +12,8 @@ type Next = (err?: unknown) => void;
 /** An Express-compatible middleware. */
 export type ExpressMiddleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
 
-const routeOf = (req: unknown): string => expressRouteTemplate(req as Parameters<typeof expressRouteTemplate>[0]);
+const routeOf = (req: unknown): string =>
+  expressRouteTemplate(req as Parameters<typeof expressRouteTemplate>[0]);
 
 /**
  * HTTP RED metrics for Express 4 and 5. Mount it before the routes: `app.use(expressMetrics())`.
@@ -20,7 +21,6 @@ const routeOf = (req: unknown): string => expressRouteTemplate(req as Parameters
  */
 export function expressMetrics(options?: MetricsOptions): ExpressMiddleware {
   const ctx = context('expressMetrics');
-  // eslint-disable-next-line prefer-rest-params
   const resolved = resolveOptions(ctx, options, arguments.length);
   const recorder = new HttpRecorder(resolved, ctx);
   exposeToClusterPrimary(resolved.registry);
@@ -36,7 +36,6 @@ export function expressMetrics(options?: MetricsOptions): ExpressMiddleware {
  */
 export function expressMetricsHandler(options?: MetricsHandlerOptions): ExpressMiddleware {
   const ctx = context('expressMetricsHandler');
-  // eslint-disable-next-line prefer-rest-params
   if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx);
   const respond = createScrapeResponder(ctx, options);
   return function vigilMetricsHandler(req, res, next) {

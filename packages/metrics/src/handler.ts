@@ -1,10 +1,22 @@
 // The scrape endpoint, shared by the Express and Koa handlers and the standalone server.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type OptionContext, booleanOption, markOperational, optionError, readOptions } from '@vigil/core';
+import {
+  type OptionContext,
+  booleanOption,
+  markOperational,
+  optionError,
+  readOptions,
+} from '@vigil/core';
 import type { Registry } from 'prom-client';
 import { resolveRegistry } from './options';
-import { type ExpositionFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, negotiate, render } from './exposition';
+import {
+  type ExpositionFormat,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+  negotiate,
+  render,
+} from './exposition';
 import type { MetricsHandlerOptions } from './types';
 
 export interface ScrapeResponder {
@@ -22,11 +34,25 @@ export interface HandlerConfig {
   path: string | undefined;
 }
 
-export function resolveHandlerOptions(ctx: OptionContext, raw: unknown, extraKnown: readonly string[] = []): HandlerConfig & Record<string, unknown> {
-  const o = readOptions<MetricsHandlerOptions & { path?: string }>(ctx, raw, 1, [...KNOWN, ...extraKnown]);
+export function resolveHandlerOptions(
+  ctx: OptionContext,
+  raw: unknown,
+  extraKnown: readonly string[] = [],
+): HandlerConfig & Record<string, unknown> {
+  const o = readOptions<MetricsHandlerOptions & { path?: string }>(ctx, raw, 1, [
+    ...KNOWN,
+    ...extraKnown,
+  ]);
   const token = o.token ?? process.env.VIGIL_METRICS_TOKEN;
   if (token !== undefined && (typeof token !== 'string' || token.length < 16)) {
-    throw optionError(ctx, 'INVALID_OPTION', 'token', 'a string of at least 16 characters', o.token === undefined ? '(VIGIL_METRICS_TOKEN)' : token, 'Use a long random secret, e.g. `openssl rand -hex 24`.');
+    throw optionError(
+      ctx,
+      'INVALID_OPTION',
+      'token',
+      'a string of at least 16 characters',
+      o.token === undefined ? '(VIGIL_METRICS_TOKEN)' : token,
+      'Use a long random secret, e.g. `openssl rand -hex 24`.',
+    );
   }
   const path = o.path;
   if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) {
@@ -61,7 +87,8 @@ function pathOf(url: string | undefined): string {
 /** Builds the endpoint; `renderer` replaces rendering the configured registry (the cluster primary). */
 export function responderFromConfig(
   config: HandlerConfig,
-  renderer: (format: ExpositionFormat) => Promise<string> = (format) => render(config.registry, format),
+  renderer: (format: ExpositionFormat) => Promise<string> = (format) =>
+    render(config.registry, format),
 ): ScrapeResponder {
   return {
     matches(req) {
@@ -92,7 +119,10 @@ export function responderFromConfig(
         return;
       }
       res.statusCode = 200;
-      res.setHeader('Content-Type', format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE);
+      res.setHeader(
+        'Content-Type',
+        format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
+      );
       res.setHeader('Cache-Control', 'no-store');
       res.setHeader('Content-Length', Buffer.byteLength(body));
       res.end(req.method === 'HEAD' ? undefined : body);

@@ -4,9 +4,23 @@ export type { ExpressMiddleware } from './express';
 export { koaMetrics, koaMetricsHandler } from './koa';
 export type { KoaMiddleware, KoaContextLike } from './koa';
 export { startMetricsServer } from './server';
-export { createClusterAggregator, startClusterMetricsServer, exposeToClusterPrimary } from './cluster';
-export type { ClusterAggregator, ClusterAggregatorOptions, ClusterMetricsServerOptions } from './cluster';
-export { render, renderJson, negotiate, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE } from './exposition';
+export {
+  createClusterAggregator,
+  startClusterMetricsServer,
+  exposeToClusterPrimary,
+} from './cluster';
+export type {
+  ClusterAggregator,
+  ClusterAggregatorOptions,
+  ClusterMetricsServerOptions,
+} from './cluster';
+export {
+  render,
+  renderJson,
+  negotiate,
+  PROMETHEUS_CONTENT_TYPE,
+  OPENMETRICS_CONTENT_TYPE,
+} from './exposition';
 export type { ExpositionFormat } from './exposition';
 export { ABORTED_STATUS } from './recorder';
 export { DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, DEFAULT_MAX_SERIES } from './options';

@@ -65,7 +65,13 @@ abstract class Instrument<S extends { labels: Labels }> {
   protected abstract values(): MetricValue[];
 
   get(): MetricJson {
-    return { name: this.name, help: this.help, type: this.type, values: this.values(), aggregator: 'sum' };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      values: this.values(),
+      aggregator: 'sum',
+    };
   }
 
   /**
@@ -133,7 +139,13 @@ export class FastHistogram extends Instrument<HistogramSeries> {
   }
 
   protected create(labels: Labels): HistogramSeries {
-    return { labels, counts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0, exemplars: undefined };
+    return {
+      labels,
+      counts: new Float64Array(this.buckets.length + 1),
+      sum: 0,
+      count: 0,
+      exemplars: undefined,
+    };
   }
 
   /** Records `value`; `exemplar` labels (trace_id, span_id) are kept per bucket, last one wins. */
@@ -188,25 +200,31 @@ type AnyInstrument = FastCounter | FastGauge | FastHistogram;
 /** Why an existing registry entry cannot be reused. */
 export type ConflictReason = 'foreign' | 'shape';
 
-/**
- * Returns the instrument registered under `candidate.name`, registering `candidate` if there is none.
- * Reusing an identical instrument makes two middleware instances, or a hot reload, share series
- * instead of failing with "already registered".
- */
-export function getOrRegister<T extends AnyInstrument>(
+/** Why an existing metric of the same name blocks `candidate`, or undefined when it can be reused. */
+export function findConflict(
   registry: Registry,
-  candidate: T,
-): T | ConflictReason {
+  candidate: AnyInstrument,
+): ConflictReason | undefined {
   const existing = registry.getSingleMetric(candidate.name) as unknown;
-  if (existing === undefined) {
-    registry.registerMetric(candidate as never);
-    return candidate;
-  }
+  if (existing === undefined) return undefined;
   const other = existing as Partial<AnyInstrument> & { [kVigilInstrument]?: boolean };
   if (other[kVigilInstrument] !== true) return 'foreign';
   const same =
     other.type === candidate.type &&
     other.labelNames?.join() === candidate.labelNames.join() &&
-    (candidate.type !== 'histogram' || (other as FastHistogram).buckets.join() === candidate.buckets.join());
-  return same ? (existing as T) : 'shape';
+    (candidate.type !== 'histogram' ||
+      (other as FastHistogram).buckets.join() === candidate.buckets.join());
+  return same ? undefined : 'shape';
+}
+
+/**
+ * Returns the instrument registered under `candidate.name`, registering `candidate` if there is none.
+ * Reusing an identical instrument makes two middleware instances, or a hot reload, share series
+ * instead of failing with "already registered". Call findConflict() first.
+ */
+export function getOrRegister<T extends AnyInstrument>(registry: Registry, candidate: T): T {
+  const existing = registry.getSingleMetric(candidate.name) as unknown;
+  if (existing !== undefined) return existing as T;
+  registry.registerMetric(candidate as never);
+  return candidate;
 }

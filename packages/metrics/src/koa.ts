@@ -26,7 +26,6 @@ const routeOf = (ctx: unknown): string => koaRouteTemplate(ctx as { _matchedRout
  */
 export function koaMetrics(options?: MetricsOptions): KoaMiddleware {
   const ctx = context('koaMetrics');
-  // eslint-disable-next-line prefer-rest-params
   const resolved = resolveOptions(ctx, options, arguments.length);
   const recorder = new HttpRecorder(resolved, ctx);
   exposeToClusterPrimary(resolved.registry);
@@ -43,7 +42,6 @@ export function koaMetrics(options?: MetricsOptions): KoaMiddleware {
  */
 export function koaMetricsHandler(options?: MetricsHandlerOptions): KoaMiddleware {
   const ctx = context('koaMetricsHandler');
-  // eslint-disable-next-line prefer-rest-params
   if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx);
   const respond = createScrapeResponder(ctx, options);
   return async function vigilMetricsHandler(koaCtx, next) {

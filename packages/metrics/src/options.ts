@@ -107,20 +107,45 @@ export interface ResolvedOptions {
   readonly logger: MinimalLogger | undefined;
 }
 
+function isRegistryLike(value: unknown): value is Registry {
+  if (value === null || typeof value !== 'object') return false;
+  const r = value as Record<string, unknown>;
+  return typeof r.registerMetric === 'function' && typeof r.getSingleMetric === 'function';
+}
+
 export function resolveRegistry(ctx: OptionContext, value: unknown): Registry {
   if (value === undefined) return globalRegistry;
   // Duck-typed: a registry from another copy of prom-client is still a registry.
-  const r = value as Partial<Registry> | null;
-  if (r === null || typeof r !== 'object' || typeof r.registerMetric !== 'function' || typeof r.getSingleMetric !== 'function') {
-    throw optionError(ctx, 'INVALID_REGISTRY', 'registry', 'a prom-client Registry', value, 'Pass `new Registry()` from prom-client, or leave it out to use the global registry.');
+  if (!isRegistryLike(value)) {
+    throw optionError(
+      ctx,
+      'INVALID_REGISTRY',
+      'registry',
+      'a prom-client Registry',
+      value,
+      'Pass `new Registry()` from prom-client, or leave it out to use the global registry.',
+    );
   }
-  return value as Registry;
+  return value;
 }
 
-function matcherList(ctx: OptionContext, name: string, value: unknown): ((route: string) => boolean)[] | undefined {
+function matcherList(
+  ctx: OptionContext,
+  name: string,
+  value: unknown,
+): ((route: string) => boolean)[] | undefined {
   if (value === undefined) return undefined;
-  const ok = Array.isArray(value) && value.every((m) => typeof m === 'string' || m instanceof RegExp || typeof m === 'function');
-  if (!ok) throw optionError(ctx, 'INVALID_OPTION', name, 'an array of route templates, RegExps or predicates', value);
+  const ok =
+    Array.isArray(value) &&
+    value.every((m) => typeof m === 'string' || m instanceof RegExp || typeof m === 'function');
+  if (!ok)
+    throw optionError(
+      ctx,
+      'INVALID_OPTION',
+      name,
+      'an array of route templates, RegExps or predicates',
+      value,
+    );
   return (value as RouteMatcher[]).map((m) => {
     if (typeof m === 'string') return (route: string) => route === m;
     if (m instanceof RegExp) return (route: string) => m.test(route);
@@ -128,27 +153,64 @@ function matcherList(ctx: OptionContext, name: string, value: unknown): ((route:
   });
 }
 
-export function resolveOptions(ctx: OptionContext, raw: unknown, argCount: number): ResolvedOptions {
+export function resolveOptions(
+  ctx: OptionContext,
+  raw: unknown,
+  argCount: number,
+): ResolvedOptions {
   const o = readOptions<MetricsOptions>(ctx, raw, argCount, KNOWN_OPTIONS);
   const registry = resolveRegistry(ctx, o.registry);
   const prefix = stringOption(ctx, 'prefix', o.prefix, '');
   if (prefix !== '' && !METRIC_NAME_PATTERN.test(prefix)) {
-    throw optionError(ctx, 'INVALID_PREFIX', 'prefix', 'a valid start of a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)', prefix, 'Use letters, digits, underscores and colons, e.g. "myapp_".');
+    throw optionError(
+      ctx,
+      'INVALID_PREFIX',
+      'prefix',
+      'a valid start of a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)',
+      prefix,
+      'Use letters, digits, underscores and colons, e.g. "myapp_".',
+    );
   }
-  const scheme = stringOption(ctx, 'namingScheme', o.namingScheme, 'prometheus', /^(prometheus|opentelemetry)$/, '"prometheus" or "opentelemetry"') as NamingScheme;
+  const scheme = stringOption(
+    ctx,
+    'namingScheme',
+    o.namingScheme,
+    'prometheus',
+    /^(prometheus|opentelemetry)$/,
+    '"prometheus" or "opentelemetry"',
+  ) as NamingScheme;
 
   const customLabelNames: string[] = [];
   const customLabelFns: ((info: RequestInfo) => string)[] = [];
   if (o.customLabels !== undefined) {
     const cl = o.customLabels as unknown;
     if (cl === null || typeof cl !== 'object' || Array.isArray(cl)) {
-      throw optionError(ctx, 'INVALID_OPTION', 'customLabels', 'an object mapping label names to functions', cl);
+      throw optionError(
+        ctx,
+        'INVALID_OPTION',
+        'customLabels',
+        'an object mapping label names to functions',
+        cl,
+      );
     }
     for (const [name, fn] of Object.entries(cl as Record<string, unknown>)) {
       if (!LABEL_NAME_PATTERN.test(name) || name.startsWith('__') || RESERVED_LABELS.has(name)) {
-        throw optionError(ctx, 'INVALID_LABEL', `customLabels.${name}`, 'a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*), not starting with "__" and not one Vigil already sets', name);
+        throw optionError(
+          ctx,
+          'INVALID_LABEL',
+          `customLabels.${name}`,
+          'a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*), not starting with "__" and not one Vigil already sets',
+          name,
+        );
       }
-      if (typeof fn !== 'function') throw optionError(ctx, 'INVALID_OPTION', `customLabels.${name}`, 'a function (info) => string', fn);
+      if (typeof fn !== 'function')
+        throw optionError(
+          ctx,
+          'INVALID_OPTION',
+          `customLabels.${name}`,
+          'a function (info) => string',
+          fn,
+        );
       customLabelNames.push(name);
       customLabelFns.push(fn as (info: RequestInfo) => string);
     }
@@ -158,31 +220,67 @@ export function resolveOptions(ctx: OptionContext, raw: unknown, argCount: numbe
   const exclude = matcherList(ctx, 'excludeRoutes', o.excludeRoutes);
   const routeFilter =
     include || exclude
-      ? (route: string) => (!include || include.some((m) => m(route))) && !(exclude && exclude.some((m) => m(route)))
+      ? (route: string) =>
+          (!include || include.some((m) => m(route))) && !(exclude && exclude.some((m) => m(route)))
       : undefined;
 
   const streaming = o.streamingContentTypes as unknown;
-  if (streaming !== undefined && !(Array.isArray(streaming) && streaming.every((s) => typeof s === 'string'))) {
-    throw optionError(ctx, 'INVALID_OPTION', 'streamingContentTypes', 'an array of content types', streaming);
+  if (
+    streaming !== undefined &&
+    !(Array.isArray(streaming) && streaming.every((s) => typeof s === 'string'))
+  ) {
+    throw optionError(
+      ctx,
+      'INVALID_OPTION',
+      'streamingContentTypes',
+      'an array of content types',
+      streaming,
+    );
   }
   const logger = o.logger as unknown;
-  if (logger !== undefined && (logger === null || typeof (logger as { warn?: unknown }).warn !== 'function')) {
-    throw optionError(ctx, 'INVALID_OPTION', 'logger', 'a logger with a warn() method (pino works)', logger);
+  if (
+    logger !== undefined &&
+    (logger === null || typeof (logger as { warn?: unknown }).warn !== 'function')
+  ) {
+    throw optionError(
+      ctx,
+      'INVALID_OPTION',
+      'logger',
+      'a logger with a warn() method (pino works)',
+      logger,
+    );
   }
 
   return Object.freeze({
     registry,
     prefix,
     names: SCHEMES[scheme],
-    durationBuckets: bucketsOption(ctx, 'durationBuckets', o.durationBuckets, DEFAULT_DURATION_BUCKETS),
+    durationBuckets: bucketsOption(
+      ctx,
+      'durationBuckets',
+      o.durationBuckets,
+      DEFAULT_DURATION_BUCKETS,
+    ),
     sizeBuckets: bucketsOption(ctx, 'sizeBuckets', o.sizeBuckets, DEFAULT_SIZE_BUCKETS),
     customLabelNames: Object.freeze(customLabelNames),
     customLabelFns: Object.freeze(customLabelFns),
     routeFilter,
-    recordOperationalEndpoints: booleanOption(ctx, 'recordOperationalEndpoints', o.recordOperationalEndpoints, false),
-    collectDefaultMetrics: booleanOption(ctx, 'collectDefaultMetrics', o.collectDefaultMetrics, true),
+    recordOperationalEndpoints: booleanOption(
+      ctx,
+      'recordOperationalEndpoints',
+      o.recordOperationalEndpoints,
+      false,
+    ),
+    collectDefaultMetrics: booleanOption(
+      ctx,
+      'collectDefaultMetrics',
+      o.collectDefaultMetrics,
+      true,
+    ),
     maxSeries: integerOption(ctx, 'maxSeries', o.maxSeries, DEFAULT_MAX_SERIES, 1, 1_000_000),
-    streamingContentTypes: Object.freeze((streaming as string[] | undefined)?.map((s) => s.toLowerCase()) ?? ['text/event-stream']),
+    streamingContentTypes: Object.freeze(
+      streaming?.map((s) => s.toLowerCase()) ?? ['text/event-stream'],
+    ),
     exemplars: booleanOption(ctx, 'exemplars', o.exemplars, true),
     logger: logger as MinimalLogger | undefined,
   });

@@ -13,6 +13,7 @@ import {
   getActiveTraceContext,
   isOperational,
   methodIndex,
+  onOperational,
   optionError,
 } from '@vigil/core';
 import {
@@ -22,6 +23,7 @@ import {
   FastCounter,
   FastGauge,
   FastHistogram,
+  findConflict,
   getOrRegister,
 } from './instruments';
 import type { ResolvedOptions } from './options';
@@ -45,6 +47,7 @@ const kBytesIn = Symbol('vigil.metrics.bytesIn');
 const kExemplar = Symbol('vigil.metrics.exemplar');
 const kRoute = Symbol('vigil.metrics.route');
 const kCtx = Symbol('vigil.metrics.ctx');
+const kResponse = Symbol('vigil.metrics.response');
 
 interface Tracked extends ServerResponse {
   [kRecorder]?: HttpRecorder;
@@ -86,47 +89,96 @@ export class HttpRecorder {
   ) {
     const { registry, prefix, names, customLabelNames } = options;
     const labels = [names.method, names.route, names.status, ...customLabelNames];
-    const register = <T extends FastCounter | FastGauge | FastHistogram>(candidate: T): T => {
-      const got = getOrRegister(registry, candidate);
-      if (got === 'foreign' || got === 'shape') {
+    const requests = names.requests
+      ? new FastCounter(
+          prefix + names.requests,
+          'Total number of HTTP requests completed or aborted, by method, route template and status code',
+          labels,
+        )
+      : undefined;
+    const duration = new FastHistogram(
+      prefix + names.duration,
+      'Duration of HTTP requests in seconds, by method, route template and status code',
+      labels,
+      options.durationBuckets,
+    );
+    const sizeLabels = [names.method, names.route];
+    const requestSize = new FastHistogram(
+      prefix + names.requestSize,
+      'Size of HTTP request bodies in bytes, by method and route template',
+      sizeLabels,
+      options.sizeBuckets,
+    );
+    const responseSize = new FastHistogram(
+      prefix + names.responseSize,
+      'Size of HTTP response bodies in bytes, by method and route template',
+      sizeLabels,
+      options.sizeBuckets,
+    );
+    const inFlightGauge = new FastGauge(
+      prefix + names.inFlight,
+      'Number of HTTP requests being served, by method',
+      [names.method],
+    );
+    // Every name is checked before any is registered, so a conflict leaves the registry untouched.
+    const all = [requests, duration, requestSize, responseSize, inFlightGauge].filter(
+      (c) => c !== undefined,
+    );
+    for (const candidate of all) {
+      const conflict = findConflict(registry, candidate);
+      if (conflict !== undefined) {
         throw optionError(
           ctx,
           'METRIC_CONFLICT',
           'registry',
-          `a registry where "${candidate.name}" is free or was registered by @vigil/metrics with the same labels and buckets`,
-          got === 'foreign' ? `a registry already holding a different metric named "${candidate.name}"` : `a registry holding "${candidate.name}" with other labels or buckets`,
-          'Use the "prefix" option, a separate Registry, or the same options in every instance.',
+          `a registry where "${candidate.name}" is free or registered by @vigil/metrics with the same labels and buckets`,
+          candidate.name,
+          conflict === 'foreign'
+            ? `The registry already holds another metric named "${candidate.name}". Use the "prefix" option or a separate Registry.`
+            : `The registry holds "${candidate.name}" from @vigil/metrics with other labels or buckets. Give every instance on one registry the same options, or use a "prefix".`,
         );
       }
-      return got;
-    };
-    this.requests = names.requests
-      ? register(new FastCounter(prefix + names.requests, 'Total number of HTTP requests completed or aborted, by method, route template and status code', labels))
-      : undefined;
-    this.duration = register(new FastHistogram(prefix + names.duration, 'Duration of HTTP requests in seconds, by method, route template and status code', labels, options.durationBuckets));
-    this.requestSize = register(new FastHistogram(prefix + names.requestSize, 'Size of HTTP request bodies in bytes, by method and route template', [names.method, names.route], options.sizeBuckets));
-    this.responseSize = register(new FastHistogram(prefix + names.responseSize, 'Size of HTTP response bodies in bytes, by method and route template', [names.method, names.route], options.sizeBuckets));
-    const inFlight = register(new FastGauge(prefix + names.inFlight, 'Number of HTTP requests being served, by method', [names.method]));
+    }
+    this.requests = requests && getOrRegister(registry, requests);
+    this.duration = getOrRegister(registry, duration);
+    this.requestSize = getOrRegister(registry, requestSize);
+    this.responseSize = getOrRegister(registry, responseSize);
+    const inFlight = getOrRegister(registry, inFlightGauge);
     this.inFlight = METHOD_LABELS.map((m) => inFlight.child(m, { [names.method]: m }));
     this.problems = createProblemReporter('@vigil/metrics', options.logger);
     this.guard = createLabelGuard({
       metric: prefix + names.duration,
       limit: options.maxSeries,
       onOverflow: (info) =>
-        this.problems.report('series limit reached', `${info.metric} reached maxSeries=${info.limit}; further label sets are recorded under "${OVERFLOW_LABEL_VALUE}"`),
+        this.problems.report(
+          'series limit reached',
+          `${info.metric} reached maxSeries=${info.limit}; further label sets are recorded under "${OVERFLOW_LABEL_VALUE}"`,
+        ),
     });
-    if (options.collectDefaultMetrics && registry.getSingleMetric(`${prefix}process_cpu_user_seconds_total`) === undefined) {
+    if (
+      options.collectDefaultMetrics &&
+      registry.getSingleMetric(`${prefix}process_cpu_user_seconds_total`) === undefined
+    ) {
       collectDefaultMetrics({ register: registry, prefix });
       // prom-client exports three gauges with a counter's `_total` suffix, which `promtool check
       // metrics` rejects; the same figures remain available as sum(nodejs_active_handles) etc.
-      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      for (const name of [
+        'nodejs_active_handles_total',
+        'nodejs_active_requests_total',
+        'nodejs_active_resources_total',
+      ]) {
         registry.removeSingleMetric(prefix + name);
       }
     }
   }
 
   /** Starts timing a request. `route` is called once the response is over, with `target`. */
-  start(req: IncomingMessage, res: ServerResponse, route: (target: unknown) => string, target: unknown): void {
+  start(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: (target: unknown) => string,
+    target: unknown,
+  ): void {
     const r = res as Tracked;
     // A second Vigil metrics middleware on the same request must not count it twice.
     if (r[kRecorder] !== undefined) return;
@@ -147,12 +199,24 @@ export class HttpRecorder {
       if (trace?.sampled) r[kExemplar] = { trace_id: trace.traceId, span_id: trace.spanId };
     }
     (this.inFlight[m] as GaugeSeries).value++;
+    if (!this.options.recordOperationalEndpoints) {
+      (req as IncomingMessage & { [kResponse]?: ServerResponse })[kResponse] = res;
+      onOperational(req, untrack);
+    }
     // Chunked request bodies have no content-length; count them as the app's body parser reads them,
     // without adding a 'data' listener that would switch the stream into flowing mode.
-    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined) {
+    if (
+      req.headers['content-length'] === undefined &&
+      req.headers['transfer-encoding'] !== undefined
+    ) {
       r[kBytesIn] = 0;
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the request as `this` below
       const emit = req.emit;
-      req.emit = function countingEmit(this: IncomingMessage, event: string | symbol, ...args: unknown[]): boolean {
+      req.emit = function countingEmit(
+        this: IncomingMessage,
+        event: string | symbol,
+        ...args: unknown[]
+      ): boolean {
         if (event === 'data') {
           const chunk = args[0] as { length?: number } | undefined;
           r[kBytesIn] += chunk?.length ?? 0;
@@ -161,6 +225,12 @@ export class HttpRecorder {
       } as typeof req.emit;
     }
     res.on('close', onClose);
+  }
+
+  /** Forgets a request an operational endpoint claimed: it leaves the in-flight gauge at once. */
+  untrack(res: Tracked): void {
+    res[kRecorder] = undefined;
+    (this.inFlight[res[kMethod]] as GaugeSeries).value--;
   }
 
   /** Called once per request by the shared close listener. Never throws. */
@@ -209,7 +279,13 @@ export class HttpRecorder {
     return types.some((t) => lower.startsWith(t));
   }
 
-  private record(req: IncomingMessage, res: ServerResponse, m: number, route: string, status: number): SeriesRecord {
+  private record(
+    req: IncomingMessage,
+    res: ServerResponse,
+    m: number,
+    route: string,
+    status: number,
+  ): SeriesRecord {
     const statusLabel = status === 0 ? ABORTED_STATUS : (STATUS_LABELS[status] ?? '0');
     if (this.options.customLabelFns.length === 0) {
       let perRoute = this.byRoute.get(route);
@@ -218,7 +294,8 @@ export class HttpRecorder {
       if (found !== undefined) return found;
       const key = `${route}\u0000${m}\u0000${status}`;
       if (!this.guard.admit(key)) return this.overflowRecord();
-      if (perRoute === undefined) this.byRoute.set(route, (perRoute = new Map()));
+      if (perRoute === undefined)
+        this.byRoute.set(route, (perRoute = new Map<number, SeriesRecord>()));
       const created = this.create(METHOD_LABELS[m] as string, route, statusLabel, []);
       perRoute.set(k, created);
       return created;
@@ -233,8 +310,21 @@ export class HttpRecorder {
     return created;
   }
 
-  private customValues(req: IncomingMessage, res: ServerResponse, m: number, route: string, statusCode: string): string[] {
-    const info: RequestInfo = { req, res, method: METHOD_LABELS[m] as string, route, statusCode, ctx: (res as Tracked)[kCtx] };
+  private customValues(
+    req: IncomingMessage,
+    res: ServerResponse,
+    m: number,
+    route: string,
+    statusCode: string,
+  ): string[] {
+    const info: RequestInfo = {
+      req,
+      res,
+      method: METHOD_LABELS[m] as string,
+      route,
+      statusCode,
+      ctx: (res as Tracked)[kCtx],
+    };
     return this.options.customLabelFns.map((fn, i) => {
       try {
         const v = fn(info);
@@ -246,9 +336,18 @@ export class HttpRecorder {
     });
   }
 
-  private create(method: string, route: string, status: string, custom: readonly string[]): SeriesRecord {
+  private create(
+    method: string,
+    route: string,
+    status: string,
+    custom: readonly string[],
+  ): SeriesRecord {
     const { names, customLabelNames } = this.options;
-    const labels: Record<string, string> = { [names.method]: method, [names.route]: route, [names.status]: status };
+    const labels: Record<string, string> = {
+      [names.method]: method,
+      [names.route]: route,
+      [names.status]: status,
+    };
     customLabelNames.forEach((n, i) => (labels[n] = custom[i] as string));
     const key = `${method}\u0000${route}\u0000${status}\u0000${custom.join('\u0000')}`;
     const sizeKey = `${method}\u0000${route}`;
@@ -264,10 +363,20 @@ export class HttpRecorder {
   private overflowRecord(): SeriesRecord {
     if (this.overflow === undefined) {
       const o = OVERFLOW_LABEL_VALUE;
-      this.overflow = this.create(o, o, o, this.options.customLabelNames.map(() => o));
+      this.overflow = this.create(
+        o,
+        o,
+        o,
+        this.options.customLabelNames.map(() => o),
+      );
     }
     return this.overflow;
   }
+}
+
+function untrack(req: IncomingMessage): void {
+  const res = (req as IncomingMessage & { [kResponse]?: Tracked })[kResponse];
+  res?.[kRecorder]?.untrack(res);
 }
 
 function onClose(this: ServerResponse): void {

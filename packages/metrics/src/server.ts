@@ -7,7 +7,12 @@ import { type ScrapeResponder, resolveHandlerOptions, responderFromConfig } from
 import type { MetricsServer, MetricsServerOptions } from './types';
 
 /** Serves a responder on a port; shared with the cluster primary's server. */
-export async function listen(responder: ScrapeResponder, port: number, host: string, path: string): Promise<MetricsServer> {
+export async function listen(
+  responder: ScrapeResponder,
+  port: number,
+  host: string,
+  path: string,
+): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     if (!responder.matches(req)) {
       res.statusCode = 404;
@@ -45,7 +50,6 @@ export async function listen(responder: ScrapeResponder, port: number, host: str
  */
 export async function startMetricsServer(options?: MetricsServerOptions): Promise<MetricsServer> {
   const ctx = context('startMetricsServer');
-  // eslint-disable-next-line prefer-rest-params
   if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx);
   const config = resolveHandlerOptions(ctx, options, ['port', 'host']);
   const port = integerOption(ctx, 'port', config.port, 9464, 0, 65535);

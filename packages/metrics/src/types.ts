@@ -6,7 +6,7 @@ import type { MinimalLogger } from '@vigil/core';
 /** The metric and label names emitted. */
 export type NamingScheme = 'prometheus' | 'opentelemetry';
 
-/** What a custom-label function, or a route filter, is told about a finished request. */
+/** What a custom-label function is told about a finished request. */
 export interface RequestInfo {
   /** Node request (Express `req`, or Koa `ctx.req`). */
   req: IncomingMessage;

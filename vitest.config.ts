@@ -1,0 +1,30 @@
+// Test projects: one per package (fast, in-process) and the cross-package integration suite.
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (pkg: string) =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // In-process tests run the TypeScript sources; tests that spawn processes or pack tarballs use dist/.
+    alias: {
+      '@vigil/core': src('core'),
+      '@vigil/metrics': src('metrics'),
+    },
+  },
+  test: {
+    // Tests start real servers on ephemeral ports; two workers fit a 2-core machine.
+    maxWorkers: 2,
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'core', include: ['packages/core/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'metrics', include: ['packages/metrics/test/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['test/**/*.test.ts'], testTimeout: 120_000 },
+      },
+    ],
+  },
+});

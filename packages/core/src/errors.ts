@@ -26,13 +26,21 @@ export interface OptionContext {
 /** Renders a value for an error message: short, single-line, never huge. */
 export function describeValue(value: unknown): string {
   if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
-  const text = inspect(value, {
-    depth: 1,
-    breakLength: Infinity,
-    maxArrayLength: 10,
-    maxStringLength: 60,
-  });
+  if (value instanceof Error) return oneLine(`${value.name}: ${value.message}`);
+  const text = oneLine(
+    inspect(value, {
+      depth: 1,
+      breakLength: Infinity,
+      maxArrayLength: 10,
+      maxStringLength: 60,
+    }),
+  );
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+// util.inspect still breaks long arrays into groups of lines; a message must stay on one line.
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
 }
 
 /** Builds a coded configuration error that names the option, the expectation, the value and the fix. */

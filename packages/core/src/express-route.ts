@@ -19,7 +19,7 @@ interface LayerLike {
 export interface ExpressRequestLike {
   route?: unknown;
   app?: unknown;
-  baseUrl?: string;
+  originalUrl?: string;
 }
 interface AppLike {
   _router?: RouterLike;
@@ -32,9 +32,10 @@ const MAX_DEPTH = 32;
 // A router is rarely mounted at more than a handful of paths; past this, later mounts share a label.
 const MAX_CHAINS = 8;
 
-// Templates never change once a route is registered, so each route object is resolved once.
-// A router mounted at several paths makes a route ambiguous; such routes are not cached.
-const routeCache = new WeakMap<object, string>();
+// Templates never change once a route is registered, so each route object is resolved once per app
+// (one router can be mounted in two apps). A router mounted at several paths in one app makes a route
+// ambiguous; such routes are resolved on every request instead of cached.
+const routeCache = new WeakMap<object, WeakMap<object, string>>();
 const layerCache = new WeakMap<object, string>();
 const appCache = new WeakMap<object, string>();
 
@@ -163,7 +164,8 @@ function appPrefix(app: AppLike | undefined, depth = 0): string {
 export function expressRouteTemplate(req: ExpressRequestLike): string {
   const route = req.route as { path?: unknown } | undefined;
   if (!route || typeof route !== 'object') return UNMATCHED_ROUTE;
-  const cached = routeCache.get(route);
+  const app = req.app;
+  const cached = app && typeof app === 'object' ? routeCache.get(app)?.get(route) : undefined;
   if (cached !== undefined) return cached;
   try {
     return resolve(req, route);
@@ -174,7 +176,7 @@ export function expressRouteTemplate(req: ExpressRequestLike): string {
 
 function resolve(req: ExpressRequestLike, route: { path?: unknown }): string {
   const own = pathToTemplate(route.path);
-  const app = req.app as AppLike | undefined;
+  const app = req.app as (AppLike & object) | undefined;
   const router = routerOf(app);
   const chains: LayerLike[][] = [];
   if (router) findChains(router, route, chains, [], 0, new Set());
@@ -184,20 +186,40 @@ function resolve(req: ExpressRequestLike, route: { path?: unknown }): string {
     // Its own path is still the best bounded value available.
     return joinTemplates(prefix, own);
   }
-  const chain = chains.length === 1 ? chains[0]! : pickChain(chains, req);
-  let template = prefix;
-  for (const layer of chain) template = joinTemplates(template, layerTemplate(layer));
-  template = joinTemplates(template, own);
-  if (chains.length === 1) routeCache.set(route, template);
+  const mounts = chains.map((chain) =>
+    chain.reduce((t, layer) => joinTemplates(t, layerTemplate(layer)), prefix),
+  );
+  const mount = mounts.length === 1 ? mounts[0]! : pickMount(mounts, req.originalUrl);
+  const template = joinTemplates(mount, own);
+  if (chains.length === 1 && app) {
+    let perApp = routeCache.get(app);
+    if (perApp === undefined) routeCache.set(app, (perApp = new WeakMap()));
+    perApp.set(route, template);
+  }
   return template;
 }
 
-// A router mounted at two paths: pick the chain whose mount templates prefix the request's base URL.
-function pickChain(chains: LayerLike[][], req: ExpressRequestLike): LayerLike[] {
-  const base = req.baseUrl ?? '';
-  for (const chain of chains) {
-    const literal = chain.map(layerTemplate).join('');
-    if (!literal.includes(':') && !literal.includes('*') && base.startsWith(literal)) return chain;
+// A router mounted at several paths: pick the longest mount template that prefixes the request path,
+// segment by segment. The original URL is used because Express restores baseUrl while an error travels
+// back up to an app-level handler.
+function pickMount(mounts: string[], originalUrl: string | undefined): string {
+  const url = originalUrl ?? '';
+  const q = url.indexOf('?');
+  const segments = (q === -1 ? url : url.slice(0, q)).toLowerCase().split('/');
+  let best = mounts[0]!;
+  let bestLength = -1;
+  for (const mount of mounts) {
+    const parts = mount.toLowerCase().split('/');
+    if (parts.length > segments.length || parts.length <= bestLength) continue;
+    const matches = parts.every((part, i) => {
+      const seg = segments[i]!;
+      if (part.startsWith(':')) return seg !== '';
+      return part === seg;
+    });
+    if (matches) {
+      best = mount;
+      bestLength = parts.length;
+    }
   }
-  return chains[0]!;
+  return best;
 }

@@ -1,13 +1,33 @@
 // Koa: the matched route template as @koa/router records it (prefixes and nested routers included).
 import { UNMATCHED_ROUTE, pathToTemplate } from './route';
 
+interface KoaRouterState {
+  _matchedRoute?: unknown;
+  matched?: { path?: unknown; methods?: unknown[] }[];
+}
+
+// @koa/router compiles path-less `router.use(fn)` layers to internal patterns such as `(?:\/|$)`.
+const INTERNAL_PATTERN = '(?:';
+
 /**
  * The route template of a Koa request, or UNMATCHED_ROUTE. @koa/router (and koa-router before it)
- * stores the most specific matched layer's path, which already carries router prefixes, on
- * `ctx._matchedRoute`.
+ * stores the matched layer's path, which already carries router prefixes, on `ctx._matchedRoute`.
+ * While a path-less router middleware runs, that field holds the middleware's internal pattern; the
+ * route the request was matched to is then read from `ctx.matched` instead.
  */
-export function koaRouteTemplate(ctx: { _matchedRoute?: unknown }): string {
-  const matched = ctx._matchedRoute;
+export function koaRouteTemplate(ctx: object): string {
+  const state = ctx as KoaRouterState;
+  const matched = state._matchedRoute;
   if (matched === undefined || matched === null) return UNMATCHED_ROUTE;
-  return pathToTemplate(matched) || UNMATCHED_ROUTE;
+  const template = pathToTemplate(matched);
+  if (template !== '' && !template.includes(INTERNAL_PATTERN)) return template;
+  const layers = Array.isArray(state.matched) ? state.matched : [];
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const layer = layers[i];
+    if (layer && Array.isArray(layer.methods) && layer.methods.length > 0) {
+      const path = pathToTemplate(layer.path);
+      if (path !== '' && !path.includes(INTERNAL_PATTERN)) return path;
+    }
+  }
+  return UNMATCHED_ROUTE;
 }

@@ -24,8 +24,8 @@ export function createProblemReporter(component: string, logger?: MinimalLogger)
       // The key set is bounded so a flood of distinct problems cannot grow memory.
       if (seen.has(key) || seen.size >= MAX_KEYS) return;
       seen.add(key);
-      const message = problem instanceof Error ? problem.message : String(problem);
       try {
+        const message = problem instanceof Error ? problem.message : String(problem);
         if (logger) logger.warn({ component, problem: key, err: message }, `${component}: ${key}`);
         else
           process.emitWarning(`${key}: ${message}`, { code: 'VIGIL_WARNING', detail: component });

@@ -99,13 +99,15 @@ export function bucketsOption(
   fallback: readonly number[],
 ): readonly number[] {
   if (value === undefined) return fallback;
-  const ok =
-    Array.isArray(value) &&
-    value.length > 0 &&
-    value.every(
-      (b, i) =>
-        typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > (value[i - 1] as number)),
-    );
+  // An index loop, not every(): every() skips the holes of a sparse array.
+  let ok = Array.isArray(value) && value.length > 0;
+  for (let i = 0; ok && i < (value as unknown[]).length; i++) {
+    const b = (value as unknown[])[i];
+    ok =
+      typeof b === 'number' &&
+      Number.isFinite(b) &&
+      (i === 0 || b > ((value as number[])[i - 1] as number));
+  }
   if (!ok) {
     throw optionError(
       context,

@@ -104,7 +104,8 @@ export function createClusterAggregator(options?: ClusterAggregatorOptions): Clu
     { worker: Worker; resolve: (m: MetricJson[] | undefined) => void }
   >();
   const last = new Map<number, MetricJson[]>();
-  // Retirements are chained so two workers exiting together are both kept.
+  const gone = new Set<number>();
+  // Retirements are chained so two workers leaving together are both kept.
   let retired: Promise<MetricJson[]> = Promise.resolve([]);
 
   const onMessage = (worker: Worker, message: unknown): void => {
@@ -113,14 +114,18 @@ export function createClusterAggregator(options?: ClusterAggregatorOptions): Clu
       return;
     const p = pending.get(m.id);
     if (p === undefined || p.worker !== worker) return;
-    pending.delete(m.id);
     p.resolve(Array.isArray(m.metrics) ? m.metrics : undefined);
   };
-  const onExit = (worker: Worker): void => {
+  // A worker leaves on 'disconnect' (graceful restart: it may still drain, but can no longer answer)
+  // or on 'exit'; whichever comes first retires its last snapshot, once.
+  const retire = (worker: Worker): void => {
+    if (gone.has(worker.id)) return;
+    gone.add(worker.id);
+    for (const p of pending.values()) if (p.worker === worker) p.resolve(undefined);
     const snapshot = last.get(worker.id);
     last.delete(worker.id);
     if (snapshot === undefined) return;
-    // Gauges describe the present, so an exited worker's gauges go; its counts stay.
+    // Gauges describe the present, so a departed worker's gauges go; its counts stay.
     const kept = snapshot.filter((metric) => RETIRED_TYPES.has(String(metric.type)));
     retired = retired.then(
       (prev) =>
@@ -130,44 +135,50 @@ export function createClusterAggregator(options?: ClusterAggregatorOptions): Clu
     );
   };
   cluster.on('message', onMessage);
-  cluster.on('exit', onExit);
+  cluster.on('disconnect', retire);
+  cluster.on('exit', retire);
 
   const ask = (worker: Worker): Promise<MetricJson[] | undefined> =>
     new Promise((resolve) => {
       const id = nextId++;
-      const timer = setTimeout(() => {
-        pending.delete(id);
-        resolve(undefined);
-      }, timeoutMs);
-      pending.set(id, {
-        worker,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      });
-      try {
-        worker.send({ type: REQUEST, id } satisfies RequestMessage);
-      } catch {
+      const settle = (m: MetricJson[] | undefined): void => {
+        if (!pending.delete(id)) return;
         clearTimeout(timer);
-        pending.delete(id);
-        resolve(undefined);
+        resolve(m);
+      };
+      const timer = setTimeout(() => settle(undefined), timeoutMs);
+      pending.set(id, { worker, resolve: settle });
+      try {
+        // A worker that just died fails asynchronously (EPIPE): the callback sees it, and an
+        // unhandled 'error' on the Worker would otherwise crash the primary.
+        worker.send({ type: REQUEST, id } satisfies RequestMessage, (err: Error | null) => {
+          if (err) settle(undefined);
+        });
+      } catch {
+        settle(undefined);
       }
     });
 
   const getMetricsAsJSON = async (): Promise<MetricJson[]> => {
     const workers = Object.values(cluster.workers ?? {}).filter(
-      (w): w is Worker => w !== undefined && w.isConnected(),
+      (w): w is Worker => w !== undefined && w.isConnected() && !gone.has(w.id),
     );
-    const answers = await Promise.all(
+    await Promise.all(
       workers.map(async (w) => {
         const m = await ask(w);
-        if (m !== undefined) last.set(w.id, m);
-        return last.get(w.id);
+        // An answer from a worker that left meanwhile is dropped: its counts are already retired.
+        if (m !== undefined && !gone.has(w.id)) last.set(w.id, m);
       }),
     );
-    const snapshots = answers.filter((a): a is MetricJson[] => a !== undefined);
-    const retiredNow = await retired;
+    // Wait until no retirement is in progress, then read `last` and `retired` together, so a worker
+    // that leaves during the scrape is counted exactly once.
+    let settled: Promise<MetricJson[]>;
+    let retiredNow: MetricJson[];
+    do {
+      settled = retired;
+      retiredNow = await settled;
+    } while (settled !== retired);
+    const snapshots = [...last.values()];
     if (retiredNow.length > 0) snapshots.push(retiredNow);
     return AggregatorRegistry.aggregate(snapshots).getMetricsAsJSON();
   };
@@ -179,7 +190,8 @@ export function createClusterAggregator(options?: ClusterAggregatorOptions): Clu
     },
     close() {
       cluster.off('message', onMessage);
-      cluster.off('exit', onExit);
+      cluster.off('disconnect', retire);
+      cluster.off('exit', retire);
     },
   };
 }

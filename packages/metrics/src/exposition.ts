@@ -96,7 +96,10 @@ export async function render(registry: Registry, format: ExpositionFormat): Prom
  * `application/openmetrics-text;version=1.0.0,...;q=0.5`), the Prometheus text format otherwise.
  */
 export function negotiate(accept: string | undefined): ExpositionFormat {
-  if (accept === undefined || !accept.includes('openmetrics')) return 'prometheus';
+  if (accept === undefined) return 'prometheus';
+  // Media types are case-insensitive (RFC 9110).
+  accept = accept.toLowerCase();
+  if (!accept.includes('openmetrics')) return 'prometheus';
   let omQ = 0;
   let textQ = 0;
   for (const part of accept.split(',')) {

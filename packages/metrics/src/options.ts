@@ -148,7 +148,11 @@ function matcherList(
     );
   return (value as RouteMatcher[]).map((m) => {
     if (typeof m === 'string') return (route: string) => route === m;
-    if (m instanceof RegExp) return (route: string) => m.test(route);
+    if (m instanceof RegExp) {
+      // A g or y flag would make test() depend on the lastIndex left by the previous call.
+      const re = new RegExp(m.source, m.flags.replace(/[gy]/g, ''));
+      return (route: string) => re.test(route);
+    }
     return m;
   });
 }

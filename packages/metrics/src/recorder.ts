@@ -1,6 +1,5 @@
 // The framework-free core: per-request start and finish, writing the five HTTP metrics.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { collectDefaultMetrics } from 'prom-client';
 import {
   METHOD_LABELS,
@@ -42,7 +41,8 @@ const kRecorder = Symbol('vigil.metrics.recorder');
 const kStart = Symbol('vigil.metrics.start');
 const kMethod = Symbol('vigil.metrics.method');
 const kBytesOut = Symbol('vigil.metrics.bytesOut');
-const kSocket = Symbol('vigil.metrics.socket');
+const kWrite = Symbol('vigil.metrics.write');
+const kEnd = Symbol('vigil.metrics.end');
 const kBytesIn = Symbol('vigil.metrics.bytesIn');
 const kExemplar = Symbol('vigil.metrics.exemplar');
 const kRoute = Symbol('vigil.metrics.route');
@@ -54,7 +54,8 @@ interface Tracked extends ServerResponse {
   [kStart]: number;
   [kMethod]: number;
   [kBytesOut]: number;
-  [kSocket]: Socket | null;
+  [kWrite]: ServerResponse['write'];
+  [kEnd]: ServerResponse['end'];
   [kBytesIn]: number;
   [kExemplar]: Record<string, string> | undefined;
   [kRoute]: (target: unknown) => string;
@@ -186,10 +187,15 @@ export class HttpRecorder {
     r[kRecorder] = this;
     r[kStart] = performance.now();
     r[kMethod] = m;
-    // The socket is detached from the response before 'close'; keep it to read the bytes written.
-    const socket = res.socket;
-    r[kSocket] = socket;
-    r[kBytesOut] = socket?.bytesWritten ?? 0;
+    // Body bytes are counted as the app writes them: the socket's byte count would include chunked
+    // framing. The wrappers are shared functions reading state from the response: no closures.
+    r[kBytesOut] = 0;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the response as `this`
+    r[kWrite] = res.write;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the response as `this`
+    r[kEnd] = res.end;
+    res.write = countingWrite as ServerResponse['write'];
+    res.end = countingEnd as ServerResponse['end'];
     r[kBytesIn] = -1;
     r[kRoute] = route;
     r[kCtx] = target;
@@ -403,10 +409,35 @@ function responseBytes(req: IncomingMessage, res: Tracked, aborted: boolean): nu
     const n = Number(cl);
     if (Number.isFinite(n) && n >= 0) return n;
   }
-  // Streamed (chunked) or aborted: the bytes that reached the socket, less the status line and headers.
-  const socket = res[kSocket];
-  const written = socket ? socket.bytesWritten - res[kBytesOut] : 0;
-  const header = (res as unknown as { _header?: unknown })._header;
-  const headerBytes = typeof header === 'string' ? Buffer.byteLength(header) : 0;
-  return Math.max(0, written - headerBytes);
+  return res[kBytesOut];
+}
+
+type Chunk = string | Uint8Array | undefined | null | ((...args: unknown[]) => void);
+
+function chunkBytes(chunk: Chunk, encoding: unknown): number {
+  if (typeof chunk === 'string') {
+    return Buffer.byteLength(
+      chunk,
+      typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
+    );
+  }
+  return chunk instanceof Uint8Array ? chunk.byteLength : 0;
+}
+
+function countingWrite(this: Tracked, chunk: Chunk, encoding?: unknown, cb?: unknown): boolean {
+  this[kBytesOut] += chunkBytes(chunk, encoding);
+  return (this[kWrite] as (...args: unknown[]) => boolean).call(this, chunk, encoding, cb);
+}
+
+function countingEnd(
+  this: Tracked,
+  chunk?: Chunk,
+  encoding?: unknown,
+  cb?: unknown,
+): ServerResponse {
+  // A single-shot body comes with Content-Length, which finish() reads; counting it would be wasted.
+  if (typeof chunk !== 'function' && chunk != null && !this.hasHeader('content-length')) {
+    this[kBytesOut] += chunkBytes(chunk, encoding);
+  }
+  return (this[kEnd] as (...args: unknown[]) => ServerResponse).call(this, chunk, encoding, cb);
 }

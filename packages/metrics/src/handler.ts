@@ -43,7 +43,8 @@ export function resolveHandlerOptions(
     ...KNOWN,
     ...extraKnown,
   ]);
-  const token = o.token ?? process.env.VIGIL_METRICS_TOKEN;
+  // An empty variable (common in compose files) means unset; an empty `token` option is an error.
+  const token = o.token ?? (process.env.VIGIL_METRICS_TOKEN || undefined);
   if (token !== undefined && (typeof token !== 'string' || token.length < 16)) {
     throw optionError(
       ctx,

@@ -1,0 +1,158 @@
+// Real servers on ephemeral loopback ports, and raw HTTP clients for what supertest cannot do.
+import {
+  type IncomingHttpHeaders,
+  type RequestListener,
+  type Server,
+  createServer,
+  request,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Running {
+  server: Server;
+  port: number;
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
+  /** Resolves once the server has received `n` requests in all (their headers, at least). */
+  received: (n: number) => Promise<void>;
+}
+
+const running = new Set<Server>();
+
+/** Starts `listener` on 127.0.0.1:0. Every server started here is closed by closeServers(). */
+export async function startServer(listener: RequestListener): Promise<Running> {
+  let count = 0;
+  const waiting: { n: number; resolve: () => void }[] = [];
+  const server = createServer((req, res) => {
+    count++;
+    for (const w of waiting.filter((x) => x.n <= count)) {
+      waiting.splice(waiting.indexOf(w), 1);
+      w.resolve();
+    }
+    listener(req, res);
+  });
+  running.add(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const received = (n: number) =>
+    n <= count ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ n, resolve }));
+  return { server, port, origin: `http://127.0.0.1:${port}`, received };
+}
+
+/** Closes every server startServer() started, dropping kept-alive and hanging connections. */
+export async function closeServers(): Promise<void> {
+  const servers = [...running];
+  running.clear();
+  await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    ),
+  );
+}
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface RawRequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  /** Body written in these chunks, one write each (chunked unless a content-length header is given). */
+  chunks?: (string | Buffer)[];
+  /** Pause between body chunks, in ms. */
+  chunkDelayMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One request on its own connection (no keep-alive), resolved with the whole response. */
+export function rawRequest(
+  origin: string,
+  path: string,
+  options: RawRequestOptions = {},
+): Promise<RawResponse> {
+  return new Promise<RawResponse>((resolve, reject) => {
+    const req = request(`${origin}${path}`, {
+      method: options.method ?? 'GET',
+      headers: options.headers,
+      agent: false,
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => parts.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(parts).toString('utf8'),
+        }),
+      );
+      res.on('error', reject);
+    });
+    void (async () => {
+      for (const chunk of options.chunks ?? []) {
+        req.write(chunk);
+        if (options.chunkDelayMs) await sleep(options.chunkDelayMs);
+      }
+      req.end();
+    })();
+  });
+}
+
+export interface AbortOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  /** Written as the start of the body, which is then never finished. */
+  partialBody?: string;
+  /** Destroy the socket once this settles (e.g. once the server has the request, plus a pause). */
+  when?: Promise<unknown>;
+  /** Destroy the socket as soon as the first body chunk of the response arrives. */
+  onFirstChunk?: boolean;
+}
+
+export interface AbortResult {
+  /** Whether response headers arrived before the abort. */
+  sawHeaders: boolean;
+  /** Body bytes received before the abort. */
+  bytesReceived: number;
+}
+
+/** Sends a request and destroys the connection mid-way, like a client that gave up. */
+export function abortedRequest(
+  origin: string,
+  path: string,
+  options: AbortOptions,
+): Promise<AbortResult> {
+  return new Promise<AbortResult>((resolve) => {
+    const result: AbortResult = { sawHeaders: false, bytesReceived: 0 };
+    const req = request(`${origin}${path}`, {
+      method: options.method ?? 'GET',
+      headers: options.headers,
+      agent: false,
+    });
+    // The abort makes the client request fail with ECONNRESET / socket hang up: that is the point.
+    req.on('error', () => undefined);
+    req.on('close', () => resolve(result));
+    req.on('response', (res) => {
+      result.sawHeaders = true;
+      res.on('error', () => undefined);
+      res.on('data', (chunk: Buffer) => {
+        result.bytesReceived += chunk.length;
+        if (options.onFirstChunk) req.destroy();
+      });
+    });
+    void options.when?.finally(() => req.destroy());
+    if (options.partialBody === undefined) req.end();
+    else req.write(options.partialBody);
+  });
+}

@@ -10,7 +10,6 @@ import {
   createLabelGuard,
   createProblemReporter,
   getActiveTraceContext,
-  isOperational,
   methodIndex,
   onOperational,
   optionError,
@@ -246,7 +245,7 @@ export class HttpRecorder {
     try {
       const req = res.req;
       const options = this.options;
-      if (!options.recordOperationalEndpoints && isOperational(req)) return;
+      // Operational endpoints have already untracked their requests (see start()).
       const route = res[kRoute](res[kCtx]);
       if (options.routeFilter !== undefined && !this.passes(route)) return;
       const aborted = !res.writableFinished;

@@ -33,50 +33,67 @@ describe('markOperational / isOperational / onOperational', () => {
     expect(isOperational(req)).toBe(true);
   });
 
-  it('should run the onOperational hook once, with the request, when the request is marked', () => {
-    const req = new IncomingMessage(socket);
+  it('should run the hook registered on the request socket, with the request', () => {
+    const hooked = new Socket();
+    const req = new IncomingMessage(hooked);
     const calls: IncomingMessage[] = [];
-    onOperational(req, (claimed) => calls.push(claimed));
+    onOperational(hooked, (claimed) => calls.push(claimed));
 
     expect(calls).toEqual([]);
     markOperational(req);
-    markOperational(req);
 
-    expect(calls).toHaveLength(1);
-    expect(calls[0]).toBe(req);
+    expect(calls).toEqual([req]);
     expect(isOperational(req)).toBe(true);
+    hooked.destroy();
   });
 
-  it('should keep only the last hook registered for a request', () => {
-    const req = new IncomingMessage(socket);
-    const calls: string[] = [];
-    onOperational(req, () => calls.push('first'));
-    onOperational(req, () => calls.push('second'));
+  it('should run the hook for every request marked on that socket (keep-alive)', () => {
+    const hooked = new Socket();
+    const first = new IncomingMessage(hooked);
+    const second = new IncomingMessage(hooked);
+    const calls: IncomingMessage[] = [];
+    onOperational(hooked, (claimed) => calls.push(claimed));
 
-    markOperational(req);
+    markOperational(first);
+    markOperational(second);
+
+    expect(calls).toEqual([first, second]);
+    hooked.destroy();
+  });
+
+  it('should keep only the last hook registered on a socket', () => {
+    const hooked = new Socket();
+    const calls: string[] = [];
+    onOperational(hooked, () => calls.push('first'));
+    onOperational(hooked, () => calls.push('second'));
+
+    markOperational(new IncomingMessage(hooked));
 
     expect(calls).toEqual(['second']);
+    hooked.destroy();
   });
 
-  it('should not run the hook of another request', () => {
-    const marked = new IncomingMessage(socket);
-    const other = new IncomingMessage(socket);
+  it('should not run the hook of another socket', () => {
+    const other = new Socket();
     const calls: string[] = [];
     onOperational(other, () => calls.push('other'));
 
-    markOperational(marked);
+    markOperational(new IncomingMessage(socket));
 
     expect(calls).toEqual([]);
+    other.destroy();
   });
 
   it('should mark the request even when the hook throws', () => {
-    const req = new IncomingMessage(socket);
-    onOperational(req, () => {
+    const hooked = new Socket();
+    const req = new IncomingMessage(hooked);
+    onOperational(hooked, () => {
       throw new Error('hook broke');
     });
 
     expect(() => markOperational(req)).not.toThrow();
     expect(isOperational(req)).toBe(true);
+    hooked.destroy();
   });
 
   it('should let later middleware of a real Express app see the mark', async () => {

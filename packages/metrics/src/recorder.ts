@@ -11,7 +11,6 @@ import {
   createProblemReporter,
   getActiveTraceContext,
   methodIndex,
-  onOperational,
   optionError,
 } from '@vigil/core';
 import {
@@ -25,6 +24,7 @@ import {
   getOrRegister,
 } from './instruments';
 import type { ResolvedOptions } from './options';
+import { type PendingRequest, type RequestSink, track } from './tracking';
 import type { RequestInfo } from './types';
 
 /** The status_code label of a request the client abandoned before the response finished. */
@@ -34,31 +34,13 @@ export const ABORTED_STATUS = 'aborted';
 const STATUS_LABELS: string[] = [];
 for (let code = 100; code < 1000; code++) STATUS_LABELS[code] = String(code);
 
-// Per-request state lives in symbol-keyed fields of the response, and one shared listener reads it,
-// so a request allocates no closure.
-const kRecorder = Symbol('vigil.metrics.recorder');
-const kStart = Symbol('vigil.metrics.start');
-const kMethod = Symbol('vigil.metrics.method');
-const kBytesOut = Symbol('vigil.metrics.bytesOut');
-const kWrite = Symbol('vigil.metrics.write');
-const kEnd = Symbol('vigil.metrics.end');
-const kBytesIn = Symbol('vigil.metrics.bytesIn');
-const kExemplar = Symbol('vigil.metrics.exemplar');
-const kRoute = Symbol('vigil.metrics.route');
-const kCtx = Symbol('vigil.metrics.ctx');
-const kResponse = Symbol('vigil.metrics.response');
-
-interface Tracked extends ServerResponse {
-  [kRecorder]?: HttpRecorder;
-  [kStart]: number;
-  [kMethod]: number;
-  [kBytesOut]: number;
-  [kWrite]: ServerResponse['write'];
-  [kEnd]: ServerResponse['end'];
-  [kBytesIn]: number;
-  [kExemplar]: Record<string, string> | undefined;
-  [kRoute]: (target: unknown) => string;
-  [kCtx]: unknown;
+/** A request being timed; lives on its socket until it ends (see tracking.ts). */
+interface HttpRequest extends PendingRequest {
+  readonly start: number;
+  readonly method: number;
+  readonly route: (target: unknown) => string;
+  readonly target: unknown;
+  readonly exemplar: Record<string, string> | undefined;
 }
 
 /** Everything recorded for one (method, route, status, custom labels) series. */
@@ -69,7 +51,7 @@ interface SeriesRecord {
   responseSize: HistogramSeries;
 }
 
-export class HttpRecorder {
+export class HttpRecorder implements RequestSink {
   private readonly requests: FastCounter | undefined;
   private readonly duration: FastHistogram;
   private readonly requestSize: FastHistogram;
@@ -179,42 +161,33 @@ export class HttpRecorder {
     route: (target: unknown) => string,
     target: unknown,
   ): void {
-    const r = res as Tracked;
-    // A second Vigil metrics middleware on the same request must not count it twice.
-    if (r[kRecorder] !== undefined) return;
-    const m = methodIndex(req.method);
-    r[kRecorder] = this;
-    r[kStart] = performance.now();
-    r[kMethod] = m;
-    // Body bytes are counted as the app writes them: the socket's byte count would include chunked
-    // framing. The wrappers are shared functions reading state from the response: no closures.
-    r[kBytesOut] = 0;
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the response as `this`
-    r[kWrite] = res.write;
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the response as `this`
-    r[kEnd] = res.end;
-    res.write = countingWrite as ServerResponse['write'];
-    res.end = countingEnd as ServerResponse['end'];
-    r[kBytesIn] = -1;
-    r[kRoute] = route;
-    r[kCtx] = target;
-    r[kExemplar] = undefined;
+    let exemplar: Record<string, string> | undefined;
     if (this.options.exemplars) {
       const trace = getActiveTraceContext();
-      if (trace?.sampled) r[kExemplar] = { trace_id: trace.traceId, span_id: trace.spanId };
+      if (trace?.sampled) exemplar = { trace_id: trace.traceId, span_id: trace.spanId };
     }
-    (this.inFlight[m] as GaugeSeries).value++;
-    if (!this.options.recordOperationalEndpoints) {
-      (req as IncomingMessage & { [kResponse]?: ServerResponse })[kResponse] = res;
-      onOperational(req, untrack);
-    }
-    // Chunked request bodies have no content-length; count them as the app's body parser reads them,
-    // without adding a 'data' listener that would switch the stream into flowing mode.
+    const request: HttpRequest = {
+      req,
+      res,
+      sink: this,
+      bytesOutAtStart: req.socket?.bytesWritten ?? 0,
+      bytesIn: -1,
+      start: performance.now(),
+      method: methodIndex(req.method),
+      route,
+      target,
+      exemplar,
+    };
+    if (!track(request, this.options.recordOperationalEndpoints)) return;
+    (this.inFlight[request.method] as GaugeSeries).value++;
+    // Chunked request bodies have no Content-Length; count them as the app's body parser reads them,
+    // without adding a 'data' listener that would switch the stream into flowing mode. This path is
+    // rare, so the cost of the closure and the property on req is acceptable here.
     if (
       req.headers['content-length'] === undefined &&
       req.headers['transfer-encoding'] !== undefined
     ) {
-      r[kBytesIn] = 0;
+      request.bytesIn = 0;
       // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the request as `this` below
       const emit = req.emit;
       req.emit = function countingEmit(
@@ -224,38 +197,34 @@ export class HttpRecorder {
       ): boolean {
         if (event === 'data') {
           const chunk = args[0] as { length?: number } | undefined;
-          r[kBytesIn] += chunk?.length ?? 0;
+          request.bytesIn += chunk?.length ?? 0;
         }
         return emit.call(this, event, ...args);
       } as typeof req.emit;
     }
-    res.on('close', onClose);
   }
 
   /** Forgets a request an operational endpoint claimed: it leaves the in-flight gauge at once. */
-  untrack(res: Tracked): void {
-    res[kRecorder] = undefined;
-    (this.inFlight[res[kMethod]] as GaugeSeries).value--;
+  untrack(request: PendingRequest): void {
+    (this.inFlight[(request as HttpRequest).method] as GaugeSeries).value--;
   }
 
-  /** Called once per request by the shared close listener. Never throws. */
-  finish(res: Tracked): void {
-    const m = res[kMethod];
+  /** Records a request that ended. Never throws. */
+  finish(pending: PendingRequest, aborted: boolean): void {
+    const request = pending as HttpRequest;
+    const m = request.method;
     (this.inFlight[m] as GaugeSeries).value--;
     try {
-      const req = res.req;
-      const options = this.options;
-      // Operational endpoints have already untracked their requests (see start()).
-      const route = res[kRoute](res[kCtx]);
-      if (options.routeFilter !== undefined && !this.passes(route)) return;
-      const aborted = !res.writableFinished;
+      const { req, res } = request;
+      const route = request.route(request.target);
+      if (this.options.routeFilter !== undefined && !this.passes(route)) return;
       const status = aborted ? 0 : res.statusCode;
-      const record = this.record(req, res, m, route, status);
-      const seconds = (performance.now() - res[kStart]) / 1000;
+      const record = this.record(request, m, route, status);
+      const seconds = (performance.now() - request.start) / 1000;
       if (record.requests) record.requests.value++;
-      if (!this.isStreaming(res)) this.duration.observe(record.duration, seconds, res[kExemplar]);
-      this.requestSize.observe(record.requestSize, requestBytes(req, res[kBytesIn]));
-      this.responseSize.observe(record.responseSize, responseBytes(req, res, aborted));
+      if (!this.isStreaming(res)) this.duration.observe(record.duration, seconds, request.exemplar);
+      this.requestSize.observe(record.requestSize, requestBytes(req, request.bytesIn));
+      this.responseSize.observe(record.responseSize, responseBytes(request, aborted));
     } catch (err) {
       this.problems.report('recording failed', err);
     }
@@ -284,13 +253,7 @@ export class HttpRecorder {
     return types.some((t) => lower.startsWith(t));
   }
 
-  private record(
-    req: IncomingMessage,
-    res: ServerResponse,
-    m: number,
-    route: string,
-    status: number,
-  ): SeriesRecord {
+  private record(request: HttpRequest, m: number, route: string, status: number): SeriesRecord {
     const statusLabel = status === 0 ? ABORTED_STATUS : (STATUS_LABELS[status] ?? '0');
     if (this.options.customLabelFns.length === 0) {
       let perRoute = this.byRoute.get(route);
@@ -305,7 +268,7 @@ export class HttpRecorder {
       perRoute.set(k, created);
       return created;
     }
-    const values = this.customValues(req, res, m, route, statusLabel);
+    const values = this.customValues(request, m, route, statusLabel);
     const key = `${route}\u0000${m}\u0000${status}\u0000${values.join('\u0000')}`;
     const found = this.byKey.get(key);
     if (found !== undefined) return found;
@@ -316,19 +279,18 @@ export class HttpRecorder {
   }
 
   private customValues(
-    req: IncomingMessage,
-    res: ServerResponse,
+    request: HttpRequest,
     m: number,
     route: string,
     statusCode: string,
   ): string[] {
     const info: RequestInfo = {
-      req,
-      res,
+      req: request.req,
+      res: request.res,
       method: METHOD_LABELS[m] as string,
       route,
       statusCode,
-      ctx: (res as Tracked)[kCtx],
+      ctx: request.target === request.req ? undefined : request.target,
     };
     return this.options.customLabelFns.map((fn, i) => {
       try {
@@ -379,20 +341,6 @@ export class HttpRecorder {
   }
 }
 
-function untrack(req: IncomingMessage): void {
-  const res = (req as IncomingMessage & { [kResponse]?: Tracked })[kResponse];
-  res?.[kRecorder]?.untrack(res);
-}
-
-function onClose(this: ServerResponse): void {
-  const r = this as Tracked;
-  const recorder = r[kRecorder];
-  if (recorder === undefined) return;
-  // Two middleware instances on one request would both listen; the first one to run records.
-  r[kRecorder] = undefined;
-  recorder.finish(r);
-}
-
 function requestBytes(req: IncomingMessage, counted: number): number {
   if (counted >= 0) return counted;
   const cl = req.headers['content-length'];
@@ -401,42 +349,20 @@ function requestBytes(req: IncomingMessage, counted: number): number {
   return Number.isFinite(n) && n >= 0 ? n : 0;
 }
 
-function responseBytes(req: IncomingMessage, res: Tracked, aborted: boolean): number {
+function responseBytes(request: HttpRequest, aborted: boolean): number {
+  const { req, res } = request;
   if (req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) return 0;
   const cl = res.getHeader('content-length');
   if (cl !== undefined && !aborted) {
     const n = Number(cl);
     if (Number.isFinite(n) && n >= 0) return n;
   }
-  return res[kBytesOut];
-}
-
-type Chunk = string | Uint8Array | undefined | null | ((...args: unknown[]) => void);
-
-function chunkBytes(chunk: Chunk, encoding: unknown): number {
-  if (typeof chunk === 'string') {
-    return Buffer.byteLength(
-      chunk,
-      typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
-    );
-  }
-  return chunk instanceof Uint8Array ? chunk.byteLength : 0;
-}
-
-function countingWrite(this: Tracked, chunk: Chunk, encoding?: unknown, cb?: unknown): boolean {
-  this[kBytesOut] += chunkBytes(chunk, encoding);
-  return (this[kWrite] as (...args: unknown[]) => boolean).call(this, chunk, encoding, cb);
-}
-
-function countingEnd(
-  this: Tracked,
-  chunk?: Chunk,
-  encoding?: unknown,
-  cb?: unknown,
-): ServerResponse {
-  // A single-shot body comes with Content-Length, which finish() reads; counting it would be wasted.
-  if (typeof chunk !== 'function' && chunk != null && !this.hasHeader('content-length')) {
-    this[kBytesOut] += chunkBytes(chunk, encoding);
-  }
-  return (this[kEnd] as (...args: unknown[]) => ServerResponse).call(this, chunk, encoding, cb);
+  // Streamed or aborted: the bytes sent on the connection after the status line and headers, which
+  // for chunked encoding include its framing (OpenTelemetry's body size is likewise what was
+  // transferred). Wrapping res.write to count exact body bytes would cost microseconds a request.
+  const socket = req.socket;
+  const written = socket ? socket.bytesWritten - request.bytesOutAtStart : 0;
+  // The serialised head is kept as a latin1 string, one byte per character.
+  const head = (res as unknown as { _header?: unknown })._header;
+  return Math.max(0, written - (typeof head === 'string' ? head.length : 0));
 }

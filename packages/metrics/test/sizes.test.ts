@@ -90,9 +90,14 @@ describe.each(FRAMEWORKS)('metrics middleware on $name', (fw) => {
 
     const labels = { method: 'GET', route: '/stream' };
     const recorded = await sampleValue(registry, 'http_response_size_bytes_sum', labels);
-    console.log(`${fw.name}: streamed response of ${bodyBytes} body bytes recorded as ${recorded}`);
-    // The body bytes the app wrote: neither the headers nor the chunked framing.
-    expect(recorded).toBe(bodyBytes);
+    // Bytes transferred after the headers: the body plus its chunked framing (each chunk's hex length
+    // and two CRLFs, then the terminating `0\r\n\r\n`), never the status line or headers.
+    const framing =
+      STREAM_CHUNKS.reduce((n, c) => n + Buffer.byteLength(c).toString(16).length + 4, 0) + 5;
+    console.log(
+      `${fw.name}: streamed response of ${bodyBytes} body bytes (+${framing} framing) recorded as ${recorded}`,
+    );
+    expect(recorded).toBe(bodyBytes + framing);
     expect(await sampleValue(registry, 'http_response_size_bytes_count', labels)).toBe(1);
   });
 

@@ -1,0 +1,69 @@
+// The load generator, a process of its own: a warm-up run, then the measured run when told to start.
+//
+// Protocol (IPC): harness -> {type:'start', url, connections, pipelining, warmup, duration}
+//                 load    -> {type:'warmed', result}      harness asks the server for its usage
+//                 harness -> {type:'measure'}
+//                 load    -> {type:'result', result}      harness asks the server again
+import autocannon from 'autocannon';
+
+const ORDER_BODY = JSON.stringify({ sku: 'SKU-1234', quantity: 2, note: 'bench' });
+const USER_IDS = [1, 2, 3, 4, 5, 6, 7, 8];
+
+/**
+ * The request mix: each connection cycles through it, so the three routes get a third of the load
+ * each. User ids vary (as real traffic does) from a fixed list, so every request is prebuilt and the
+ * generator spends nothing on building requests.
+ */
+export const REQUESTS = USER_IDS.flatMap((id) => [
+  { method: 'GET', path: '/hello' },
+  { method: 'GET', path: `/users/${id}` },
+  {
+    method: 'POST',
+    path: '/orders',
+    headers: { 'content-type': 'application/json' },
+    body: ORDER_BODY,
+  },
+]);
+
+function run(config, duration) {
+  return autocannon({
+    url: config.url,
+    connections: config.connections,
+    pipelining: config.pipelining,
+    duration,
+    requests: REQUESTS,
+  });
+}
+
+/** What the harness needs from an autocannon result (the histograms are large and unused). */
+function summarise(r) {
+  return {
+    duration: r.duration,
+    requests: { total: r.requests.total, sent: r.requests.sent, average: r.requests.average },
+    latency: {
+      mean: r.latency.mean,
+      p50: r.latency.p50,
+      p90: r.latency.p90,
+      p99: r.latency.p99,
+      max: r.latency.max,
+    },
+    throughputBytesPerSec: r.throughput.average,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    non2xx: r.non2xx,
+    resets: r.resets,
+    statusCodeStats: r.statusCodeStats,
+  };
+}
+
+process.once('message', async (config) => {
+  if (config?.type !== 'start') throw new Error(`load: expected a start message, got ${config}`);
+  const warmed = config.warmup > 0 ? summarise(await run(config, config.warmup)) : null;
+  process.on('message', async (message) => {
+    if (message?.type !== 'measure') return;
+    const result = summarise(await run(config, config.duration));
+    process.send({ type: 'result', result }, () => process.disconnect());
+  });
+  process.send({ type: 'warmed', result: warmed });
+});
+process.on('disconnect', () => process.exit(0));

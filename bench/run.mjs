@@ -1,0 +1,161 @@
+// The load benchmark: every scenario once per round, in a rotated order, medians and ratios to bare.
+//
+// Usage: npm run bench   (BENCH_DURATION, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CONNECTIONS,
+// BENCH_SCENARIOS override the defaults; see bench/README.md).
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PINNED, LOAD_CORE, SERVER_CORE } from './lib/child.mjs';
+import { readConfig } from './lib/config.mjs';
+import { RunFailure, runScenario } from './lib/run-scenario.mjs';
+import { spread, summarise, table } from './lib/report.mjs';
+import { TARGETS } from './scenarios.mjs';
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+function log(line) {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Round r runs the list rotated by r, so no scenario always runs first (cold) or last. */
+function rotated(list, r) {
+  const k = r % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
+/** The commit measured, and whether packages/ had uncommitted changes (built into dist all the same). */
+function revision() {
+  const git = (...args) =>
+    execFileSync('git', args, {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+    });
+  try {
+    return {
+      commit: git('rev-parse', '--short', 'HEAD').trim(),
+      dirty: git('status', '--porcelain', '--', 'packages').trim() !== '',
+    };
+  } catch {
+    return { commit: 'unknown', dirty: false };
+  }
+}
+
+function machine() {
+  const all = cpus();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpuModel: all[0]?.model.trim() ?? 'unknown',
+    cores: all.length,
+    platform: `${process.platform} ${process.arch}`,
+    // Other processes on the machine are the main source of noise; the load average shows how much.
+    loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))),
+    ...revision(),
+  };
+}
+
+async function writeResults(started, data) {
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const file = `${RESULTS_DIR}${started.replace(/[:.]/g, '-')}.json`;
+  await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
+  return file;
+}
+
+async function main() {
+  let config;
+  try {
+    config = readConfig();
+  } catch (err) {
+    log(`vigil bench: ${err.message}`);
+    process.exitCode = 2;
+    return;
+  }
+  const names = config.scenarios.map((s) => s.name);
+  const meta = machine();
+  const pinning = PINNED
+    ? `server on core ${SERVER_CORE}, load on core ${LOAD_CORE} (taskset)`
+    : 'not pinned (no taskset or fewer than 2 cores)';
+  const settings = {
+    rounds: config.rounds,
+    warmupSeconds: config.warmup,
+    durationSeconds: config.duration,
+    connections: config.connections,
+    pipelining: config.pipelining,
+    pinning,
+  };
+  log(
+    `vigil bench: ${names.join(', ')}; ${config.rounds} rounds of ${config.warmup} s warm-up + ` +
+      `${config.duration} s measured, ${config.connections} connections; ${pinning}`,
+  );
+
+  const rounds = [];
+  const runs = [];
+  try {
+    for (let r = 0; r < config.rounds; r++) {
+      const round = {};
+      const order = rotated(config.scenarios, r);
+      for (const scenario of order) {
+        const run = await runScenario(scenario, config);
+        round[scenario.name] = run;
+        runs.push({ round: r + 1, position: order.indexOf(scenario) + 1, ...run });
+        log(
+          `  round ${r + 1}/${config.rounds} ${scenario.name.padEnd(20)} ` +
+            `${Math.round(run.reqPerSec).toString().padStart(6)} req/s ` +
+            `${run.cpuUsPerReq.toFixed(1).padStart(6)} µs/req ` +
+            `p99 ${run.latencyP99Ms.toFixed(2)} ms, server CPU ${(run.serverCpuUtilisation * 100).toFixed(0)} %`,
+        );
+      }
+      rounds.push(round);
+    }
+  } catch (err) {
+    const file = await writeResults(meta.date, {
+      meta,
+      settings,
+      runs,
+      error: String(err?.stack ?? err),
+    });
+    log(
+      `\nFAILED: ${err instanceof RunFailure ? err.message : err?.stack}\n(partial results: ${file})`,
+    );
+    process.exitCode = 1;
+    return;
+  }
+
+  meta.loadAverageAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
+  const rows = summarise(rounds, names);
+  const targets = TARGETS.filter((t) => t.needs.every((n) => names.includes(n))).map((t) => ({
+    name: t.name,
+    ...t.judge(rows),
+  }));
+  const file = await writeResults(meta.date, { meta, settings, runs, summary: rows, targets });
+
+  const lowCpu = Object.values(rows).filter((row) => row.serverCpuUtilisation < 0.9);
+  const out = [
+    `Date: ${meta.date}, commit ${meta.commit}${meta.dirty ? ' (packages/ modified)' : ''}  `,
+    `Node ${meta.node}, ${meta.cpuModel}, ${meta.cores} cores (${meta.platform}); ` +
+      `load average ${meta.loadAverageAtStart[0]} at start, ${meta.loadAverageAtEnd[0]} at end  `,
+    `${config.rounds} rounds, ${config.warmup} s warm-up + ${config.duration} s measured per run, ` +
+      `${config.connections} connections, pipelining ${config.pipelining}; ${pinning}  `,
+    'Medians over rounds; ratio and +µs paired with the same round’s bare run.',
+    '',
+    table(rows, names),
+    '',
+    spread(rows, names),
+    '',
+    ...targets.map((t) => `- Target ${t.met ? 'MET' : 'NOT MET'}: ${t.name} (${t.detail})`),
+    ...(lowCpu.length
+      ? [
+          '',
+          `Warning: server CPU below 90 % for ${lowCpu.map((r) => r.scenario).join(', ')}: ` +
+            'something else (the load generator, other processes on the machine) held the server back.',
+        ]
+      : []),
+    '',
+    `Raw results: ${relative(process.cwd(), file)}`,
+  ];
+  process.stdout.write(`\n${out.join('\n')}\n`);
+}
+
+await main();

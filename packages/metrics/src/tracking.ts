@@ -73,7 +73,7 @@ function take(socket: TrackedSocket | null | undefined, res: unknown): PendingRe
 
 function onResponseFinish(message: unknown): void {
   const { response, socket } = message as { response?: ServerResponse; socket?: TrackedSocket };
-  const p = take(socket ?? (response?.socket), response);
+  const p = take(socket ?? response?.socket, response);
   p?.sink.finish(p, false);
 }
 

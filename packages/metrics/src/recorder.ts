@@ -161,6 +161,12 @@ export class HttpRecorder implements RequestSink {
     route: (target: unknown) => string,
     target: unknown,
   ): void {
+    // Completion is observed through the HTTP/1 server's diagnostics channel, which HTTP/2
+    // compatibility requests never publish: leave them out rather than leave them in flight forever.
+    if (req.httpVersionMajor >= 2) {
+      this.problems.report('HTTP/2 not recorded', 'requests served over HTTP/2 are not recorded');
+      return;
+    }
     let exemplar: Record<string, string> | undefined;
     if (this.options.exemplars) {
       const trace = getActiveTraceContext();

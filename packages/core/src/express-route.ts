@@ -161,7 +161,9 @@ function appPrefix(app: AppLike | undefined, depth = 0): string {
  * The route template of an Express request, mount prefixes included (`/api/users/:id`), or
  * UNMATCHED_ROUTE when no route handled it. Call it once the response is done; it never throws.
  */
-export function expressRouteTemplate(req: ExpressRequestLike): string {
+export function expressRouteTemplate(request: object): string {
+  // `object`, not ExpressRequestLike: a weak type would reject a plain IncomingMessage (TS2559).
+  const req = request as ExpressRequestLike;
   const route = req.route as { path?: unknown } | undefined;
   if (!route || typeof route !== 'object') return UNMATCHED_ROUTE;
   const app = req.app;

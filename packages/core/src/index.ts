@@ -14,6 +14,7 @@ export {
   integerOption,
   functionOption,
   bucketsOption,
+  hasMethod,
   METRIC_NAME_PATTERN,
   LABEL_NAME_PATTERN,
 } from './validate';

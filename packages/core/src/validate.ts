@@ -119,3 +119,9 @@ export function bucketsOption(
   }
   return Object.freeze([...(value as number[])]);
 }
+
+/** True when `value` is an object with a method called `name` (duck typing for injected objects). */
+export function hasMethod(value: unknown, name: string): boolean {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  return typeof (value as Record<string, unknown>)[name] === 'function';
+}

@@ -12,8 +12,7 @@ type Next = (err?: unknown) => void;
 /** An Express-compatible middleware. */
 export type ExpressMiddleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
 
-const routeOf = (req: unknown): string =>
-  expressRouteTemplate(req as Parameters<typeof expressRouteTemplate>[0]);
+const routeOf = (req: unknown): string => expressRouteTemplate(req as object);
 
 /**
  * HTTP RED metrics for Express 4 and 5. Mount it before the routes: `app.use(expressMetrics())`.

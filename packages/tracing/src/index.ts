@@ -1,0 +1,17 @@
+// Public API of @vigil/tracing.
+export { startTracing, getTracing, EdgeAwareSampler } from './setup';
+export type { Tracing, TracingOptions, SamplerName } from './setup';
+export { expressTracing, expressTracingErrors } from './express';
+export type { ExpressMiddleware, ExpressErrorMiddleware } from './express';
+export { koaTracing } from './koa';
+export type { KoaMiddleware, KoaContextLike } from './koa';
+export { getRequestContext } from './request-context';
+export type { RequestContext } from './request-context';
+export { TraceBuffer } from './trace-buffer';
+export type { RecordedSpan, TraceSummary, TraceBufferOptions } from './trace-buffer';
+export { acceptId, generateId, MAX_ID_LENGTH } from './ids';
+export { DEFAULT_TRUSTED_PROXIES, compileTrustList } from './edge';
+export type { InboundPolicy, TrustList } from './edge';
+export { installOutgoingPropagation } from './outgoing';
+export { TRACING_ERROR_CODES } from './errors';
+export type { TracingMiddlewareOptions, SpanAttributeInfo } from './types';

@@ -1,0 +1,76 @@
+// The request's ids anywhere in its async flow: request id, correlation id, trace id, span id.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  type Context,
+  type Span,
+  context as otelContext,
+  createContextKey,
+  ROOT_CONTEXT,
+} from '@opentelemetry/api';
+
+/** What getRequestContext() returns. */
+export interface RequestContext {
+  /** The validated or generated x-request-id, echoed on the response. */
+  readonly requestId: string;
+  /** The validated x-correlation-id, or the request id when the caller sent none. */
+  readonly correlationId: string;
+  /** Trace id of the request's server span (32 hex), when there is one. */
+  readonly traceId: string | undefined;
+  /** Span id of the request's server span (16 hex), when there is one. */
+  readonly spanId: string | undefined;
+}
+
+/** Internal per-request state; the span is kept so trace ids are read only when asked for. */
+export interface RequestState {
+  readonly requestId: string;
+  readonly correlationId: string;
+  span: Span | undefined;
+  /** The request's OpenTelemetry context (server span and baggage), also without an SDK. */
+  context: Context;
+}
+
+const KEY = createContextKey('vigil.request');
+
+// The OpenTelemetry context carries the state when a context manager is registered (the SDK is
+// started); without one, OpenTelemetry's context is inert and a private AsyncLocalStorage is used.
+const fallback = new AsyncLocalStorage<RequestState>();
+let otelWorks: boolean | undefined;
+
+function otelContextWorks(): boolean {
+  if (otelWorks === true) return true;
+  const probe = ROOT_CONTEXT.setValue(KEY, true);
+  // Not cached while false: the SDK may be started after the first request.
+  otelWorks = otelContext.with(probe, () => otelContext.active().getValue(KEY) === true);
+  return otelWorks;
+}
+
+/** Runs `fn` with `state` as the request context, inside its OpenTelemetry context when that works. */
+export function runWithRequestState<T>(state: RequestState, fn: () => T): T {
+  if (otelContextWorks()) return otelContext.with(state.context.setValue(KEY, state), fn);
+  return fallback.run(state, fn);
+}
+
+/** The current request's state, if any. */
+export function currentRequestState(): RequestState | undefined {
+  return (
+    (otelWorks === true
+      ? (otelContext.active().getValue(KEY) as RequestState | undefined)
+      : undefined) ?? fallback.getStore()
+  );
+}
+
+/**
+ * The ids of the request being served, anywhere in its async flow (handlers, services, log calls),
+ * or undefined outside a request that went through expressTracing() / koaTracing().
+ */
+export function getRequestContext(): RequestContext | undefined {
+  const state = currentRequestState();
+  if (state === undefined) return undefined;
+  const sc = state.span?.spanContext();
+  return {
+    requestId: state.requestId,
+    correlationId: state.correlationId,
+    traceId: sc?.traceId,
+    spanId: sc?.spanId,
+  };
+}

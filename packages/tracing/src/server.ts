@@ -1,0 +1,380 @@
+// The framework-free server side: ids, inbound context under the edge policy, the server span.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type Tracer,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  createContextKey,
+  isSpanContextValid,
+  propagation,
+  trace,
+} from '@opentelemetry/api';
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_URL_PATH,
+  ATTR_URL_SCHEME,
+  ATTR_USER_AGENT_ORIGINAL,
+} from '@opentelemetry/semantic-conventions';
+import {
+  type OptionContext,
+  type ProblemReporter,
+  UNMATCHED_ROUTE,
+  booleanOption,
+  createProblemReporter,
+  functionOption,
+  hasMethod,
+  isOperational,
+  methodIndex,
+  METHOD_LABELS,
+  optionError,
+  readOptions,
+  stringOption,
+} from '@vigil/core';
+import {
+  type InboundPolicy,
+  type TrustList,
+  DEFAULT_TRUSTED_PROXIES,
+  compileTrustList,
+} from './edge';
+import { acceptId, generateId } from './ids';
+import { installOutgoingPropagation } from './outgoing';
+import { extract } from './propagation';
+import { type RequestState, runWithRequestState } from './request-context';
+import type { TracingMiddlewareOptions } from './types';
+
+/** Set on the context of a span whose remote parent came from an untrusted caller (read by the sampler). */
+export const UNTRUSTED_PARENT = createContextKey('vigil.untrustedParent');
+
+const DEFAULT_IGNORE_PATHS = ['/metrics', '/health', '/health/live', '/health/ready', '/_vigil'];
+const MAX_BAGGAGE_ATTRIBUTES = 16;
+const MAX_HOOK_ATTRIBUTES = 32;
+const MAX_ATTRIBUTE_LENGTH = 256;
+const MAX_PATH_LENGTH = 1024;
+
+const KNOWN = [
+  'inboundPolicy',
+  'trustedProxies',
+  'ignorePaths',
+  'baggageAttributes',
+  'spanAttributes',
+  'traceResponse',
+  'tracerProvider',
+  'logger',
+] as const satisfies readonly (keyof TracingMiddlewareOptions)[];
+
+/** One request being traced. */
+export interface ActiveRequest {
+  readonly req: IncomingMessage;
+  readonly state: RequestState;
+  readonly method: string;
+  error: unknown;
+}
+
+export class ServerTracer {
+  private readonly tracer: Tracer;
+  private readonly trust: TrustList;
+  private readonly policy: InboundPolicy;
+  private readonly ignoreExact: Set<string>;
+  private readonly ignorePatterns: RegExp[];
+  private readonly baggageKeys: readonly string[];
+  private readonly hook: TracingMiddlewareOptions['spanAttributes'];
+  private readonly traceResponse: boolean;
+  private readonly problems: ProblemReporter;
+
+  constructor(ctx: OptionContext, raw: unknown, argCount: number) {
+    const o = readOptions<TracingMiddlewareOptions>(ctx, raw, argCount, KNOWN);
+    this.policy = stringOption(
+      ctx,
+      'inboundPolicy',
+      o.inboundPolicy,
+      'continue',
+      /^(continue|restart|ignore)$/,
+      '"continue", "restart" or "ignore"',
+    ) as InboundPolicy;
+    const proxies = o.trustedProxies as unknown;
+    if (proxies !== undefined && !Array.isArray(proxies)) {
+      throw optionError(
+        ctx,
+        'INVALID_OPTION',
+        'trustedProxies',
+        'an array of addresses or CIDRs',
+        proxies,
+      );
+    }
+    this.trust = compileTrustList(
+      ctx,
+      'trustedProxies',
+      (proxies as unknown[] | undefined) ?? DEFAULT_TRUSTED_PROXIES,
+    );
+    const ignore = o.ignorePaths as unknown;
+    if (
+      ignore !== undefined &&
+      !(Array.isArray(ignore) && ignore.every((p) => typeof p === 'string' || p instanceof RegExp))
+    ) {
+      throw optionError(
+        ctx,
+        'INVALID_OPTION',
+        'ignorePaths',
+        'an array of paths or RegExps',
+        ignore,
+      );
+    }
+    const paths = ignore ?? DEFAULT_IGNORE_PATHS;
+    this.ignoreExact = new Set(paths.filter((p): p is string => typeof p === 'string'));
+    this.ignorePatterns = paths
+      .filter((p): p is RegExp => p instanceof RegExp)
+      .map((p) => new RegExp(p.source, p.flags.replace(/[gy]/g, '')));
+    const keys = o.baggageAttributes as unknown;
+    if (
+      keys !== undefined &&
+      !(
+        Array.isArray(keys) &&
+        keys.length <= MAX_BAGGAGE_ATTRIBUTES &&
+        keys.every((k) => typeof k === 'string' && k.length > 0)
+      )
+    ) {
+      throw optionError(
+        ctx,
+        'INVALID_OPTION',
+        'baggageAttributes',
+        `an array of at most ${MAX_BAGGAGE_ATTRIBUTES} baggage keys`,
+        keys,
+      );
+    }
+    this.baggageKeys = Object.freeze([...((keys as string[] | undefined) ?? [])]);
+    this.hook = functionOption(ctx, 'spanAttributes', o.spanAttributes);
+    this.traceResponse = booleanOption(ctx, 'traceResponse', o.traceResponse, false);
+    const provider = o.tracerProvider as unknown;
+    if (provider !== undefined && !hasMethod(provider, 'getTracer')) {
+      throw optionError(
+        ctx,
+        'INVALID_OPTION',
+        'tracerProvider',
+        'an OpenTelemetry TracerProvider',
+        provider,
+      );
+    }
+    const logger = o.logger as unknown;
+    if (logger !== undefined && !hasMethod(logger, 'warn')) {
+      throw optionError(
+        ctx,
+        'INVALID_OPTION',
+        'logger',
+        'a logger with a warn() method (pino works)',
+        logger,
+      );
+    }
+    this.problems = createProblemReporter('@vigil/tracing', o.logger);
+    installOutgoingPropagation();
+    // Resolved per call through the global provider when none is given, so startTracing() may run
+    // after the middleware is created.
+    this.tracer = o.tracerProvider
+      ? o.tracerProvider.getTracer('@vigil/tracing')
+      : trace.getTracer('@vigil/tracing');
+  }
+
+  /** Starts a request: ids, response header, inbound context, server span. Never throws. */
+  begin(req: IncomingMessage, res: ServerResponse, frameworkCtx?: unknown): ActiveRequest {
+    const headers = req.headers;
+    const requestId = acceptId(headers['x-request-id']) ?? generateId();
+    const correlationId = acceptId(headers['x-correlation-id']) ?? requestId;
+    const state: RequestState = {
+      requestId,
+      correlationId,
+      span: undefined,
+      context: ROOT_CONTEXT,
+    };
+    const method = METHOD_LABELS[methodIndex(req.method)] as string;
+    const active: ActiveRequest = { req, state, method, error: undefined };
+    try {
+      if (!res.headersSent) res.setHeader('x-request-id', requestId);
+      if (this.ignored(req.url)) return active;
+      const parent = this.inbound(req);
+      const span = this.startSpan(req, method, parent, frameworkCtx);
+      state.span = span;
+      state.context = trace.setSpan(parent.context, span);
+      if (this.traceResponse && !res.headersSent) {
+        const sc = span.spanContext();
+        res.setHeader(
+          'traceresponse',
+          `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & TraceFlags.SAMPLED}`,
+        );
+      }
+    } catch (err) {
+      this.problems.report('starting the server span failed', err);
+    }
+    return active;
+  }
+
+  /** Runs `fn` inside the request's context. */
+  run<T>(active: ActiveRequest, fn: () => T): T {
+    return runWithRequestState(active.state, fn);
+  }
+
+  /** Ends the request's span with its route and outcome. Never throws. */
+  end(active: ActiveRequest, res: ServerResponse, route: string, aborted: boolean): void {
+    const span = active.state.span;
+    if (span === undefined) return;
+    try {
+      // Operational endpoints answered this request: drop the span instead of exporting it.
+      if (isOperational(active.req)) return;
+      if (route !== UNMATCHED_ROUTE) {
+        span.updateName(`${active.method === 'OTHER' ? 'HTTP' : active.method} ${route}`);
+        span.setAttribute(ATTR_HTTP_ROUTE, route);
+      }
+      const status = res.statusCode;
+      if (aborted) {
+        span.setAttribute(ATTR_ERROR_TYPE, 'aborted');
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'client aborted the request' });
+      } else {
+        span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+        if (status >= 500) {
+          span.setAttribute(ATTR_ERROR_TYPE, String(status));
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+      }
+      if (active.error !== undefined) this.recordError(span, active.error);
+      span.end();
+    } catch (err) {
+      this.problems.report('ending the server span failed', err);
+    }
+  }
+
+  recordError(span: Span, error: unknown): void {
+    try {
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: error instanceof Error ? error.message : String(error),
+      });
+    } catch (err) {
+      this.problems.report('recording an exception failed', err);
+    }
+  }
+
+  private ignored(url: string | undefined): boolean {
+    const path = pathOf(url);
+    if (this.ignoreExact.has(path)) return true;
+    for (const p of this.ignorePatterns) if (p.test(path)) return true;
+    return false;
+  }
+
+  /** The parent context for the server span, after the edge policy. */
+  private inbound(req: IncomingMessage): { context: Context; links: Link[] } {
+    const hasTraceHeaders =
+      req.headers.traceparent !== undefined || req.headers.baggage !== undefined;
+    if (!hasTraceHeaders) return { context: ROOT_CONTEXT, links: [] };
+    const trusted = this.trust.isTrusted(req.socket?.remoteAddress);
+    if (!trusted && this.policy === 'ignore') return { context: ROOT_CONTEXT, links: [] };
+    const extracted = extract(ROOT_CONTEXT, req.headers);
+    if (trusted) return { context: extracted, links: [] };
+    if (this.policy === 'restart') {
+      const remote = trace.getSpanContext(extracted);
+      // Baggage from an untrusted caller is dropped with its trace; the link keeps the relation.
+      return {
+        context: ROOT_CONTEXT,
+        links: remote && isSpanContextValid(remote) ? [{ context: remote }] : [],
+      };
+    }
+    return { context: extracted.setValue(UNTRUSTED_PARENT, true), links: [] };
+  }
+
+  private startSpan(
+    req: IncomingMessage,
+    method: string,
+    parent: { context: Context; links: Link[] },
+    frameworkCtx: unknown,
+  ): Span {
+    const attributes: Attributes = {
+      [ATTR_HTTP_REQUEST_METHOD]: method === 'OTHER' ? '_OTHER' : method,
+      [ATTR_URL_PATH]: truncate(pathOf(req.url), MAX_PATH_LENGTH),
+      [ATTR_URL_SCHEME]: (req.socket as { encrypted?: boolean } | null)?.encrypted
+        ? 'https'
+        : 'http',
+      [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
+    };
+    const address = req.socket?.remoteAddress;
+    if (address !== undefined) attributes[ATTR_CLIENT_ADDRESS] = address;
+    const ua = req.headers['user-agent'];
+    if (typeof ua === 'string')
+      attributes[ATTR_USER_AGENT_ORIGINAL] = truncate(ua, MAX_ATTRIBUTE_LENGTH);
+    this.addBaggageAndHookAttributes(attributes, req, parent.context, frameworkCtx);
+    const name = method === 'OTHER' ? 'HTTP' : method;
+    const span = this.tracer.startSpan(
+      name,
+      { kind: SpanKind.SERVER, attributes, links: parent.links },
+      parent.context,
+    );
+    return withOwnIds(span, parent.context);
+  }
+
+  private addBaggageAndHookAttributes(
+    attributes: Attributes,
+    req: IncomingMessage,
+    ctx: Context,
+    frameworkCtx: unknown,
+  ): void {
+    if (this.baggageKeys.length === 0 && this.hook === undefined) return;
+    const baggage: Record<string, string> = {};
+    const bag = propagation.getBaggage(ctx);
+    if (bag) {
+      for (const key of this.baggageKeys) {
+        const entry = bag.getEntry(key);
+        if (entry) baggage[key] = truncate(entry.value, MAX_ATTRIBUTE_LENGTH);
+      }
+    }
+    for (const [k, v] of Object.entries(baggage)) attributes[`baggage.${k}`] = v;
+    if (this.hook === undefined) return;
+    try {
+      const extra = this.hook({ req, ctx: frameworkCtx, baggage });
+      let n = 0;
+      for (const [k, v] of Object.entries(extra ?? {})) {
+        if (n++ >= MAX_HOOK_ATTRIBUTES) break;
+        attributes[k] = typeof v === 'string' ? truncate(v, MAX_ATTRIBUTE_LENGTH) : v;
+      }
+    } catch (err) {
+      this.problems.report('spanAttributes hook threw', err);
+    }
+  }
+}
+
+/**
+ * Without an SDK the API's tracer returns the parent's span context (or an invalid one) unchanged.
+ * Vigil then makes the ids itself, so the service still takes part in the trace: same trace id, a
+ * new span id, and a new trace when there was no valid parent.
+ */
+function withOwnIds(span: Span, parent: Context): Span {
+  if (span.isRecording()) return span;
+  const sc = span.spanContext();
+  const parentSc = trace.getSpanContext(parent);
+  const parentValid = parentSc !== undefined && isSpanContextValid(parentSc);
+  if (isSpanContextValid(sc) && !(parentValid && sc.spanId === parentSc.spanId)) return span;
+  return trace.wrapSpanContext({
+    traceId: parentValid ? parentSc.traceId : randomBytes(16).toString('hex'),
+    spanId: randomBytes(8).toString('hex'),
+    traceFlags: parentValid ? parentSc.traceFlags : TraceFlags.NONE,
+    traceState: parentValid ? parentSc.traceState : undefined,
+  });
+}
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function truncate(s: string, max: number): string {
+  return s.length > max ? s.slice(0, max) : s;
+}

@@ -11,6 +11,7 @@ export default defineConfig({
     alias: {
       '@vigil/core': src('core'),
       '@vigil/metrics': src('metrics'),
+      '@vigil/tracing': src('tracing'),
     },
   },
   test: {
@@ -21,6 +22,7 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'core', include: ['packages/core/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'metrics', include: ['packages/metrics/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'tracing', include: ['packages/tracing/test/**/*.test.ts'] } },
       {
         extends: true,
         test: { name: 'integration', include: ['test/**/*.test.ts'], testTimeout: 120_000 },

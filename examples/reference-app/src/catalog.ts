@@ -1,7 +1,9 @@
 // The backend "catalog" service: video metadata, called by the gateway over HTTP.
+import type { TracerProvider } from '@opentelemetry/api';
 import express, { type Express } from 'express';
 import { Registry } from 'prom-client';
 import { expressMetrics, expressMetricsHandler } from '@vigil/metrics';
+import { expressTracing } from '@vigil/tracing';
 
 export interface Video {
   id: string;
@@ -26,9 +28,18 @@ const VIDEOS = new Map<string, Video>(
   }),
 );
 
-export function createCatalogApp(registry: Registry): Express {
+export interface CatalogOptions {
+  registry: Registry;
+  /** The catalog's own tracer provider (its `service.name`), when tracing is started. */
+  tracerProvider?: TracerProvider;
+}
+
+export function createCatalogApp(options: CatalogOptions): Express {
+  const { registry, tracerProvider } = options;
   const app = express();
   app.disable('x-powered-by');
+  // Tracing first, so the metrics middleware sees the span and attaches trace exemplars.
+  app.use(expressTracing(tracerProvider ? { tracerProvider } : undefined));
   app.use(expressMetrics({ registry }));
   app.get('/metrics', expressMetricsHandler({ registry }));
 

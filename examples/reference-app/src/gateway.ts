@@ -1,7 +1,14 @@
 // The public "gateway" service: the media platform's API, calling the catalog for video metadata.
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { Registry } from 'prom-client';
+import { markOperational } from '@vigil/core';
 import { expressMetrics, expressMetricsHandler } from '@vigil/metrics';
+import {
+  type TraceBuffer,
+  expressTracing,
+  expressTracingErrors,
+  getRequestContext,
+} from '@vigil/tracing';
 
 /** Formats an upload may have; anything else is rejected with 400. */
 export const VIDEO_FORMATS = ['mp4', 'webm', 'mov', 'mkv'] as const;
@@ -12,24 +19,64 @@ export interface GatewayOptions {
   registry: Registry;
   /** Base URL of the catalog service, e.g. http://127.0.0.1:3001. */
   catalogUrl: string;
+  /** The trace buffer to serve at /_vigil/traces, when tracing is started. */
+  traces?: TraceBuffer;
+  /** Serve the W3C Trace Context test-harness endpoint `POST /test`. Default: VIGIL_TRACECONTEXT_TEST=1. */
+  traceContextTest?: boolean;
 }
 
 export function createGatewayApp(options: GatewayOptions): Express {
-  const { registry, catalogUrl } = options;
+  const { registry, catalogUrl, traces } = options;
   const app = express();
   app.disable('x-powered-by');
+  // Tracing first, so the metrics middleware sees the span and attaches trace exemplars.
+  app.use(expressTracing());
   app.use(expressMetrics({ registry }));
   app.get('/metrics', expressMetricsHandler({ registry }));
+  if (traces) {
+    // Recent traces from the in-process buffer: the list, and one trace's spans.
+    app.get('/_vigil/traces', (req, res) => {
+      markOperational(req);
+      res.json(traces.recent(Math.min(Number(req.query.limit ?? 50) || 50, 200)));
+    });
+    app.get('/_vigil/traces/:traceId', (req, res) => {
+      markOperational(req);
+      const spans = traces.get(req.params.traceId);
+      if (spans) res.json(spans);
+      else res.status(404).json({ error: 'not_found' });
+    });
+  }
+  if (options.traceContextTest ?? process.env.VIGIL_TRACECONTEXT_TEST === '1') {
+    // The W3C Trace Context test harness: POST each element's `arguments` to its `url`, in order,
+    // from inside this request, so the context this service received is propagated.
+    app.post('/test', express.json({ limit: '1mb' }), async (req, res) => {
+      const steps = Array.isArray(req.body) ? (req.body as unknown[]) : [];
+      for (const step of steps) {
+        const { url, arguments: args } = (step ?? {}) as { url?: unknown; arguments?: unknown };
+        if (typeof url !== 'string') continue;
+        await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(args ?? []),
+          signal: AbortSignal.timeout(5_000),
+        }).catch(() => undefined);
+      }
+      res.json({ ok: true });
+    });
+  }
 
   const api = express.Router();
   api.use(express.json({ limit: '64kb' }));
 
   const videos = express.Router();
   videos.get('/:id', async (req, res) => {
+    // fetch carries traceparent, baggage, x-request-id and x-correlation-id to the catalog.
     const upstream = await fetch(`${catalogUrl}/videos/${encodeURIComponent(req.params.id)}`, {
       signal: AbortSignal.timeout(5_000),
     });
-    res.status(upstream.status).json(await upstream.json());
+    res
+      .status(upstream.status)
+      .json({ ...((await upstream.json()) as object), requestId: getRequestContext()?.requestId });
   });
   videos.post('/', (req, res) => {
     const body = (req.body ?? {}) as { title?: unknown; format?: unknown; sizeBytes?: unknown };
@@ -81,6 +128,7 @@ export function createGatewayApp(options: GatewayOptions): Express {
   });
   app.use('/api', api);
 
+  app.use(expressTracingErrors());
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not_found' });
   });

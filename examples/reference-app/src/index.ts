@@ -1,6 +1,7 @@
 // Starts the reference app: gateway on `port`, catalog on `catalogPort` (default port + 1).
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { Tracing } from '@vigil/tracing';
 import { createCatalogApp, createCatalogRegistry } from './catalog';
 import { createGatewayApp, createGatewayRegistry } from './gateway';
 
@@ -14,6 +15,10 @@ export interface ReferenceAppOptions {
   catalogPort?: number;
   /** Address to bind. Default: `HOST` or 127.0.0.1. */
   host?: string;
+  /** A started tracing setup: the catalog gets its own service name, the gateway serves the trace buffer. */
+  tracing?: Tracing;
+  /** Serve the W3C Trace Context test-harness endpoint. Default: VIGIL_TRACECONTEXT_TEST=1. */
+  traceContextTest?: boolean;
 }
 
 export interface ReferenceApp {
@@ -45,10 +50,23 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
   const host = options.host ?? process.env.HOST ?? '127.0.0.1';
   const port = options.port ?? Number(process.env.PORT ?? 3000);
   const catalogPort = options.catalogPort ?? (port === 0 ? 0 : port + 1);
-  const catalog = await listen(createCatalogApp(createCatalogRegistry()), catalogPort, host);
+  const tracing = options.tracing;
+  const catalog = await listen(
+    createCatalogApp({
+      registry: createCatalogRegistry(),
+      tracerProvider: tracing?.providerFor('catalog'),
+    }),
+    catalogPort,
+    host,
+  );
   const catalogUrl = `http://${host}:${(catalog.address() as AddressInfo).port}`;
   const gateway = await listen(
-    createGatewayApp({ registry: createGatewayRegistry(), catalogUrl }),
+    createGatewayApp({
+      registry: createGatewayRegistry(),
+      catalogUrl,
+      traces: tracing?.traces,
+      traceContextTest: options.traceContextTest,
+    }),
     port,
     host,
   );

@@ -1,20 +1,31 @@
 // `npm start`: runs the reference app until SIGINT or SIGTERM.
-import { startReferenceApp } from './index';
+import { startTracing } from '@vigil/tracing';
+
+// Tracing starts before the app's modules load, so OpenTelemetry's http instrumentation can patch
+// them. OTEL_* variables apply (OTEL_EXPORTER_OTLP_ENDPOINT sends spans to a collector).
+const tracing = startTracing({ serviceName: process.env.OTEL_SERVICE_NAME ?? 'gateway' });
 
 async function main(): Promise<void> {
-  const app = await startReferenceApp();
+  // Loaded after startTracing() on purpose (see above).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startReferenceApp } = require('./index') as typeof import('./index');
+  const app = await startReferenceApp({ tracing });
   console.log(`gateway  ${app.gatewayUrl}   (try ${app.gatewayUrl}/api/videos/1)`);
   console.log(`catalog  ${app.catalogUrl}`);
   console.log(`metrics  ${app.gatewayUrl}/metrics  and  ${app.catalogUrl}/metrics`);
+  console.log(`traces   ${app.gatewayUrl}/_vigil/traces`);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: shutting down`);
-    app.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    app
+      .close()
+      .then(() => tracing.shutdown())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -31,6 +31,12 @@ export function koaTracing(options?: TracingMiddlewareOptions): KoaMiddleware {
         await next();
       } catch (err) {
         active.error = err;
+        // Koa's error handler clears every response header, then sets `err.headers`: carry the
+        // request id there so error responses echo it too.
+        if (err !== null && typeof err === 'object') {
+          const e = err as { headers?: Record<string, unknown> };
+          e.headers = { ...e.headers, 'x-request-id': active.state.requestId };
+        }
         throw err;
       }
     });

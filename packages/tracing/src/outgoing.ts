@@ -1,11 +1,15 @@
-// Outgoing calls (http, https, fetch) carry the request's trace context and ids, without patching.
+// Outgoing calls (http, https, fetch) carry the request's trace context and ids.
 //
-// Node publishes every client request on diagnostics channels before its headers are sent:
-// `http.client.request.start` for http/https and `undici:request:create` for fetch. Vigil adds
-// `traceparent`, `tracestate`, `baggage`, `x-request-id` and `x-correlation-id` there, each only if
-// the caller (or an OpenTelemetry instrumentation that created a client span) has not set it.
+// fetch: Node publishes every undici request on the `undici:request:create` diagnostics channel before
+// it is sent; Vigil adds the headers there. http/https: Node 20 publishes `http.client.request.start`
+// only after the headers are written, so `request` and `get` of both modules are wrapped instead (as
+// OpenTelemetry's http instrumentation does), adding the headers to the options before the call.
+// Either way `traceparent`, `tracestate`, `baggage`, `x-request-id` and `x-correlation-id` are added
+// only when the caller (or an instrumentation that made a client span) has not set them.
 import { subscribe } from 'node:diagnostics_channel';
-import type { ClientRequest } from 'node:http';
+import http from 'node:http';
+import https from 'node:https';
+import { syncBuiltinESMExports } from 'node:module';
 import {
   type Context,
   type TextMapSetter,
@@ -28,37 +32,76 @@ interface UndiciRequest {
 }
 
 let installed = false;
+const kWrapped = Symbol.for('vigil.tracing.wrapped');
 
-/** Subscribes the outgoing hooks (once per process). */
+/** Wraps http/https and subscribes to fetch (once per process). */
 export function installOutgoingPropagation(): void {
   if (installed) return;
   installed = true;
-  subscribe('http.client.request.start', (message) => {
-    const request = (message as { request?: ClientRequest }).request;
-    if (request !== undefined) addToClientRequest(request);
-  });
+  for (const mod of [http, https] as unknown as Record<'request' | 'get', RequestFn>[]) {
+    for (const name of ['request', 'get'] as const) {
+      const original = mod[name];
+      if ((original as { [kWrapped]?: boolean })[kWrapped]) continue;
+      const wrapped = function vigilPropagatingRequest(this: unknown, ...args: unknown[]) {
+        return original.apply(this, withTraceHeaders(args));
+      } as RequestFn & { [kWrapped]?: boolean };
+      wrapped[kWrapped] = true;
+      mod[name] = wrapped;
+    }
+  }
+  // ESM `import { request } from 'node:http'` sees the wrapped functions from now on.
+  syncBuiltinESMExports();
   subscribe('undici:request:create', (message) => {
     const request = (message as { request?: UndiciRequest }).request;
     if (request !== undefined) addToUndiciRequest(request);
   });
 }
 
-const clientSetter: TextMapSetter<ClientRequest> = {
-  set(request, key, value) {
-    if (!request.headersSent && !request.hasHeader(key)) request.setHeader(key, value);
+type RequestFn = (...args: unknown[]) => http.ClientRequest;
+type HeaderBag = Record<string, string | string[] | number | undefined>;
+
+const headerSetter: TextMapSetter<HeaderBag> = {
+  set(headers, key, value) {
+    for (const existing of Object.keys(headers)) if (existing.toLowerCase() === key) return;
+    headers[key] = value;
   },
 };
 
-function addToClientRequest(request: ClientRequest): void {
+/**
+ * Returns the call's arguments with the headers added to a copy of its options. The caller's own
+ * options object is never mutated; header arrays (raw header lists) are left alone.
+ */
+function withTraceHeaders(args: unknown[]): unknown[] {
   const state = currentRequestState();
-  if (state === undefined || request.headersSent) return;
+  if (state === undefined) return args;
   try {
-    inject(contextFor(state), request, clientSetter);
-    clientSetter.set(request, 'x-request-id', state.requestId);
-    clientSetter.set(request, 'x-correlation-id', state.correlationId);
+    // request(options[, cb]) or request(url[, options][, cb])
+    const optionsAt = isPlainOptions(args[0]) ? 0 : isPlainOptions(args[1]) ? 1 : -1;
+    const out = [...args];
+    let options: { headers?: unknown };
+    if (optionsAt === -1) {
+      if (typeof args[0] !== 'string' && !(args[0] instanceof URL)) return args;
+      options = {};
+      out.splice(1, 0, options);
+    } else {
+      options = { ...(args[optionsAt] as object) };
+      out[optionsAt] = options;
+    }
+    if (Array.isArray(options.headers)) return args;
+    const headers: HeaderBag = { ...(options.headers as HeaderBag | undefined) };
+    inject(contextFor(state), headers, headerSetter);
+    headerSetter.set(headers, 'x-request-id', state.requestId);
+    headerSetter.set(headers, 'x-correlation-id', state.correlationId);
+    options.headers = headers;
+    return out;
   } catch {
     // Never break the app's outgoing call.
+    return args;
   }
+}
+
+function isPlainOptions(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && !(value instanceof URL);
 }
 
 function undiciHas(request: UndiciRequest, key: string): boolean {

@@ -358,22 +358,27 @@ export function startTracing(options?: TracingOptions): Tracing {
       others.push(other);
       return other;
     },
-    async shutdown() {
-      if (running !== tracing) return;
-      running = undefined;
-      setTraceContextProvider(undefined);
-      setVigilPropagator(undefined);
-      unregister();
-      try {
-        // Processors are shared: flush the others first, then shut everything down through the main one.
-        await Promise.all(others.map((p) => p.forceFlush()));
-        await provider.shutdown();
-      } finally {
-        trace.disable();
-        otelContext.disable();
-        propagation.disable();
-      }
+    shutdown() {
+      // Every caller (the register entry's signal handler, the app's own) waits for the same flush.
+      shutdownPromise ??= shutdownOnce();
+      return shutdownPromise;
     },
+  };
+  let shutdownPromise: Promise<void> | undefined;
+  const shutdownOnce = async (): Promise<void> => {
+    if (running === tracing) running = undefined;
+    setTraceContextProvider(undefined);
+    setVigilPropagator(undefined);
+    unregister();
+    try {
+      // Processors are shared: flush the others first, then shut everything down through the main one.
+      await Promise.all(others.map((p) => p.forceFlush()));
+      await provider.shutdown();
+    } finally {
+      trace.disable();
+      otelContext.disable();
+      propagation.disable();
+    }
   };
   running = tracing;
   return tracing;

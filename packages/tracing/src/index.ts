@@ -6,6 +6,7 @@ export type { ExpressMiddleware, ExpressErrorMiddleware } from './express';
 export { koaTracing } from './koa';
 export type { KoaMiddleware, KoaContextLike } from './koa';
 export { getRequestContext } from './request-context';
+export { DEFAULT_IGNORE_PATHS } from './server';
 export type { RequestContext } from './request-context';
 export { TraceBuffer } from './trace-buffer';
 export type { RecordedSpan, TraceSummary, TraceBufferOptions } from './trace-buffer';

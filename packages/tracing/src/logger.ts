@@ -19,6 +19,7 @@ import type { ExpressMiddleware } from './express';
 import { acceptId, generateId } from './ids';
 import type { KoaContextLike, KoaMiddleware } from './koa';
 import { getRequestContext } from './request-context';
+import { DEFAULT_IGNORE_PATHS } from './server';
 
 /** Options of expressRequestLogger() and koaRequestLogger(). */
 export interface RequestLoggerOptions {
@@ -118,7 +119,6 @@ export const DEFAULT_REDACTED_QUERY_PARAMS: readonly string[] = Object.freeze([
 
 const REDACTED_QUERY_SUFFIXES = ['token', 'secret', 'password', 'signature'];
 
-const DEFAULT_IGNORE_PATHS = ['/metrics', '/health', '/health/live', '/health/ready', '/_vigil'];
 const PINO_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 const KNOWN = [

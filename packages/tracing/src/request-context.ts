@@ -44,6 +44,11 @@ function otelContextWorks(): boolean {
   return otelWorks;
 }
 
+/** Forgets whether OpenTelemetry context works (called when tracing shuts down and unregisters it). */
+export function resetContextProbe(): void {
+  otelWorks = undefined;
+}
+
 /** Runs `fn` with `state` as the request context, inside its OpenTelemetry context when that works. */
 export function runWithRequestState<T>(state: RequestState, fn: () => T): T {
   if (otelContextWorks()) return otelContext.with(state.context.setValue(KEY, state), fn);

@@ -57,7 +57,14 @@ import type { TracingMiddlewareOptions } from './types';
 /** Set on the context of a span whose remote parent came from an untrusted caller (read by the sampler). */
 export const UNTRUSTED_PARENT = createContextKey('vigil.untrustedParent');
 
-const DEFAULT_IGNORE_PATHS = ['/metrics', '/health', '/health/live', '/health/ready', '/_vigil'];
+/** Paths that get request ids but no span and no request log line, unless configured otherwise. */
+export const DEFAULT_IGNORE_PATHS: readonly string[] = Object.freeze([
+  '/metrics',
+  '/health',
+  '/health/live',
+  '/health/ready',
+  '/_vigil',
+]);
 const MAX_BAGGAGE_ATTRIBUTES = 16;
 const MAX_HOOK_ATTRIBUTES = 32;
 const MAX_ATTRIBUTE_LENGTH = 256;

@@ -53,6 +53,7 @@ import {
 import { context as errorContext } from './errors';
 import { installOutgoingPropagation } from './outgoing';
 import { setVigilPropagator } from './propagation';
+import { resetContextProbe } from './request-context';
 import { UNTRUSTED_PARENT } from './server';
 import { TraceBuffer, type TraceBufferOptions } from './trace-buffer';
 
@@ -378,6 +379,7 @@ export function startTracing(options?: TracingOptions): Tracing {
       trace.disable();
       otelContext.disable();
       propagation.disable();
+      resetContextProbe();
     }
   };
   running = tracing;

@@ -27,10 +27,18 @@ describe('reference app with tracing', () => {
   let capture: Server;
   let captureUrl: string;
   const received: IncomingHttpHeaders[] = [];
+  const lines: string[] = [];
+  const logs = { write: (line: string) => lines.push(line) };
 
   beforeAll(async () => {
     tracing = startTracing({ serviceName: 'gateway', exporter: 'none' });
-    app = await startReferenceApp({ port: 0, catalogPort: 0, tracing, traceContextTest: true });
+    app = await startReferenceApp({
+      port: 0,
+      catalogPort: 0,
+      tracing,
+      traceContextTest: true,
+      logDestination: logs,
+    });
     capture = createServer((req, res) => {
       received.push(req.headers);
       req.resume();
@@ -71,6 +79,17 @@ describe('reference app with tracing', () => {
     expect(catalog.traceId).toBe(gateway.traceId);
     expect(catalog.parentSpanId).toBe(gateway.spanId);
     expect((await fetch(`${app.gatewayUrl}/_vigil/traces/${'0'.repeat(32)}`)).status).toBe(404);
+
+    // Both services' log lines for the request carry the trace and their own server span.
+    const entries = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((e) => e.request_id === 'ref-app-1');
+    expect(entries.map((e) => [e.trace_id, e.span_id]).sort()).toEqual(
+      [
+        [gateway.traceId, gateway.spanId],
+        [catalog.traceId, catalog.spanId],
+      ].sort(),
+    );
   });
 
   it('should keep its operational endpoints out of traces', async () => {

@@ -15,9 +15,11 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 
 describe('reference app', () => {
   let app: ReferenceApp;
+  const lines: string[] = [];
+  const logs = { write: (line: string) => lines.push(line) };
 
   beforeAll(async () => {
-    app = await startReferenceApp({ port: 0, catalogPort: 0 });
+    app = await startReferenceApp({ port: 0, catalogPort: 0, logDestination: logs });
   });
   afterAll(async () => {
     await app.close();
@@ -77,6 +79,26 @@ describe('reference app', () => {
     ).toBeGreaterThanOrEqual(1);
     expect(gateway).not.toMatch(/route="\/api\/videos\/\d+"/);
     expect(gateway).not.toContain('route="/metrics"');
+  });
+
+  it('should log one JSON line per request with its ids and no secret', async () => {
+    lines.length = 0;
+    const secret = 'SENTINEL-ref-app-secret';
+    const res = await fetch(`${app.gatewayUrl}/api/videos/2?token=${secret}`, {
+      headers: {
+        authorization: `Bearer ${secret}`,
+        cookie: `sid=${secret}`,
+        'x-request-id': 'log-check-1',
+      },
+    });
+    expect(res.status).toBe(200);
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const mine = entries.filter((e) => e.request_id === 'log-check-1');
+    console.log(`log lines: ${lines.length}, for this request: ${mine.length}`);
+    // One line in the gateway and one in the catalog, which received the same request id.
+    expect(mine.map((e) => e.route).sort()).toEqual(['/api/videos/:id', '/videos/:id']);
+    expect(mine.every((e) => e.msg === 'request completed' && e.status_code === 200)).toBe(true);
+    expect(lines.join('\n')).not.toContain(secret);
   });
 
   const promtool = findBinary('promtool', 'prometheus');

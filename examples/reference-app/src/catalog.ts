@@ -3,7 +3,7 @@ import type { TracerProvider } from '@opentelemetry/api';
 import express, { type Express } from 'express';
 import { Registry } from 'prom-client';
 import { expressMetrics, expressMetricsHandler } from '@vigil/metrics';
-import { expressTracing } from '@vigil/tracing';
+import { expressRequestLogger, expressTracing } from '@vigil/tracing';
 
 export interface Video {
   id: string;
@@ -32,14 +32,17 @@ export interface CatalogOptions {
   registry: Registry;
   /** The catalog's own tracer provider (its `service.name`), when tracing is started. */
   tracerProvider?: TracerProvider;
+  /** Where request log lines go. Default: stdout. */
+  logDestination?: { write(line: string): unknown };
 }
 
 export function createCatalogApp(options: CatalogOptions): Express {
-  const { registry, tracerProvider } = options;
+  const { registry, tracerProvider, logDestination } = options;
   const app = express();
   app.disable('x-powered-by');
   // Tracing first, so the metrics middleware sees the span and attaches trace exemplars.
   app.use(expressTracing(tracerProvider ? { tracerProvider } : undefined));
+  app.use(expressRequestLogger(logDestination ? { destination: logDestination } : undefined));
   app.use(expressMetrics({ registry }));
   app.get('/metrics', expressMetricsHandler({ registry }));
 

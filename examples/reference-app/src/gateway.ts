@@ -5,6 +5,7 @@ import { markOperational } from '@vigil/core';
 import { expressMetrics, expressMetricsHandler } from '@vigil/metrics';
 import {
   type TraceBuffer,
+  expressRequestLogger,
   expressTracing,
   expressTracingErrors,
   getRequestContext,
@@ -23,14 +24,18 @@ export interface GatewayOptions {
   traces?: TraceBuffer;
   /** Serve the W3C Trace Context test-harness endpoint `POST /test`. Default: VIGIL_TRACECONTEXT_TEST=1. */
   traceContextTest?: boolean;
+  /** Where request log lines go. Default: stdout. */
+  logDestination?: { write(line: string): unknown };
 }
 
 export function createGatewayApp(options: GatewayOptions): Express {
-  const { registry, catalogUrl, traces } = options;
+  const { registry, catalogUrl, traces, logDestination } = options;
   const app = express();
   app.disable('x-powered-by');
   // Tracing first, so the metrics middleware sees the span and attaches trace exemplars.
   app.use(expressTracing());
+  // One JSON line per request with trace_id, span_id and request_id; secrets redacted.
+  app.use(expressRequestLogger(logDestination ? { destination: logDestination } : undefined));
   app.use(expressMetrics({ registry }));
   app.get('/metrics', expressMetricsHandler({ registry }));
   if (traces) {

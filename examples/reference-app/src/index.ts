@@ -19,6 +19,8 @@ export interface ReferenceAppOptions {
   tracing?: Tracing;
   /** Serve the W3C Trace Context test-harness endpoint. Default: VIGIL_TRACECONTEXT_TEST=1. */
   traceContextTest?: boolean;
+  /** Where both services' request log lines go. Default: stdout. */
+  logDestination?: { write(line: string): unknown };
 }
 
 export interface ReferenceApp {
@@ -55,6 +57,7 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
     createCatalogApp({
       registry: createCatalogRegistry(),
       tracerProvider: tracing?.providerFor('catalog'),
+      logDestination: options.logDestination,
     }),
     catalogPort,
     host,
@@ -66,6 +69,7 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
       catalogUrl,
       traces: tracing?.traces,
       traceContextTest: options.traceContextTest,
+      logDestination: options.logDestination,
     }),
     port,
     host,

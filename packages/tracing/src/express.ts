@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { expressRouteTemplate, looksLikeFrameworkCall, notCalledError } from '@vigil/core';
 import { context } from './errors';
-import { currentRequestState } from './request-context';
+import { recordRequestError } from './request-context';
 import { ServerTracer } from './server';
 import type { TracingMiddlewareOptions } from './types';
 
@@ -17,9 +17,6 @@ export type ExpressErrorMiddleware = (
   next: Next,
 ) => void;
 
-// Errors recorded by expressTracingErrors(), read when the span ends.
-const kError = Symbol.for('vigil.tracing.error');
-
 /**
  * Server spans, W3C propagation and request ids for Express 4 and 5. Mount it first, before
  * expressMetrics() so metrics can attach trace exemplars: `app.use(expressTracing())`.
@@ -29,10 +26,9 @@ export function expressTracing(options?: TracingMiddlewareOptions): ExpressMiddl
   const tracer = new ServerTracer(context('expressTracing'), options, arguments.length);
   return function vigilTracing(req, res, next) {
     const active = tracer.begin(req, res);
-    res.once('close', () => {
-      active.error = (req as IncomingMessage & { [kError]?: unknown })[kError];
-      tracer.end(active, res, expressRouteTemplate(req), !res.writableFinished);
-    });
+    res.once('close', () =>
+      tracer.end(active, res, expressRouteTemplate(req), !res.writableFinished),
+    );
     tracer.run(active, next);
   };
 }
@@ -45,10 +41,8 @@ export function expressTracingErrors(...args: unknown[]): ExpressErrorMiddleware
   if (looksLikeFrameworkCall(args[0], args.length)) {
     throw notCalledError(context('expressTracingErrors'));
   }
-  return function vigilTracingErrors(err, req, _res, next) {
-    // Only the rare error path adds a property to the request.
-    if (currentRequestState() !== undefined)
-      (req as IncomingMessage & { [kError]?: unknown })[kError] = err;
+  return function vigilTracingErrors(err, _req, _res, next) {
+    recordRequestError(err);
     next(err);
   };
 }

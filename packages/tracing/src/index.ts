@@ -5,7 +5,7 @@ export { expressTracing, expressTracingErrors } from './express';
 export type { ExpressMiddleware, ExpressErrorMiddleware } from './express';
 export { koaTracing } from './koa';
 export type { KoaMiddleware, KoaContextLike } from './koa';
-export { getRequestContext } from './request-context';
+export { getRequestContext, recordRequestError } from './request-context';
 export { DEFAULT_IGNORE_PATHS } from './server';
 export type { RequestContext } from './request-context';
 export { TraceBuffer } from './trace-buffer';

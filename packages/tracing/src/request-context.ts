@@ -27,6 +27,8 @@ export interface RequestState {
   span: Span | undefined;
   /** The request's OpenTelemetry context (server span and baggage), also without an SDK. */
   context: Context;
+  /** The first error reported for the request, recorded on its span when it ends. */
+  error: unknown;
 }
 
 const KEY = createContextKey('vigil.request');
@@ -62,6 +64,19 @@ export function currentRequestState(): RequestState | undefined {
       ? (otelContext.active().getValue(KEY) as RequestState | undefined)
       : undefined) ?? fallback.getStore()
   );
+}
+
+/**
+ * Records `error` on the current request's server span (as an exception, with ERROR status) when the
+ * request ends. For error handlers that answer the error themselves, so it never reaches the
+ * tracing middleware: Koa error middleware mounted after koaTracing(), or any framework. The first
+ * error reported for a request wins. Returns false outside a traced request.
+ */
+export function recordRequestError(error: unknown): boolean {
+  const state = currentRequestState();
+  if (state === undefined) return false;
+  if (state.error === undefined) state.error = error;
+  return true;
 }
 
 /**

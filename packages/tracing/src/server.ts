@@ -6,7 +6,7 @@ import {
   type Context,
   type Link,
   type Span,
-  type Tracer,
+  type TracerProvider,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -86,11 +86,10 @@ export interface ActiveRequest {
   readonly req: IncomingMessage;
   readonly state: RequestState;
   readonly method: string;
-  error: unknown;
 }
 
 export class ServerTracer {
-  private readonly tracer: Tracer;
+  private readonly provider: TracerProvider | undefined;
   private readonly trust: TrustList;
   private readonly policy: InboundPolicy;
   private readonly ignoreExact: Set<string>;
@@ -185,11 +184,9 @@ export class ServerTracer {
     }
     this.problems = createProblemReporter('@vigil/tracing', o.logger);
     installOutgoingPropagation();
-    // Resolved per call through the global provider when none is given, so startTracing() may run
-    // after the middleware is created.
-    this.tracer = o.tracerProvider
-      ? o.tracerProvider.getTracer('@vigil/tracing')
-      : trace.getTracer('@vigil/tracing');
+    // Without a provider option the tracer is looked up per request, so a middleware created before
+    // startTracing(), or kept across a shutdown and a new start, follows the current global provider.
+    this.provider = o.tracerProvider;
   }
 
   /** Starts a request: ids, response header, inbound context, server span. Never throws. */
@@ -202,9 +199,10 @@ export class ServerTracer {
       correlationId,
       span: undefined,
       context: ROOT_CONTEXT,
+      error: undefined,
     };
     const method = METHOD_LABELS[methodIndex(req.method)] as string;
-    const active: ActiveRequest = { req, state, method, error: undefined };
+    const active: ActiveRequest = { req, state, method };
     try {
       if (!res.headersSent) res.setHeader('x-request-id', requestId);
       if (this.ignored(req.url)) return active;
@@ -252,7 +250,7 @@ export class ServerTracer {
           span.setStatus({ code: SpanStatusCode.ERROR });
         }
       }
-      if (active.error !== undefined) this.recordError(span, active.error);
+      if (active.state.error !== undefined) this.recordError(span, active.state.error);
       span.end();
     } catch (err) {
       this.problems.report('ending the server span failed', err);
@@ -319,7 +317,8 @@ export class ServerTracer {
       attributes[ATTR_USER_AGENT_ORIGINAL] = truncate(ua, MAX_ATTRIBUTE_LENGTH);
     this.addBaggageAndHookAttributes(attributes, req, parent.context, frameworkCtx);
     const name = method === 'OTHER' ? 'HTTP' : method;
-    const span = this.tracer.startSpan(
+    const tracer = (this.provider ?? trace).getTracer('@vigil/tracing');
+    const span = tracer.startSpan(
       name,
       { kind: SpanKind.SERVER, attributes, links: parent.links },
       parent.context,

@@ -227,14 +227,18 @@ export function startTracing(options?: TracingOptions): Tracing {
   }
   const env = process.env;
 
-  const samplerName = stringOption(
-    ctx,
-    o.sampler === undefined && env.OTEL_TRACES_SAMPLER ? 'OTEL_TRACES_SAMPLER' : 'sampler',
-    o.sampler ?? (env.OTEL_TRACES_SAMPLER || undefined),
-    'parentbased_always_on',
-    SAMPLERS,
-    'one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio',
-  ) as SamplerName;
+  const samplerFromEnv = o.sampler === undefined && Boolean(env.OTEL_TRACES_SAMPLER);
+  const samplerRaw: unknown = o.sampler ?? (env.OTEL_TRACES_SAMPLER || 'parentbased_always_on');
+  if (typeof samplerRaw !== 'string' || !SAMPLERS.test(samplerRaw)) {
+    throw optionError(
+      ctx,
+      'INVALID_SAMPLER',
+      samplerFromEnv ? 'OTEL_TRACES_SAMPLER' : 'sampler',
+      'one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio',
+      samplerRaw,
+    );
+  }
+  const samplerName = samplerRaw as SamplerName;
   const ratioRaw: unknown =
     o.samplerRatio ?? (env.OTEL_TRACES_SAMPLER_ARG ? Number(env.OTEL_TRACES_SAMPLER_ARG) : 1);
   if (typeof ratioRaw !== 'number' || !Number.isFinite(ratioRaw) || ratioRaw < 0 || ratioRaw > 1) {

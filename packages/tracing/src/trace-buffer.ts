@@ -53,10 +53,15 @@ const toMs = (t: HrTime): number => t[0] * 1e3 + t[1] / 1e6;
 // Byte accounting is an estimate from string lengths: exact serialisation on every span would cost
 // more than the span itself.
 function estimate(span: RecordedSpan): number {
-  let n = 200 + span.name.length;
-  for (const [k, v] of Object.entries(span.attributes))
-    n += k.length + (typeof v === 'string' ? v.length : 16);
+  let n = 200 + span.name.length + (span.statusMessage?.length ?? 0) + span.links.length * 64;
+  for (const [k, v] of Object.entries(span.attributes)) n += k.length + valueSize(v);
   return n;
+}
+
+function valueSize(v: unknown): number {
+  if (typeof v === 'string') return v.length;
+  if (Array.isArray(v)) return v.reduce((n: number, item) => n + valueSize(item) + 2, 2);
+  return 16;
 }
 
 /** Keeps the most recent traces in memory; register it as a span processor. */

@@ -1,0 +1,197 @@
+// Real loopback servers, raw HTTP clients, a header-capturing server and polling, for the behaviour suites.
+import { spawnSync } from 'node:child_process';
+import {
+  type IncomingHttpHeaders,
+  type RequestListener,
+  type Server,
+  createServer,
+  request,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Running {
+  server: Server;
+  port: number;
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
+}
+
+const running = new Set<Server>();
+
+/** Starts `listener` on 127.0.0.1:0; every server started here is closed by closeServers(). */
+export async function startServer(listener: RequestListener): Promise<Running> {
+  const server = createServer(listener);
+  running.add(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return { server, port, origin: `http://127.0.0.1:${port}` };
+}
+
+/** Closes every server startServer() started, dropping kept-alive and hanging connections. */
+export async function closeServers(): Promise<void> {
+  const servers = [...running];
+  running.clear();
+  await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    ),
+  );
+}
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** Parses a JSON response body, failing with the body shown when it is not JSON. */
+export function json<T>(res: RawResponse): T {
+  try {
+    return JSON.parse(res.body) as T;
+  } catch {
+    throw new Error(`expected JSON, got ${res.status}: ${res.body.slice(0, 200)}`);
+  }
+}
+
+/** One request on its own connection (no keep-alive), resolved with the whole response. */
+export function rawRequest(
+  origin: string,
+  path: string,
+  options: { method?: string; headers?: Record<string, string> } = {},
+): Promise<RawResponse> {
+  return new Promise<RawResponse>((resolve, reject) => {
+    const req = request(`${origin}${path}`, {
+      method: options.method ?? 'GET',
+      headers: options.headers,
+      agent: false,
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => parts.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(parts).toString('utf8'),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.end();
+  });
+}
+
+/**
+ * Sends a request and destroys the socket once `when` settles, like a client that gave up; resolves
+ * when the client side has closed.
+ */
+export function abortedRequest(
+  origin: string,
+  path: string,
+  when: Promise<unknown>,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const req = request(`${origin}${path}`, { agent: false });
+    // The abort makes the client request fail with ECONNRESET / socket hang up: that is the point.
+    req.on('error', () => undefined);
+    req.on('close', () => resolve());
+    req.on('response', (res) => res.on('error', () => undefined));
+    void when.finally(() => req.destroy());
+    req.end();
+  });
+}
+
+/** What a capture server received: the path and the headers of one request. */
+export interface Captured {
+  url: string;
+  headers: IncomingHttpHeaders;
+}
+
+/** A downstream service that records the headers of every request it receives. */
+export interface Capture extends Running {
+  seen: Captured[];
+  /** The one request received for `url`. */
+  only(url: string): Captured;
+}
+
+/** A capture listener, for servers started elsewhere (https). */
+export function captureListener(seen: Captured[]): RequestListener {
+  return (req, res) => {
+    seen.push({ url: req.url ?? '', headers: req.headers });
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ ok: true }));
+    });
+  };
+}
+
+export function onlyOne(seen: Captured[], url: string): Captured {
+  const found = seen.filter((c) => c.url === url);
+  if (found.length !== 1) {
+    throw new Error(`expected one request for ${url}, got ${found.length}`);
+  }
+  return found[0]!;
+}
+
+export async function startCapture(): Promise<Capture> {
+  const seen: Captured[] = [];
+  const running = await startServer(captureListener(seen));
+  return { ...running, seen, only: (url) => onlyOne(seen, url) };
+}
+
+/** Polls `check` until it returns true; fails with `what` (and `state()`) after `timeoutMs`. */
+export async function waitFor(
+  check: () => boolean,
+  what: string,
+  timeoutMs = 3000,
+  state?: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (check()) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${state ? `; seen: ${state()}` : ''}`,
+      );
+    }
+    await sleep(5);
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The path of a binary named `name`, or undefined. With CI=true a missing binary fails the suite
+ * instead (ARCHITECTURE.md, "Real components in tests"); `pkg` names the Debian package to install.
+ */
+export function findBinary(name: string, pkg: string): string | undefined {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+  if (found !== '') return found;
+  const message = `${name} not found: install the Debian package "${pkg}" (apt-get install -y ${pkg})`;
+  if (process.env.CI === 'true') throw new Error(message);
+  console.warn(`skipping: ${message}`);
+  return undefined;
+}
+
+/** A request made with global fetch (never instrumented by OpenTelemetry, so it adds no headers). */
+export async function fetchRaw(
+  origin: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
+  const res = await fetch(`${origin}${path}`, { headers });
+  return {
+    status: res.status,
+    headers: Object.fromEntries(res.headers.entries()),
+    body: await res.text(),
+  };
+}

@@ -6,7 +6,7 @@ export type { ExpressMiddleware, ExpressErrorMiddleware } from './express';
 export { koaTracing } from './koa';
 export type { KoaMiddleware, KoaContextLike } from './koa';
 export { getRequestContext, recordRequestError } from './request-context';
-export { DEFAULT_IGNORE_PATHS } from './server';
+export { DEFAULT_IGNORE_PATHS, ATTR_VIGIL_REQUEST_ID, ATTR_VIGIL_CORRELATION_ID } from './server';
 export type { RequestContext } from './request-context';
 export { TraceBuffer } from './trace-buffer';
 export type { RecordedSpan, TraceSummary, TraceBufferOptions } from './trace-buffer';

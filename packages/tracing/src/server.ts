@@ -54,6 +54,10 @@ import { extract } from './propagation';
 import { type RequestState, runWithRequestState } from './request-context';
 import type { TracingMiddlewareOptions } from './types';
 
+/** Span attributes carrying the request and correlation ids. */
+export const ATTR_VIGIL_REQUEST_ID = 'vigil.request_id';
+export const ATTR_VIGIL_CORRELATION_ID = 'vigil.correlation_id';
+
 /** Set on the context of a span whose remote parent came from an untrusted caller (read by the sampler). */
 export const UNTRUSTED_PARENT = createContextKey('vigil.untrustedParent');
 
@@ -207,7 +211,7 @@ export class ServerTracer {
       if (!res.headersSent) res.setHeader('x-request-id', requestId);
       if (this.ignored(req.url)) return active;
       const parent = this.inbound(req);
-      const span = this.startSpan(req, method, parent, frameworkCtx);
+      const span = this.startSpan(req, method, parent, frameworkCtx, state);
       state.span = span;
       state.context = trace.setSpan(parent.context, span);
       if (this.traceResponse && !res.headersSent) {
@@ -250,16 +254,20 @@ export class ServerTracer {
           span.setStatus({ code: SpanStatusCode.ERROR });
         }
       }
-      if (active.state.error !== undefined) this.recordError(span, active.state.error);
+      // An error answered with a 4xx is the client's: recorded as an event, not an ERROR status.
+      if (active.state.error !== undefined) {
+        this.recordError(span, active.state.error, aborted || res.statusCode >= 500);
+      }
       span.end();
     } catch (err) {
       this.problems.report('ending the server span failed', err);
     }
   }
 
-  recordError(span: Span, error: unknown): void {
+  recordError(span: Span, error: unknown, isError = true): void {
     try {
       span.recordException(error instanceof Error ? error : String(error));
+      if (!isError) return;
       span.setStatus({
         code: SpanStatusCode.ERROR,
         message: error instanceof Error ? error.message : String(error),
@@ -301,6 +309,7 @@ export class ServerTracer {
     method: string,
     parent: { context: Context; links: Link[] },
     frameworkCtx: unknown,
+    state: RequestState,
   ): Span {
     const attributes: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: method === 'OTHER' ? '_OTHER' : method,
@@ -309,6 +318,9 @@ export class ServerTracer {
         ? 'https'
         : 'http',
       [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
+      // The same validated ids as the response header and the log lines.
+      [ATTR_VIGIL_REQUEST_ID]: state.requestId,
+      [ATTR_VIGIL_CORRELATION_ID]: state.correlationId,
     };
     const address = req.socket?.remoteAddress;
     if (address !== undefined) attributes[ATTR_CLIENT_ADDRESS] = address;
@@ -370,7 +382,8 @@ function withOwnIds(span: Span, parent: Context): Span {
   return trace.wrapSpanContext({
     traceId: parentValid ? parentSc.traceId : randomBytes(16).toString('hex'),
     spanId: randomBytes(8).toString('hex'),
-    traceFlags: parentValid ? parentSc.traceFlags : TraceFlags.NONE,
+    // Only the sampled bit is defined; undefined flag bits must be propagated as zero.
+    traceFlags: parentValid ? parentSc.traceFlags & TraceFlags.SAMPLED : TraceFlags.NONE,
     traceState: parentValid ? parentSc.traceState : undefined,
   });
 }

@@ -52,7 +52,7 @@ import {
 } from '@vigil/core';
 import { context as errorContext } from './errors';
 import { installOutgoingPropagation } from './outgoing';
-import { setVigilPropagator } from './propagation';
+import { GuardedPropagator, setVigilPropagator } from './propagation';
 import { resetContextProbe } from './request-context';
 import { UNTRUSTED_PARENT } from './server';
 import { TraceBuffer, type TraceBufferOptions } from './trace-buffer';
@@ -206,7 +206,7 @@ function buildPropagator(
       );
     }
   }
-  return new CompositePropagator({ propagators });
+  return new GuardedPropagator(new CompositePropagator({ propagators }));
 }
 
 /**

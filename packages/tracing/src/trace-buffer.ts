@@ -1,6 +1,8 @@
 // The in-process ring buffer of recent traces: a span processor bounded by trace count and bytes.
 import { type AttributeValue, type HrTime, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { integerOption, readOptions } from '@vigil/core';
+import { context } from './errors';
 
 /** A finished span as the buffer keeps it. */
 export interface RecordedSpan {
@@ -72,10 +74,17 @@ export class TraceBuffer implements SpanProcessor {
   private readonly maxBytes: number;
   private readonly maxSpans: number;
 
-  constructor(options: TraceBufferOptions = {}) {
-    this.maxTraces = options.maxTraces ?? 200;
-    this.maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
-    this.maxSpans = options.maxSpansPerTrace ?? 256;
+  /** @throws VigilError `ERR_VIGIL_TRACING_*` on invalid or unknown options. */
+  constructor(options?: TraceBufferOptions) {
+    const ctx = context('TraceBuffer');
+    const o = readOptions<TraceBufferOptions>(ctx, options, 1, [
+      'maxTraces',
+      'maxBytes',
+      'maxSpansPerTrace',
+    ]);
+    this.maxTraces = integerOption(ctx, 'maxTraces', o.maxTraces, 200, 1, 1_000_000);
+    this.maxBytes = integerOption(ctx, 'maxBytes', o.maxBytes, 4 * 1024 * 1024, 1024, 2 ** 31);
+    this.maxSpans = integerOption(ctx, 'maxSpansPerTrace', o.maxSpansPerTrace, 256, 1, 100_000);
   }
 
   onStart(): void {}

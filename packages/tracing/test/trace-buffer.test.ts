@@ -210,3 +210,24 @@ describe('TraceBuffer behind startTracing()', () => {
     expect(JSON.stringify(span)).not.toContain('secret');
   });
 });
+
+describe('TraceBuffer options', () => {
+  it.each([
+    [{ maxTraces: 0 }, 'maxTraces'],
+    [{ maxSpansPerTrace: 0 }, 'maxSpansPerTrace'],
+    [{ maxBytes: '1mb' }, 'maxBytes'],
+  ])('should reject %o with a coded error naming %s', (options, name) => {
+    expect(() => new TraceBuffer(options as never)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_VIGIL_TRACING_INVALID_OPTION',
+        message: expect.stringContaining(`"${name}"`),
+      }),
+    );
+  });
+
+  it('should reject an unknown option', () => {
+    expect(() => new TraceBuffer({ maxTrace: 5 } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_VIGIL_TRACING_UNKNOWN_OPTION' }),
+    );
+  });
+});

@@ -167,7 +167,11 @@ export function expressRouteTemplate(request: object): string {
   const route = req.route as { path?: unknown } | undefined;
   if (!route || typeof route !== 'object') return UNMATCHED_ROUTE;
   const app = req.app;
-  const cached = app && typeof app === 'object' ? routeCache.get(app)?.get(route) : undefined;
+  // An Express app is a function (and a sub-app too), so both kinds of object key the cache.
+  const cached =
+    typeof app === 'function' || (typeof app === 'object' && app !== null)
+      ? routeCache.get(app)?.get(route)
+      : undefined;
   if (cached !== undefined) return cached;
   try {
     return resolve(req, route);

@@ -1,4 +1,5 @@
 // The scenarios and the issue's targets. A new scenario is one server file plus one entry here.
+import { SPAN_CHECK_PATH } from './servers/tracing-common.mjs';
 
 /** The scenario every ratio is taken against; it runs in every round whatever BENCH_SCENARIOS says. */
 export const BASELINE = 'bare';
@@ -52,7 +53,60 @@ export const SCENARIOS = [
       expect: [/^http_requests_total\{[^}]*route="\/users\/:id"[^}]*\} [1-9]/m],
     },
   },
+  // Tracing. Every tracing server sends its spans through a BatchSpanProcessor to an exporter that
+  // discards them (servers/tracing-common.mjs). The `metrics` check here reads the server's span check
+  // route instead of a Prometheus scrape: spans must have been exported, and the last batch must hold
+  // a SERVER span (kind 1) named by its route, so a setup that traced nothing cannot look fast.
+  {
+    name: 'vigil-tracing-100',
+    server: 'servers/vigil-tracing-100.mjs',
+    description:
+      "`startTracing({ exporter: discarding, traceBuffer: false, sampler: 'parentbased_traceidratio', samplerRatio: 1 })` before Express loads, and `app.use(expressTracing())`.",
+    metrics: { path: SPAN_CHECK_PATH, expect: spanExpectations() },
+  },
+  {
+    name: 'vigil-tracing-10',
+    server: 'servers/vigil-tracing-10.mjs',
+    description: 'As `vigil-tracing-100`, with `samplerRatio: 0.1`.',
+    metrics: { path: SPAN_CHECK_PATH, expect: spanExpectations() },
+  },
+  {
+    name: 'otel-plain-100',
+    server: 'servers/otel-plain-100.mjs',
+    description:
+      'Plain OpenTelemetry, hand-assembled: NodeTracerProvider with ParentBasedSampler(TraceIdRatioBasedSampler(1)), BatchSpanProcessor + the discarding exporter, `provider.register()`, then `registerInstrumentations` with HttpInstrumentation and ExpressInstrumentation (default config), before Express loads.',
+    metrics: { path: SPAN_CHECK_PATH, expect: spanExpectations({ expressLayers: true }) },
+  },
+  {
+    name: 'otel-plain-10',
+    server: 'servers/otel-plain-10.mjs',
+    description: 'As `otel-plain-100`, with TraceIdRatioBasedSampler(0.1).',
+    metrics: { path: SPAN_CHECK_PATH, expect: spanExpectations({ expressLayers: true }) },
+  },
+  {
+    name: 'vigil-tracing-logger-10',
+    server: 'servers/vigil-tracing-logger-10.mjs',
+    description:
+      "As `vigil-tracing-10`, plus `app.use(expressRequestLogger({ destination: pino.destination('/dev/null') }))` after `expressTracing()`.",
+    metrics: { path: SPAN_CHECK_PATH, expect: spanExpectations() },
+  },
+  {
+    name: 'pino-http',
+    server: 'servers/pino-http.mjs',
+    description:
+      "Plain `pino-http` with default options, `app.use(pinoHttp({}, pino.destination('/dev/null')))`. No tracing.",
+  },
 ];
+
+/** The span check of a tracing scenario (see mountSpanCheck in servers/tracing-common.mjs). */
+function spanExpectations({ expressLayers = false } = {}) {
+  return [
+    /^spans_exported_total [1-9]/m,
+    /^last_batch_spans\{name="(GET|POST) \/[^"]*",kind="1"\} [1-9]/m,
+    // The Express instrumentation's layer spans (kind 0, INTERNAL): it really patched Express.
+    ...(expressLayers ? [/^last_batch_spans\{name="request handler",kind="0"\} [1-9]/m] : []),
+  ];
+}
 
 /** The issue's targets, judged on the summary rows (medians over rounds). */
 export const TARGETS = [
@@ -76,8 +130,60 @@ export const TARGETS = [
       };
     },
   },
+  {
+    name: '@vigil/tracing at 10% sampling >= 0.75x bare Express req/s',
+    needs: ['vigil-tracing-10'],
+    judge: (rows) => {
+      const ratio = rows['vigil-tracing-10'].ratio;
+      return { met: ratio >= 0.75, detail: `${ratio.toFixed(2)}x` };
+    },
+  },
+  {
+    name: '@vigil/tracing + request logger at 10% sampling >= 0.60x bare Express req/s',
+    needs: ['vigil-tracing-logger-10'],
+    judge: (rows) => {
+      const ratio = rows['vigil-tracing-logger-10'].ratio;
+      return { met: ratio >= 0.6, detail: `${ratio.toFixed(2)}x` };
+    },
+  },
+  {
+    name: '@vigil/tracing at 10% uses less server CPU per request than plain OpenTelemetry at 10%',
+    needs: ['vigil-tracing-10', 'otel-plain-10'],
+    judge: (rows) => {
+      const vigil = rows['vigil-tracing-10'].extraCpuUs;
+      const plain = rows['otel-plain-10'].extraCpuUs;
+      return {
+        met: vigil < plain,
+        detail: `${signed(vigil)} µs vs ${signed(plain)} µs over bare`,
+      };
+    },
+  },
+  {
+    // The hand-assembled equivalent of tracing + request logger is plain OpenTelemetry plus pino-http.
+    // Its cost is taken as the sum of the two measured costs: in each round, otel-plain-10's +µs over
+    // bare plus pino-http's +µs over bare, then the median over rounds. That is compared with the
+    // median of vigil-tracing-logger-10's +µs over bare.
+    name: '@vigil/tracing + request logger at 10% uses less server CPU per request than otel-plain-10 + pino-http (costs added)',
+    needs: ['vigil-tracing-logger-10', 'otel-plain-10', 'pino-http'],
+    judge: (rows) => {
+      const vigil = rows['vigil-tracing-logger-10'].extraCpuUs;
+      const plain = rows['otel-plain-10'].extraCpuUsPerRound;
+      const pinoHttp = rows['pino-http'].extraCpuUsPerRound;
+      const sum = median(plain.map((x, i) => x + pinoHttp[i]));
+      return {
+        met: vigil < sum,
+        detail: `${signed(vigil)} µs vs ${signed(sum)} µs over bare`,
+      };
+    },
+  },
 ];
 
 function signed(n) {
   return `${n >= 0 ? '+' : ''}${n.toFixed(1)}`;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }

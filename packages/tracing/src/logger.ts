@@ -73,24 +73,35 @@ export interface LogIds {
 /** The value that replaces every redacted header and query value. */
 export const REDACTED = '[REDACTED]';
 
+// Credentials and API keys in request headers, and cookies set by the response.
+const SECRET_REQUEST_HEADERS: ReadonlySet<string> = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'x-api-key',
+  'api-key',
+  'x-auth-token',
+  'x-access-token',
+  'x-csrf-token',
+  'x-xsrf-token',
+  'x-amz-security-token',
+  'x-goog-api-key',
+]);
+const SECRET_RESPONSE_HEADERS: ReadonlySet<string> = new Set(['set-cookie']);
+
 /**
  * Redacted on every request line, whatever the options: credentials and API keys in request headers,
- * cookies set by the response.
+ * cookies set by the response. The serializers replace these while copying the headers, so pino's
+ * `redact` (which costs on every request) runs only for extra paths given in the options.
  */
 export const DEFAULT_REDACT_PATHS: readonly string[] = Object.freeze([
-  'req.headers.authorization',
-  'req.headers["proxy-authorization"]',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'req.headers["api-key"]',
-  'req.headers["x-auth-token"]',
-  'req.headers["x-access-token"]',
-  'req.headers["x-csrf-token"]',
-  'req.headers["x-xsrf-token"]',
-  'req.headers["x-amz-security-token"]',
-  'req.headers["x-goog-api-key"]',
-  'res.headers["set-cookie"]',
+  ...[...SECRET_REQUEST_HEADERS].map((h) => `req.headers${pathPart(h)}`),
+  ...[...SECRET_RESPONSE_HEADERS].map((h) => `res.headers${pathPart(h)}`),
 ]);
+
+function pathPart(name: string): string {
+  return /^[a-z]+$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+}
 
 /**
  * Query parameters whose values are replaced by `[REDACTED]` in the logged URL. Names compare
@@ -130,11 +141,6 @@ const KNOWN = [
   'redactQuery',
 ] as const satisfies readonly (keyof RequestLoggerOptions)[];
 
-// Marks the per-request loggers whose bindings already carry the ids, so vigilLogMixin() does not
-// write them a second time (a JSON line with duplicate keys) when the app's logger has the mixin.
-const kIdsBound = Symbol.for('vigil.tracing.logIdsBound');
-const kLogState = Symbol('vigil.tracing.requestLog');
-
 /** Bindings of a request's loggers; only defined values are written. */
 interface RequestIds {
   trace_id?: string;
@@ -143,13 +149,37 @@ interface RequestIds {
   correlation_id: string;
 }
 
-interface LogState {
-  readonly ids: RequestIds;
-  readonly koa: object | undefined;
+/**
+ * The request's ids, kept as pino-http's `req.id` (a property it sets on every request anyway: each
+ * new property on Express's prototype-swapped requests costs microseconds). It reads as the request
+ * id wherever `req.id` is printed or serialised.
+ */
+class LogState {
+  constructor(
+    readonly ids: RequestIds,
+    readonly koa: object | undefined,
+    /** Whether the ids are bound to the request's loggers (see customProps below). */
+    readonly bound: boolean,
+  ) {}
+  toString(): string {
+    return this.ids.request_id;
+  }
+  toJSON(): string {
+    return this.ids.request_id;
+  }
 }
 
-type Tracked = IncomingMessage & { originalUrl?: string; [kLogState]?: LogState };
+type Tracked = IncomingMessage & { originalUrl?: string; id?: unknown };
+
+// Marks request loggers whose bindings carry the ids, so vigilLogMixin() does not write them a
+// second time (a JSON line with duplicate keys) when the app's logger also has the mixin.
+const kIdsBound = Symbol.for('vigil.tracing.logIdsBound');
 type Marked = { [kIdsBound]?: boolean };
+
+function stateOf(req: IncomingMessage): LogState | undefined {
+  const id = (req as Tracked).id;
+  return id instanceof LogState ? id : undefined;
+}
 
 /** Resolved options and the pino-http middleware shared by both adapters. */
 interface RequestLogCore {
@@ -205,9 +235,10 @@ export function vigilLogMixin(...args: unknown[]): LogMixin | LogIds {
   };
 }
 
-function currentIds(logger: unknown): LogIds {
-  if (logger !== null && typeof logger === 'object' && (logger as Marked)[kIdsBound] === true)
+function currentIds(logger?: unknown): LogIds {
+  if (logger !== null && typeof logger === 'object' && (logger as Marked)[kIdsBound] === true) {
     return {};
+  }
   const rc = getRequestContext();
   if (rc === undefined) return {};
   const ids: LogIds = {};
@@ -268,12 +299,18 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
   const extraPaths = stringList(ctx, 'redact', o.redact, 'pino redact paths');
   const extraQuery = stringList(ctx, 'redactQuery', o.redactQuery, 'query parameter names');
 
+  // A logger Vigil creates gets the mixin, so lines the app writes through req.log carry the ids.
   const base =
-    parent ?? loadPino()({ level: level ?? 'info' }, destination as DestinationStream | undefined);
+    parent ??
+    loadPino()(
+      { level: level ?? 'info', mixin: vigilLogMixin() },
+      destination as DestinationStream | undefined,
+    );
   const queryNames = new Set([...DEFAULT_REDACTED_QUERY_PARAMS, ...extraQuery].map(normalizeName));
   const childOptions = {
-    // Compiled once here; every per-request child shares it.
-    redact: { paths: [...DEFAULT_REDACT_PATHS, ...extraPaths], censor: REDACTED },
+    // Compiled once here; every per-request child shares it. Only extra paths need pino's redaction:
+    // the serializers already hide the default secrets.
+    ...(extraPaths.length > 0 ? { redact: { paths: extraPaths, censor: REDACTED } } : {}),
     serializers: {
       req: (value: unknown) => serializeRequest(value, queryNames),
       res: serializeResponse,
@@ -295,6 +332,7 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
     );
   }
   const problems = createProblemReporter('@vigil/tracing', logger);
+  let pending: LogState | undefined;
   const ignored = ignoreMatcher(ignore ?? DEFAULT_IGNORE_PATHS);
   const http = pinoHttp({
     logger,
@@ -302,9 +340,14 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
     // every header and the parsed query first.
     wrapSerializers: false,
     customAttributeKeys: { responseTime: 'duration_ms' },
-    genReqId: (req) => (req as Tracked)[kLogState]?.ids.request_id ?? generateId(),
-    // The same object at the start and at the end of a request, so pino-http binds it only once.
-    customProps: (req) => (req as Tracked)[kLogState]?.ids ?? {},
+    genReqId: (req) => pending ?? new LogState(idsOf(req), undefined, true),
+    // `req.log` lines need the ids too. A logger Vigil created has vigilLogMixin(), which reads them
+    // from the request context: nothing to bind. Otherwise (the app's own logger, or no tracing
+    // middleware) they are bound to the request's logger, at the price of one more child.
+    customProps: (req) => {
+      const state = stateOf(req);
+      return (state?.bound === false ? undefined : state?.ids) as object;
+    },
     autoLogging: { ignore: (req) => ignored(pathOf(req)) },
     customLogLevel: (req, res, err) => levelOf(req, res, err),
     customSuccessMessage: (_req, res) => messageOf(res),
@@ -319,12 +362,18 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
     logger,
     handle(req, res, koa) {
       try {
-        (req as Tracked)[kLogState] = { ids: idsOf(req), koa };
+        // Handed to genReqId through a variable: pino-http calls it synchronously inside http().
+        const ids = idsOf(req);
+        pending = new LogState(ids, koa, parent !== undefined || ids.trace_id === undefined);
         http(req, res);
-        const own = res.allLogs?.[res.allLogs.length - 1] as Marked | undefined;
-        if (own !== undefined) own[kIdsBound] = true;
+        if (pending.bound) {
+          const own = res.allLogs?.[res.allLogs.length - 1] as Marked | undefined;
+          if (own !== undefined) own[kIdsBound] = true;
+        }
       } catch (err) {
         problems.report('request logger failed', err);
+      } finally {
+        pending = undefined;
       }
     },
   };
@@ -380,7 +429,10 @@ function completion(
 ): Record<string, unknown> {
   const line: Record<string, unknown> = {};
   try {
-    const state = (req as Tracked)[kLogState];
+    const state = stateOf(req);
+    // Unless bound to the request's logger already, the ids go on the completion line here: binding
+    // them would cost another child and a string search at the end of every request.
+    if (state !== undefined && !state.bound) Object.assign(line, state.ids);
     line.route = state?.koa ? koaRouteTemplate(state.koa) : expressRouteTemplate(req);
     line.method = req.method;
     // Before the headers went out there is no status yet: the 200 Node starts with would be a lie.
@@ -400,6 +452,15 @@ function isMadeUp(error: Error, res: ServerResponse): boolean {
   return error.message === `failed with status code ${res.statusCode}`;
 }
 
+/** A copy of `headers` with the values of `secret` headers replaced (the live object is untouched). */
+function redactedHeaders(headers: object, secret: ReadonlySet<string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    out[name] = secret.has(name.toLowerCase()) ? REDACTED : value;
+  }
+  return out;
+}
+
 function serializeRequest(value: unknown, queryNames: ReadonlySet<string>): unknown {
   if (value === null || typeof value !== 'object' || !('headers' in value)) return value;
   try {
@@ -407,8 +468,7 @@ function serializeRequest(value: unknown, queryNames: ReadonlySet<string>): unkn
     return {
       method: req.method,
       url: redactUrlQuery(req.originalUrl ?? req.url ?? '/', queryNames),
-      // A copy: redaction must never touch the live request.
-      headers: { ...req.headers },
+      headers: redactedHeaders(req.headers, SECRET_REQUEST_HEADERS),
       remoteAddress: req.socket?.remoteAddress,
       remotePort: req.socket?.remotePort,
     };
@@ -423,7 +483,7 @@ function serializeResponse(value: unknown): unknown {
     const res = value as ServerResponse;
     return {
       statusCode: res.headersSent ? res.statusCode : undefined,
-      headers: { ...res.getHeaders() },
+      headers: redactedHeaders(res.getHeaders(), SECRET_RESPONSE_HEADERS),
     };
   } catch {
     return {};

@@ -15,6 +15,7 @@ export {
   functionOption,
   bucketsOption,
   hasMethod,
+  loggerOption,
   METRIC_NAME_PATTERN,
   LABEL_NAME_PATTERN,
 } from './validate';

@@ -1,5 +1,6 @@
 // Option validation helpers: each check throws a coded error naming the option, or returns the value.
 import { type OptionContext, optionError, looksLikeFrameworkCall, notCalledError } from './errors';
+import type { MinimalLogger } from './report';
 
 /**
  * Checks the options argument of a factory: `undefined` means defaults, a plain object is accepted,
@@ -124,4 +125,19 @@ export function bucketsOption(
 export function hasMethod(value: unknown, name: string): boolean {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
   return typeof (value as Record<string, unknown>)[name] === 'function';
+}
+
+/** A logger option: anything with `warn()` (pino works), or undefined for the default. */
+export function loggerOption(context: OptionContext, value: unknown): MinimalLogger | undefined {
+  if (value === undefined) return undefined;
+  if (!hasMethod(value, 'warn')) {
+    throw optionError(
+      context,
+      'INVALID_OPTION',
+      'logger',
+      'a logger with a warn() method (pino works)',
+      value,
+    );
+  }
+  return value as MinimalLogger;
 }

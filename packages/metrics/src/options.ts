@@ -8,6 +8,7 @@ import {
   booleanOption,
   bucketsOption,
   integerOption,
+  loggerOption,
   optionError,
   readOptions,
   stringOption,
@@ -241,19 +242,7 @@ export function resolveOptions(
       streaming,
     );
   }
-  const logger = o.logger as unknown;
-  if (
-    logger !== undefined &&
-    (logger === null || typeof (logger as { warn?: unknown }).warn !== 'function')
-  ) {
-    throw optionError(
-      ctx,
-      'INVALID_OPTION',
-      'logger',
-      'a logger with a warn() method (pino works)',
-      logger,
-    );
-  }
+  const logger = loggerOption(ctx, o.logger);
 
   return Object.freeze({
     registry,
@@ -286,6 +275,6 @@ export function resolveOptions(
       streaming?.map((s) => s.toLowerCase()) ?? ['text/event-stream'],
     ),
     exemplars: booleanOption(ctx, 'exemplars', o.exemplars, true),
-    logger: logger as MinimalLogger | undefined,
+    logger,
   });
 }

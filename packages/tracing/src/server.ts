@@ -35,6 +35,7 @@ import {
   createProblemReporter,
   functionOption,
   hasMethod,
+  loggerOption,
   isOperational,
   methodIndex,
   METHOD_LABELS,
@@ -176,17 +177,8 @@ export class ServerTracer {
         provider,
       );
     }
-    const logger = o.logger as unknown;
-    if (logger !== undefined && !hasMethod(logger, 'warn')) {
-      throw optionError(
-        ctx,
-        'INVALID_OPTION',
-        'logger',
-        'a logger with a warn() method (pino works)',
-        logger,
-      );
-    }
-    this.problems = createProblemReporter('@vigil/tracing', o.logger);
+    const logger = loggerOption(ctx, o.logger);
+    this.problems = createProblemReporter('@vigil/tracing', logger);
     installOutgoingPropagation();
     // Without a provider option the tracer is looked up per request, so a middleware created before
     // startTracing(), or kept across a shutdown and a new start, follows the current global provider.

@@ -345,7 +345,8 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
     // from the request context: nothing to bind. Otherwise (the app's own logger, or no tracing
     // middleware) they are bound to the request's logger, at the price of one more child.
     customProps: (req) => {
-      const state = stateOf(req);
+      // `pending` at the start (pino-http calls this inside http()), req.id's state at the end.
+      const state = stateOf(req) ?? pending;
       return (state?.bound === false ? undefined : state?.ids) as object;
     },
     autoLogging: { ignore: (req) => ignored(pathOf(req)) },
@@ -364,7 +365,14 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
       try {
         // Handed to genReqId through a variable: pino-http calls it synchronously inside http().
         const ids = idsOf(req);
-        pending = new LogState(ids, koa, parent !== undefined || ids.trace_id === undefined);
+        // When another middleware set req.id first, pino-http keeps it and the state cannot travel
+        // there: bind the ids to the request's logger instead.
+        const foreignId = (req as Tracked).id !== undefined;
+        pending = new LogState(
+          ids,
+          koa,
+          foreignId || parent !== undefined || ids.trace_id === undefined,
+        );
         http(req, res);
         if (pending.bound) {
           const own = res.allLogs?.[res.allLogs.length - 1] as Marked | undefined;

@@ -45,11 +45,8 @@ export async function closeServers(): Promise<void> {
   );
 }
 
-export interface RawResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
+export type { RawResponse } from '../../../metrics/test/support/http';
+import type { RawResponse } from '../../../metrics/test/support/http';
 
 /** Parses a JSON response body, failing with the body shown when it is not JSON. */
 export function json<T>(res: RawResponse): T {
@@ -60,34 +57,8 @@ export function json<T>(res: RawResponse): T {
   }
 }
 
-/** One request on its own connection (no keep-alive), resolved with the whole response. */
-export function rawRequest(
-  origin: string,
-  path: string,
-  options: { method?: string; headers?: Record<string, string> } = {},
-): Promise<RawResponse> {
-  return new Promise<RawResponse>((resolve, reject) => {
-    const req = request(`${origin}${path}`, {
-      method: options.method ?? 'GET',
-      headers: options.headers,
-      agent: false,
-    });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => parts.push(chunk));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(parts).toString('utf8'),
-        }),
-      );
-      res.on('error', reject);
-    });
-    req.end();
-  });
-}
+// One request on its own connection, resolved with the whole response: the metrics suite's helper.
+export { rawRequest } from '../../../metrics/test/support/http';
 
 /**
  * Sends a request and destroys the socket once `when` settles, like a client that gave up; resolves

@@ -1,6 +1,5 @@
 // Request logger: one parsed JSON line per request on Express 4/5 and Koa 2/3, ids, aborts, secrets, mixin.
 import {
-  type IncomingHttpHeaders,
   type IncomingMessage,
   type RequestListener,
   type Server,
@@ -20,6 +19,7 @@ import Router from '@koa/router';
 import express, { type ErrorRequestHandler, type Router as ExpressRouter } from 'express';
 import Koa from 'koa';
 import { type Logger, pino } from 'pino';
+import { type RawResponse, rawRequest } from '../../metrics/test/support/http';
 import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { markOperational } from '@vigil/core';
 import {
@@ -139,37 +139,21 @@ afterEach(async () => {
   );
 });
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
+type Reply = RawResponse;
 
+/** One request on its own connection (the metrics suite's raw client), counted in the figures. */
 function send(
   origin: string,
   path: string,
   options: { method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<Reply> {
   figures.requests++;
-  return new Promise<Reply>((resolve, reject) => {
-    const req = httpRequest(`${origin}${path}`, {
-      method: options.method ?? 'GET',
-      headers: options.headers,
-      agent: false,
-    });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(parts).toString('utf8'),
-        }),
-      );
-    });
-    req.end(options.body);
+  const { method, headers, body } = options;
+  if (body === undefined) return rawRequest(origin, path, { method, headers });
+  return rawRequest(origin, path, {
+    method,
+    headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+    chunks: [body],
   });
 }
 

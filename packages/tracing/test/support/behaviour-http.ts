@@ -1,49 +1,10 @@
 // Real loopback servers, raw HTTP clients, a header-capturing server and polling, for the behaviour suites.
 import { spawnSync } from 'node:child_process';
-import {
-  type IncomingHttpHeaders,
-  type RequestListener,
-  type Server,
-  createServer,
-  request,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type IncomingHttpHeaders, type RequestListener, request } from 'node:http';
 
-export interface Running {
-  server: Server;
-  port: number;
-  /** `http://127.0.0.1:<port>` */
-  origin: string;
-}
-
-const running = new Set<Server>();
-
-/** Starts `listener` on 127.0.0.1:0; every server started here is closed by closeServers(). */
-export async function startServer(listener: RequestListener): Promise<Running> {
-  const server = createServer(listener);
-  running.add(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return { server, port, origin: `http://127.0.0.1:${port}` };
-}
-
-/** Closes every server startServer() started, dropping kept-alive and hanging connections. */
-export async function closeServers(): Promise<void> {
-  const servers = [...running];
-  running.clear();
-  await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    ),
-  );
-}
+// Loopback servers closed together, and a raw client: the metrics suite's helpers.
+export { type Running, closeServers, startServer } from '../../../metrics/test/support/http';
+import { type Running, startServer } from '../../../metrics/test/support/http';
 
 export type { RawResponse } from '../../../metrics/test/support/http';
 import type { RawResponse } from '../../../metrics/test/support/http';

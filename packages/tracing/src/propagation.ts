@@ -95,12 +95,12 @@ export function setVigilPropagator(propagator: TextMapPropagator | undefined): v
   sdkPropagator = propagator;
 }
 
-export function activePropagator(): TextMapPropagator {
+function activePropagator(): TextMapPropagator {
   return sdkPropagator ?? w3c;
 }
 
 /** Reads headers from a Node request; Node already lower-cases names and joins repeated values. */
-export const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
+const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
   keys: (carrier) => Object.keys(carrier),
   get: (carrier, key) => carrier[key],
 };

@@ -201,9 +201,10 @@ export class ServerTracer {
     const active: ActiveRequest = { req, state, method };
     try {
       if (!res.headersSent) res.setHeader('x-request-id', requestId);
-      if (this.ignored(req.url)) return active;
+      const path = pathOf(req.url);
+      if (this.ignored(path)) return active;
       const parent = this.inbound(req);
-      const span = this.startSpan(req, method, parent, frameworkCtx, state);
+      const span = this.startSpan(req, path, method, parent, frameworkCtx, state);
       state.span = span;
       state.context = trace.setSpan(parent.context, span);
       if (this.traceResponse && !res.headersSent) {
@@ -269,8 +270,7 @@ export class ServerTracer {
     }
   }
 
-  private ignored(url: string | undefined): boolean {
-    const path = pathOf(url);
+  private ignored(path: string): boolean {
     if (this.ignoreExact.has(path)) return true;
     for (const p of this.ignorePatterns) if (p.test(path)) return true;
     return false;
@@ -298,6 +298,7 @@ export class ServerTracer {
 
   private startSpan(
     req: IncomingMessage,
+    path: string,
     method: string,
     parent: { context: Context; links: Link[] },
     frameworkCtx: unknown,
@@ -305,7 +306,7 @@ export class ServerTracer {
   ): Span {
     const attributes: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: method === 'OTHER' ? '_OTHER' : method,
-      [ATTR_URL_PATH]: truncate(pathOf(req.url), MAX_PATH_LENGTH),
+      [ATTR_URL_PATH]: truncate(path, MAX_PATH_LENGTH),
       [ATTR_URL_SCHEME]: (req.socket as { encrypted?: boolean } | null)?.encrypted
         ? 'https'
         : 'http',

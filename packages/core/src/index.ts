@@ -38,3 +38,5 @@ export { setTraceContextProvider, getActiveTraceContext } from './trace-context'
 export type { ActiveTraceContext, TraceContextProvider } from './trace-context';
 export { createProblemReporter } from './report';
 export type { MinimalLogger, ProblemReporter } from './report';
+export { setRequestIdsProvider, getActiveRequestIds } from './request-ids';
+export type { ActiveRequestIds, RequestIdsProvider } from './request-ids';

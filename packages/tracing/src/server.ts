@@ -41,6 +41,7 @@ import {
   METHOD_LABELS,
   optionError,
   readOptions,
+  setRequestIdsProvider,
   stringOption,
 } from '@vigil/core';
 import {
@@ -52,7 +53,7 @@ import {
 import { acceptId, generateId } from './ids';
 import { installOutgoingPropagation } from './outgoing';
 import { extract } from './propagation';
-import { type RequestState, runWithRequestState } from './request-context';
+import { type RequestState, getRequestContext, runWithRequestState } from './request-context';
 import type { TracingMiddlewareOptions } from './types';
 
 /** Span attributes carrying the request and correlation ids. */
@@ -180,6 +181,8 @@ export class ServerTracer {
     const logger = loggerOption(ctx, o.logger);
     this.problems = createProblemReporter('@vigil/tracing', logger);
     installOutgoingPropagation();
+    // Audit and rate limiting read the request's ids through @vigil/core, without depending on tracing.
+    setRequestIdsProvider(getRequestContext);
     // Without a provider option the tracer is looked up per request, so a middleware created before
     // startTracing(), or kept across a shutdown and a new start, follows the current global provider.
     this.provider = o.tracerProvider;

@@ -12,6 +12,8 @@ export default defineConfig({
       '@vigil/core': src('core'),
       '@vigil/metrics': src('metrics'),
       '@vigil/tracing': src('tracing'),
+      '@vigil/audit': src('audit'),
+      '@vigil/rate-limit': src('rate-limit'),
     },
   },
   test: {
@@ -23,6 +25,15 @@ export default defineConfig({
       { extends: true, test: { name: 'core', include: ['packages/core/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'metrics', include: ['packages/metrics/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'tracing', include: ['packages/tracing/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'audit', include: ['packages/audit/test/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'rate-limit',
+          include: ['packages/rate-limit/test/**/*.test.ts'],
+          testTimeout: 120_000,
+        },
+      },
       {
         extends: true,
         test: {

@@ -1,0 +1,189 @@
+// Every decision observable: rate_limit_requests_total{policy, result}, and audit events for the first
+// excess of a key in a window and for store failures and recoveries.
+import { Counter, type Registry } from 'prom-client';
+import {
+  type ProblemReporter,
+  VigilError,
+  createProblemReporter,
+  getActiveRequestIds,
+  getActiveTraceContext,
+} from '@vigil/core';
+import { RATE_LIMIT_ERROR_CODES } from './errors';
+import { ipKey } from './keys';
+import type { AuditSink, LimitInfo, ParsedOptions, Policy } from './options';
+import { type StoreEvents, messageOf } from './store';
+
+export const METRIC_NAME = 'rate_limit_requests_total';
+export type Result = 'allowed' | 'limited' | 'store_error';
+
+/** Most keys remembered per policy for "audited once per window"; expired ones are swept first. */
+export const MAX_AUDITED_KEYS = 10_000;
+
+interface PolicyCounters {
+  allowed: { inc(): void };
+  limited: { inc(): void };
+  store_error: { inc(): void };
+}
+
+const noop = { inc() {} };
+
+export class Decisions implements StoreEvents {
+  readonly problems: ProblemReporter;
+  private readonly counters: PolicyCounters[];
+  private readonly audit: AuditSink | undefined;
+  private readonly audited: Map<string, number>[];
+
+  constructor(
+    private readonly opts: ParsedOptions,
+    factory: string,
+  ) {
+    this.problems = createProblemReporter(`@vigil/rate-limit ${factory}`, opts.logger);
+    this.audit = opts.audit;
+    const counter = opts.registry === false ? undefined : rateLimitCounter(opts.registry);
+    this.counters = opts.policies.map((p) =>
+      counter === undefined
+        ? { allowed: noop, limited: noop, store_error: noop }
+        : {
+            allowed: counter.labels(p.name, 'allowed'),
+            limited: counter.labels(p.name, 'limited'),
+            store_error: counter.labels(p.name, 'store_error'),
+          },
+    );
+    this.audited = opts.policies.map(() => new Map<string, number>());
+  }
+
+  count(index: number, result: Result): void {
+    (this.counters[index] as PolicyCounters)[result].inc();
+  }
+
+  /** A request over the limit: counted, and audited the first time its key exceeds in this window. */
+  limited(
+    index: number,
+    key: string,
+    info: LimitInfo,
+    clientIp: string | undefined,
+    path: string,
+  ): void {
+    this.count(index, 'limited');
+    if (this.audit === undefined) return;
+    const seen = this.audited[index] as Map<string, number>;
+    const now = Date.now();
+    const until = seen.get(key);
+    if (until !== undefined && until > now) return;
+    remember(
+      seen,
+      key,
+      info.resetTime?.getTime() ?? now + (this.opts.policies[index] as Policy).windowMs,
+      now,
+    );
+    this.record(
+      {
+        type: 'rate_limit.exceeded',
+        outcome: 'denied',
+        action: 'request',
+        actor: key,
+        resource: path,
+        reason: `more than ${info.limit} requests in ${Math.ceil((this.opts.policies[index] as Policy).windowMs / 1000)} s`,
+        client_ip: clientIp === undefined ? undefined : ipKey(clientIp, false),
+        metadata: {
+          policy: info.policy,
+          limit: info.limit,
+          window_ms: (this.opts.policies[index] as Policy).windowMs,
+          reset_at: info.resetTime?.toISOString(),
+        },
+      },
+      true,
+    );
+  }
+
+  down(policy: Policy, error: unknown): void {
+    this.problems.report(
+      `store-down:${policy.name}`,
+      `rate-limit store failed for policy "${policy.name}" (${policy.onStoreError}): ${messageOf(error)}`,
+    );
+    this.record({
+      type: 'rate_limit.store_failed',
+      outcome: 'failure',
+      action: policy.onStoreError,
+      resource: policy.name,
+      reason: messageOf(error),
+      metadata: { policy: policy.name, behaviour: policy.onStoreError },
+    });
+  }
+
+  up(policy: Policy, downMs: number): void {
+    this.record({
+      type: 'rate_limit.store_recovered',
+      outcome: 'success',
+      action: 'resume',
+      resource: policy.name,
+      metadata: { policy: policy.name, behaviour: policy.onStoreError, down_ms: downMs },
+    });
+  }
+
+  problem(policy: Policy, what: string, error: unknown): void {
+    this.problems.report(
+      `store-${what}:${policy.name}`,
+      `rate-limit store ${what} failed for policy "${policy.name}": ${messageOf(error)}`,
+    );
+  }
+
+  private record(event: Parameters<AuditSink['record']>[0], withRequest = false): void {
+    if (this.audit === undefined) return;
+    try {
+      if (withRequest) {
+        const ids = getActiveRequestIds();
+        const trace = ids === undefined ? getActiveTraceContext() : undefined;
+        const requestId = ids?.requestId;
+        const traceId = ids?.traceId ?? trace?.traceId;
+        this.audit.record({
+          ...event,
+          ...(requestId !== undefined && { request_id: requestId }),
+          ...(traceId !== undefined && { trace_id: traceId }),
+        });
+      } else {
+        this.audit.record(event);
+      }
+    } catch (error) {
+      this.problems.report(`audit:${event.type}`, error);
+    }
+  }
+}
+
+function remember(seen: Map<string, number>, key: string, until: number, now: number): void {
+  if (!seen.has(key) && seen.size >= MAX_AUDITED_KEYS) {
+    for (const [k, t] of seen) if (t <= now) seen.delete(k);
+    // Still full: forget the oldest entry (Map keeps insertion order).
+    if (seen.size >= MAX_AUDITED_KEYS) {
+      const oldest = seen.keys().next().value;
+      if (oldest !== undefined) seen.delete(oldest);
+    }
+  }
+  seen.set(key, until);
+}
+
+const HELP =
+  'Rate-limit decisions by policy: allowed, limited, or store_error when the store failed';
+
+/** The counter, shared by every limiter on one registry. */
+function rateLimitCounter(registry: Registry): Counter<'policy' | 'result'> {
+  const existing = registry.getSingleMetric(METRIC_NAME) as unknown;
+  if (existing !== undefined) {
+    if (
+      existing instanceof Counter &&
+      (existing as unknown as { labelNames?: string[] }).labelNames?.join() === 'policy,result'
+    ) {
+      return existing as Counter<'policy' | 'result'>;
+    }
+    throw new VigilError(
+      RATE_LIMIT_ERROR_CODES.METRIC_CONFLICT,
+      `a metric named ${METRIC_NAME} is already registered with another type or labels; give @vigil/rate-limit its own registry, or remove the other metric. See "Error codes" in the @vigil/rate-limit README.`,
+    );
+  }
+  return new Counter({
+    name: METRIC_NAME,
+    help: HELP,
+    labelNames: ['policy', 'result'],
+    registers: [registry],
+  });
+}

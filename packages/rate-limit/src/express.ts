@@ -1,0 +1,222 @@
+// expressRateLimit(): policies on express-rate-limit, one limiter per policy, with Vigil's stores,
+// keys, metrics and audit.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type Options,
+  type RateLimitRequestHandler,
+  type Store,
+  rateLimit,
+} from 'express-rate-limit';
+import { VigilError } from '@vigil/core';
+import { Decisions } from './decisions';
+import { RATE_LIMIT_ERROR_CODES, context } from './errors';
+import { ipKey } from './keys';
+import {
+  type LimitInfo,
+  type LimitedRequest,
+  type ParsedOptions,
+  type Policy,
+  parseOptions,
+} from './options';
+import { limitedBody, resetSeconds, resolveKey, unavailableBody } from './resolve';
+import { StoreUnavailableError, createStores } from './store';
+import { TrustChecks } from './trust';
+
+type Next = (err?: unknown) => void;
+/** An Express-compatible middleware. */
+export type ExpressMiddleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
+
+/** Store state of one policy, for health pages. */
+export interface PolicyStatus {
+  policy: string;
+  store: 'memory' | 'redis';
+  /** True while the shared store is failing and the policy's onStoreError behaviour applies. */
+  down: boolean;
+}
+
+/** What expressRateLimit() and koaRateLimit() return besides the middleware itself. */
+export interface LimiterControls<M> {
+  /** A middleware applying only the named policy, ignoring its routes and methods: for one route. */
+  policy(name: string): M;
+  /** Store state per policy. */
+  status(): PolicyStatus[];
+  /** Stops the stores' timers and closes the Redis client Vigil created. */
+  close(): Promise<void>;
+}
+
+export type ExpressRateLimit = ExpressMiddleware & LimiterControls<ExpressMiddleware>;
+
+type ExpressRequest = IncomingMessage & {
+  ip?: string;
+  originalUrl?: string;
+  app?: { get?(name: string): unknown };
+  user?: { id?: unknown };
+  rateLimit?: { limit: number; used: number; remaining: number; resetTime?: Date; key: string };
+};
+
+function pathOf(req: ExpressRequest): string {
+  const url = req.originalUrl ?? req.url ?? '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function limitedRequest(req: ExpressRequest, path: string): LimitedRequest {
+  return {
+    source: req,
+    method: req.method ?? 'GET',
+    path,
+    headers: req.headers,
+    ip: req.ip ?? req.socket?.remoteAddress,
+  };
+}
+
+function defaultUser(request: LimitedRequest): unknown {
+  return (request.source as ExpressRequest).user?.id;
+}
+
+/**
+ * Rate limiting for Express 4 and 5: `app.use(expressRateLimit({ policies: [...] }))`. Each policy
+ * runs on express-rate-limit with its own store; a request is checked against every policy whose
+ * routes and methods match it, in order, and the first one exceeded answers it.
+ * @throws VigilError with an `ERR_VIGIL_RATE_LIMIT_*` code on invalid options.
+ */
+export function expressRateLimit(options?: unknown, ...rest: unknown[]): ExpressRateLimit {
+  const opts = parseOptions(context('expressRateLimit'), options, 1 + rest.length);
+  const decisions = new Decisions(opts, 'expressRateLimit');
+  const stores = createStores(opts, decisions, (error) =>
+    decisions.problems.report('redis-client', error),
+  );
+  const trust = new TrustChecks(decisions.problems);
+  const limiters = opts.policies.map((policy, index) =>
+    createLimiter(opts, policy, index, stores.stores[index] as Store, decisions),
+  );
+  const all = opts.policies.map((_, i) => i);
+
+  const chain = (indexes: readonly number[], matchRoutes: boolean): ExpressMiddleware =>
+    function vigilRateLimit(req: ExpressRequest, res, next) {
+      const path = pathOf(req);
+      if (opts.isSkipped(path)) {
+        next();
+        return;
+      }
+      trust.express(req.app, req.headers);
+      const method = req.method ?? 'GET';
+      let i = 0;
+      let current = -1;
+      const step = (err?: unknown): void => {
+        if (err !== undefined && err !== null) {
+          if (!(err instanceof StoreUnavailableError)) {
+            next(err);
+            return;
+          }
+          decisions.count(current, 'store_error');
+          if (err.behaviour === 'fail-closed') {
+            failClosed(opts, opts.policies[current] as Policy, res);
+            return;
+          }
+        } else if (current !== -1) {
+          decisions.count(current, 'allowed');
+        }
+        while (i < indexes.length) {
+          const index = indexes[i++] as number;
+          if (matchRoutes && !(opts.policies[index] as Policy).matches(method, path)) continue;
+          current = index;
+          void (limiters[index] as RateLimitRequestHandler)(req as never, res as never, step);
+          return;
+        }
+        next();
+      };
+      step();
+    };
+
+  const middleware = chain(all, true) as ExpressRateLimit;
+  middleware.policy = (name: string) => {
+    const index = opts.policies.findIndex((p) => p.name === name);
+    if (index === -1) {
+      throw new VigilError(
+        RATE_LIMIT_ERROR_CODES.UNKNOWN_POLICY,
+        `expressRateLimit().policy(): no policy named ${JSON.stringify(name)}; the policies are ${opts.policies.map((p) => p.name).join(', ')}.`,
+      );
+    }
+    return chain([index], false);
+  };
+  middleware.status = () => stores.status();
+  middleware.close = () => stores.close();
+  return middleware;
+}
+
+function failClosed(opts: ParsedOptions, policy: Policy, res: ServerResponse): void {
+  if (res.headersSent) return;
+  const retryAfter = Math.max(1, Math.ceil(opts.retryIntervalMs / 1000));
+  res.statusCode = 503;
+  res.setHeader('Retry-After', String(retryAfter));
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(unavailableBody(policy, retryAfter));
+}
+
+function createLimiter(
+  opts: ParsedOptions,
+  policy: Policy,
+  index: number,
+  store: Store,
+  decisions: Decisions,
+): RateLimitRequestHandler {
+  const problems = decisions.problems;
+  const options: Partial<Options> = {
+    windowMs: policy.windowMs,
+    limit: policy.limit,
+    store,
+    standardHeaders: opts.headers,
+    legacyHeaders: false,
+    identifier: policy.name,
+    statusCode: policy.statusCode,
+    ipv6Subnet: opts.ipv6Subnet,
+    skipSuccessfulRequests: policy.skipSuccessfulRequests,
+    skipFailedRequests: policy.skipFailedRequests,
+    // Store failures come back as errors and are handled by the policy's onStoreError.
+    passOnStoreError: false,
+    // express-rate-limit's own checks go to Vigil's logger; the proxy-trust ones are TrustChecks'.
+    logger: {
+      warn: (error: unknown) => problems.report(codeOf(error), error),
+      error: (error: unknown, message?: string) => problems.report(codeOf(error) ?? message, error),
+    },
+    validate: { trustProxy: false, xForwardedForHeader: false, forwardedHeader: false },
+    handler(req, res) {
+      const r = req as unknown as ExpressRequest;
+      const state = r.rateLimit;
+      const path = pathOf(r);
+      const info: LimitInfo = {
+        policy: policy.name,
+        limit: state?.limit ?? policy.limit,
+        used: state?.used ?? policy.limit + 1,
+        remaining: state?.remaining ?? 0,
+        resetTime: state?.resetTime,
+        retryAfterSeconds: resetSeconds(policy.windowMs, state?.resetTime),
+      };
+      decisions.limited(index, state?.key ?? ipKey(r.ip, opts.ipv6Subnet), info, r.ip, path);
+      if (res.headersSent) return;
+      const body = limitedBody(policy, info, problems);
+      res.status(policy.statusCode);
+      res.setHeader('Content-Type', body.type);
+      res.end(body.text);
+    },
+  };
+  if (policy.key !== 'ip') {
+    options.keyGenerator = (req) => {
+      const r = req as unknown as ExpressRequest;
+      return resolveKey(
+        policy,
+        limitedRequest(r, pathOf(r)),
+        opts.ipv6Subnet,
+        defaultUser,
+        problems,
+      );
+    };
+  }
+  return rateLimit(options);
+}
+
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'express-rate-limit';
+}

@@ -1,0 +1,59 @@
+// Rate-limit keys: client IP (IPv6 by subnet, IPv4-mapped as IPv4), user id, API key, or a function.
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import { ipKeyGenerator } from 'express-rate-limit';
+
+/** The IPv6 prefix length that keys one client by default: a /56 is what one site is usually given. */
+export const DEFAULT_IPV6_SUBNET = 56;
+
+/** The key of a request without a known address (its socket already gone). */
+export const UNKNOWN_CLIENT = 'unknown';
+
+/**
+ * The key of a client address, exactly as express-rate-limit makes it: IPv4 as is, IPv4-mapped and
+ * IPv4-compatible IPv6 as the IPv4 address, other IPv6 as its `/subnet` network.
+ */
+export function ipKey(
+  ip: string | undefined,
+  subnet: number | false = DEFAULT_IPV6_SUBNET,
+): string {
+  if (ip === undefined || ip === '') return UNKNOWN_CLIENT;
+  return ipKeyGenerator(ip, subnet);
+}
+
+/**
+ * Normalises what a custom key function returned. An address (`req.ip`, `ctx.ip`) goes through
+ * ipKey() so that a key function written as `(req) => req.ip` cannot hand every address of an IPv6
+ * /64 its own bucket by accident. Other strings and numbers are kept; anything else, and '', means "no key".
+ */
+export function normaliseCustomKey(value: unknown, subnet: number | false): string | undefined {
+  // Only strings and numbers: an object would stringify to "[object Object]", one bucket for all.
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'bigint') {
+    return undefined;
+  }
+  const text = String(value);
+  if (text === '') return undefined;
+  if (isIP(text) !== 0) return ipKey(text, subnet);
+  // Bound what goes to the store: long keys are hashed, not truncated (truncation could merge keys).
+  return text.length <= 200 ? text : `h:${digest(text)}`;
+}
+
+/** A short stable digest, so API keys never reach the store, logs or audit events in the clear. */
+export function digest(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 32);
+}
+
+/** The key of an API key header value, hashed; undefined when the header is absent or empty. */
+export function apiKeyKey(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value === '') return undefined;
+  return `key:${digest(value)}`;
+}
+
+/** The key of a user id; undefined when there is none. */
+export function userKey(id: unknown): string | undefined {
+  if (id === undefined || id === null || id === '') return undefined;
+  if (typeof id !== 'string' && typeof id !== 'number' && typeof id !== 'bigint') return undefined;
+  const text = String(id);
+  return `user:${text.length <= 200 ? text : digest(text)}`;
+}

@@ -1,0 +1,197 @@
+// koaRateLimit(): the same policies, stores, keys, headers and bodies as expressRateLimit(), for Koa.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MemoryStore, type Store } from 'express-rate-limit';
+import { VigilError } from '@vigil/core';
+import { Decisions } from './decisions';
+import { RATE_LIMIT_ERROR_CODES, context } from './errors';
+import type { LimiterControls } from './express';
+import { ipKey } from './keys';
+import {
+  type LimitInfo,
+  type LimitedRequest,
+  type ParsedOptions,
+  type Policy,
+  parseOptions,
+} from './options';
+import { limitedBody, resetSeconds, resolveKey, standardHeaders, unavailableBody } from './resolve';
+import { StoreUnavailableError, createStores, storeInitOptions } from './store';
+import { TrustChecks } from './trust';
+
+/** The part of a Koa context the limiter uses (Koa 2 and 3). */
+export interface KoaContextLike {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  path: string;
+  ip: string;
+  status: number;
+  body: unknown;
+  state?: { user?: { id?: unknown } };
+  app?: { proxy?: unknown; maxIpsCount?: unknown };
+  set(field: string, value: string): void;
+  append(field: string, value: string): void;
+}
+export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
+export type KoaRateLimit = KoaMiddleware & LimiterControls<KoaMiddleware>;
+
+function defaultUser(request: LimitedRequest): unknown {
+  return (request.source as KoaContextLike).state?.user?.id;
+}
+
+/**
+ * Rate limiting for Koa 2 and 3 with express-rate-limit's stores: `app.use(koaRateLimit({ policies }))`.
+ * Counting, keys, headers, Retry-After and bodies are those of expressRateLimit().
+ * @throws VigilError with an `ERR_VIGIL_RATE_LIMIT_*` code on invalid options.
+ */
+export function koaRateLimit(options?: unknown, ...rest: unknown[]): KoaRateLimit {
+  const opts = parseOptions(context('koaRateLimit'), options, 1 + rest.length);
+  const decisions = new Decisions(opts, 'koaRateLimit');
+  const stores = createStores(opts, decisions, (error) =>
+    decisions.problems.report('redis-client', error),
+  );
+  const trust = new TrustChecks(decisions.problems);
+  opts.policies.forEach((policy, i) => initStore(stores.stores[i] as Store, policy, decisions));
+  const all = opts.policies.map((_, i) => i);
+
+  const chain = (indexes: readonly number[], matchRoutes: boolean): KoaMiddleware =>
+    async function vigilRateLimit(ctx, next) {
+      const path = ctx.path;
+      if (opts.isSkipped(path)) {
+        await next();
+        return;
+      }
+      trust.koa(ctx.app, ctx.req.headers);
+      let decrements: Decrement[] | undefined;
+      for (const index of indexes) {
+        const policy = opts.policies[index] as Policy;
+        if (matchRoutes && !policy.matches(ctx.method, path)) continue;
+        const outcome = await check(
+          opts,
+          policy,
+          index,
+          stores.stores[index] as Store,
+          decisions,
+          ctx,
+        );
+        if (outcome === 'stop') return;
+        if (typeof outcome === 'function') (decrements ??= []).push(outcome);
+      }
+      if (decrements === undefined) {
+        await next();
+        return;
+      }
+      let failed = true;
+      try {
+        await next();
+        failed = ctx.status >= 400;
+      } finally {
+        const succeeded = !failed;
+        for (const decrement of decrements) decrement(succeeded);
+      }
+    };
+
+  const middleware = chain(all, true) as KoaRateLimit;
+  middleware.policy = (name: string) => {
+    const index = opts.policies.findIndex((p) => p.name === name);
+    if (index === -1) {
+      throw new VigilError(
+        RATE_LIMIT_ERROR_CODES.UNKNOWN_POLICY,
+        `koaRateLimit().policy(): no policy named ${JSON.stringify(name)}; the policies are ${opts.policies.map((p) => p.name).join(', ')}.`,
+      );
+    }
+    return chain([index], false);
+  };
+  middleware.status = () => stores.status();
+  middleware.close = () => stores.close();
+  return middleware;
+}
+
+function initStore(store: Store, policy: Policy, decisions: Decisions): void {
+  // express-rate-limit calls init() when it creates a limiter; Koa has no limiter to do it.
+  try {
+    const result =
+      store instanceof MemoryStore
+        ? store.init(storeInitOptions(policy))
+        : store.init?.(storeInitOptions(policy));
+    if (result instanceof Promise)
+      result.catch((error: unknown) => decisions.problems.report(`init:${policy.name}`, error));
+  } catch (error) {
+    decisions.problems.report(`init:${policy.name}`, error);
+  }
+}
+
+/** Undoes a counted hit after the response when the policy skips requests with its outcome. */
+type Decrement = (succeeded: boolean) => void;
+
+/**
+ * Checks one policy. Returns 'stop' when the response is decided here (limited, or failed closed),
+ * a decrement to run after the response for skip-on-success/failure policies, or 'next'.
+ */
+async function check(
+  opts: ParsedOptions,
+  policy: Policy,
+  index: number,
+  store: Store,
+  decisions: Decisions,
+  ctx: KoaContextLike,
+): Promise<'stop' | 'next' | Decrement> {
+  const request: LimitedRequest = {
+    source: ctx,
+    method: ctx.method,
+    path: ctx.path,
+    headers: ctx.req.headers,
+    ip: ctx.ip === '' ? undefined : ctx.ip,
+  };
+  const key =
+    policy.key === 'ip'
+      ? ipKey(request.ip, opts.ipv6Subnet)
+      : await resolveKey(policy, request, opts.ipv6Subnet, defaultUser, decisions.problems);
+  let totalHits: number;
+  let resetTime: Date | undefined;
+  try {
+    ({ totalHits, resetTime } = await store.increment(key));
+  } catch (error) {
+    decisions.count(index, 'store_error');
+    if (!(error instanceof StoreUnavailableError)) decisions.problem(policy, 'increment', error);
+    if (policy.onStoreError !== 'fail-closed') return 'next';
+    const retryAfter = Math.max(1, Math.ceil(opts.retryIntervalMs / 1000));
+    ctx.status = 503;
+    ctx.set('Retry-After', String(retryAfter));
+    ctx.set('Content-Type', 'application/json; charset=utf-8');
+    ctx.body = unavailableBody(policy, retryAfter);
+    return 'stop';
+  }
+  const info: LimitInfo = {
+    policy: policy.name,
+    limit: policy.limit,
+    used: totalHits,
+    remaining: Math.max(policy.limit - totalHits, 0),
+    resetTime,
+    retryAfterSeconds: resetSeconds(policy.windowMs, resetTime),
+  };
+  if (opts.headers !== false) {
+    for (const [name, value] of standardHeaders(opts.headers, policy, info, key)) {
+      if (opts.headers === 'draft-8') ctx.append(name, value);
+      else ctx.set(name, value);
+    }
+  }
+  if (totalHits > policy.limit) {
+    if (opts.headers !== false) ctx.set('Retry-After', String(info.retryAfterSeconds));
+    decisions.limited(index, key, info, request.ip, ctx.path);
+    const body = limitedBody(policy, info, decisions.problems);
+    ctx.status = policy.statusCode;
+    ctx.set('Content-Type', body.type);
+    ctx.body = body.text;
+    return 'stop';
+  }
+  decisions.count(index, 'allowed');
+  if (!policy.skipSuccessfulRequests && !policy.skipFailedRequests) return 'next';
+  const windowEnds = resetTime?.getTime();
+  return (succeeded) => {
+    if (succeeded ? !policy.skipSuccessfulRequests : !policy.skipFailedRequests) return;
+    if (windowEnds !== undefined && Date.now() >= windowEnds) return;
+    Promise.resolve()
+      .then(() => store.decrement(key))
+      .catch((error: unknown) => decisions.problem(policy, 'decrement', error));
+  };
+}

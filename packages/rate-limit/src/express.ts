@@ -60,13 +60,17 @@ function pathOf(req: ExpressRequest): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
+function clientAddress(req: ExpressRequest): string | undefined {
+  return req.ip ?? req.socket?.remoteAddress;
+}
+
 function limitedRequest(req: ExpressRequest, path: string): LimitedRequest {
   return {
     source: req,
     method: req.method ?? 'GET',
     path,
     headers: req.headers,
-    ip: req.ip ?? req.socket?.remoteAddress,
+    ip: clientAddress(req),
   };
 }
 
@@ -193,7 +197,13 @@ function createLimiter(
         resetTime: state?.resetTime,
         retryAfterSeconds: resetSeconds(policy.windowMs, state?.resetTime),
       };
-      decisions.limited(index, state?.key ?? ipKey(r.ip, opts.ipv6Subnet), info, r.ip, path);
+      decisions.limited(
+        index,
+        state?.key ?? ipKey(clientAddress(r), opts.ipv6Subnet),
+        info,
+        clientAddress(r),
+        path,
+      );
       if (res.headersSent) return;
       const body = limitedBody(policy, info, problems);
       res.status(policy.statusCode);

@@ -18,7 +18,19 @@ export function ipKey(
   subnet: number | false = DEFAULT_IPV6_SUBNET,
 ): string {
   if (ip === undefined || ip === '') return UNKNOWN_CLIENT;
-  return ipKeyGenerator(ip, subnet);
+  return ipKeyGenerator(isIP(ip) === 0 ? withoutPort(ip) : ip, subnet);
+}
+
+/**
+ * `1.2.3.4:5678` and `[2001:db8::1]:5678` (what some proxies put in X-Forwarded-For) as the bare
+ * address, so a client cannot get a fresh bucket per source port. Anything else is returned as is.
+ */
+function withoutPort(value: string): string {
+  const bracketed = /^\[([0-9A-Fa-f:.]+)\](?::\d{1,5})?$/.exec(value);
+  if (bracketed !== null && isIP(bracketed[1] as string) === 6) return bracketed[1] as string;
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(value);
+  if (v4 !== null && isIP(v4[1] as string) === 4) return v4[1] as string;
+  return value;
 }
 
 /**

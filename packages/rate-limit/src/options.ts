@@ -550,12 +550,8 @@ function pathSet(
   if (!Array.isArray(list) || !list.every((p) => typeof p === 'string' || p instanceof RegExp)) {
     throw optionError(ctx, 'INVALID_OPTION', name, 'an array of paths or RegExps', value);
   }
-  const exact = new Set(
-    (list)
-      .filter((p): p is string => typeof p === 'string')
-      .map(canonicalPath),
-  );
-  const patterns = (list).filter((p): p is RegExp => p instanceof RegExp);
+  const exact = new Set(list.filter((p): p is string => typeof p === 'string').map(canonicalPath));
+  const patterns = list.filter((p): p is RegExp => p instanceof RegExp);
   return (path) => {
     if (exact.size > 0 && exact.has(canonicalPath(path))) return true;
     for (const re of patterns) {

@@ -52,6 +52,9 @@ export class GuardedStore implements Store {
   private needsInit = false;
   private options: Options | undefined;
   private readonly memory: MemoryStore | undefined;
+  // Until the client first connects, requests wait for it (up to the timeout) instead of failing.
+  private firstConnection: Promise<void> | undefined;
+  private connectedOnce: (() => void) | undefined;
 
   constructor(
     private readonly primary: Store,
@@ -59,9 +62,13 @@ export class GuardedStore implements Store {
     private readonly timeoutMs: number,
     private readonly retryIntervalMs: number,
     private readonly events: StoreEvents,
+    private readonly connected: () => boolean = () => true,
   ) {
     this.prefix = `${policy.name}:`;
     this.memory = policy.onStoreError === 'fallback' ? new MemoryStore() : undefined;
+    if (!connected()) {
+      this.firstConnection = new Promise((resolve) => (this.connectedOnce = resolve));
+    }
   }
 
   /** True while the store is considered down. */
@@ -72,7 +79,18 @@ export class GuardedStore implements Store {
   init(options: Options): void {
     this.options = options;
     this.memory?.init(options);
-    this.runInit();
+    // A client still connecting cannot load scripts (its offline queue is off): wait for ready().
+    if (this.connected()) this.runInit();
+    else this.needsInit = true;
+  }
+
+  /** The client (re)connected: load the scripts, and let the next request try the store at once. */
+  ready(): void {
+    this.connectedOnce?.();
+    this.firstConnection = undefined;
+    this.needsInit = true;
+    this.retryAt = 0;
+    if (this.options !== undefined) this.runInit();
   }
 
   async increment(key: string): Promise<IncrementResponse> {
@@ -80,6 +98,7 @@ export class GuardedStore implements Store {
     if (this.down && now < this.retryAt) return this.whenDown(key, undefined);
     if (this.down) this.retryAt = now + this.retryIntervalMs; // this request probes; others wait
     try {
+      if (this.firstConnection !== undefined) await this.bounded(() => this.firstConnection);
       if (this.needsInit) await this.bounded(() => this.primary.init?.(this.requireOptions()));
       this.needsInit = false;
       const result = await this.bounded(() => this.primary.increment(key));
@@ -128,6 +147,7 @@ export class GuardedStore implements Store {
   }
 
   private runInit(): void {
+    this.needsInit = false;
     try {
       const result = this.primary.init?.(this.requireOptions());
       if (result instanceof Promise) {
@@ -147,6 +167,8 @@ export class GuardedStore implements Store {
     // rate-limit-redis keeps a rejected script-load promise for good: load the scripts again on the
     // next probe, or limiting would never resume after Redis was down at startup.
     this.needsInit = true;
+    // Waited once for the first connection: from now on, fail fast until the client is ready.
+    this.firstConnection = undefined;
     this.retryAt = Date.now() + this.retryIntervalMs;
     if (this.down) return;
     this.down = true;
@@ -208,6 +230,23 @@ function sendCommandOf(client: RedisClientLike): (...args: string[]) => Promise<
   return (...args: string[]) => nodeRedis.sendCommand(args) as Promise<never>;
 }
 
+/**
+ * Whether a client is connected, for clients that tell (ioredis `status`, node-redis `isReady`);
+ * others count as connected.
+ */
+function connectionProbe(client: RedisClientLike): () => boolean {
+  const c = client as { status?: unknown; isReady?: unknown };
+  if (typeof c.status === 'string') return () => c.status === 'ready';
+  if (typeof c.isReady === 'boolean') return () => c.isReady === true;
+  return () => true;
+}
+
+/** Runs `listener` on every 'ready' event of a client that emits them (ioredis and node-redis do). */
+function onReady(client: RedisClientLike, listener: () => void): void {
+  const emitter = client as { on?: (event: string, listener: () => void) => unknown };
+  if (typeof emitter.on === 'function') emitter.on('ready', listener);
+}
+
 /** The stores of a limiter's policies, and how to release them. */
 export interface PolicyStores {
   readonly stores: readonly Store[];
@@ -238,6 +277,7 @@ export function createStores(
     opts.redis.client ??
     createRedisClient(opts.redis.url as string, opts.redis.commandTimeoutMs, onClientError);
   const sendCommand = sendCommandOf(client);
+  const connected = connectionProbe(client);
   const stores = opts.policies.map(
     (policy) =>
       new GuardedStore(
@@ -246,8 +286,12 @@ export function createStores(
         opts.redis.commandTimeoutMs,
         opts.retryIntervalMs,
         events,
+        connected,
       ),
   );
+  onReady(client, () => {
+    for (const store of stores) store.ready();
+  });
   return {
     stores,
     status: () =>

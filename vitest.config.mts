@@ -14,6 +14,7 @@ export default defineConfig({
       '@vigil/tracing': src('tracing'),
       '@vigil/audit': src('audit'),
       '@vigil/rate-limit': src('rate-limit'),
+      '@vigil/business-metrics': src('business-metrics'),
     },
   },
   test: {
@@ -26,6 +27,13 @@ export default defineConfig({
       { extends: true, test: { name: 'metrics', include: ['packages/metrics/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'tracing', include: ['packages/tracing/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'audit', include: ['packages/audit/test/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'business-metrics',
+          include: ['packages/business-metrics/test/**/*.test.ts'],
+        },
+      },
       {
         extends: true,
         test: {

@@ -1,5 +1,6 @@
 // Every decision observable: rate_limit_requests_total{policy, result}, and audit events for the first
 // excess of a key in a window and for store failures and recoveries.
+import { isIP } from 'node:net';
 import { Counter, type Registry } from 'prom-client';
 import {
   type ProblemReporter,
@@ -84,7 +85,7 @@ export class Decisions implements StoreEvents {
         actor: key,
         resource: path,
         reason: `more than ${info.limit} requests in ${Math.ceil((this.opts.policies[index] as Policy).windowMs / 1000)} s`,
-        client_ip: clientIp === undefined ? undefined : ipKey(clientIp, false),
+        client_ip: clientAddress(clientIp),
         metadata: {
           policy: info.policy,
           limit: info.limit,
@@ -148,6 +149,13 @@ export class Decisions implements StoreEvents {
       this.problems.report(`audit:${event.type}`, error);
     }
   }
+}
+
+/** The client address for an audit event: a valid IP (IPv4-mapped shown as IPv4), else left out. */
+function clientAddress(ip: string | undefined): string | undefined {
+  if (ip === undefined) return undefined;
+  const key = ipKey(ip, false);
+  return isIP(key) === 0 ? undefined : key;
 }
 
 function remember(seen: Map<string, number>, key: string, until: number, now: number): void {

@@ -40,3 +40,5 @@ export { createProblemReporter } from './report';
 export type { MinimalLogger, ProblemReporter } from './report';
 export { setRequestIdsProvider, getActiveRequestIds } from './request-ids';
 export type { ActiveRequestIds, RequestIdsProvider } from './request-ids';
+export { onShutdownSignal, SHUTDOWN_TIMEOUT_MS } from './shutdown';
+export type { ShutdownTask } from './shutdown';

@@ -1,6 +1,8 @@
 // The public "gateway" service: the media platform's API, calling the catalog for video metadata.
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { Registry } from 'prom-client';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { type AuditLogger, audit } from '@vigil/audit';
 import { markOperational } from '@vigil/core';
 import { expressMetrics, expressMetricsHandler } from '@vigil/metrics';
 import {
@@ -10,6 +12,7 @@ import {
   expressTracingErrors,
   getRequestContext,
 } from '@vigil/tracing';
+import { type ExpressRateLimit } from '@vigil/rate-limit';
 
 /** Formats an upload may have; anything else is rejected with 400. */
 export const VIDEO_FORMATS = ['mp4', 'webm', 'mov', 'mkv'] as const;
@@ -26,10 +29,23 @@ export interface GatewayOptions {
   traceContextTest?: boolean;
   /** Where request log lines go. Default: stdout. */
   logDestination?: { write(line: string): unknown };
+  /** Audit trail: login attempts and rate-limit events. */
+  auditLogger: AuditLogger;
+  /** The rate limiter with the `login` and `api` policies (see gatewayRateLimitPolicies()). */
+  rateLimit: ExpressRateLimit;
+}
+
+/** The demo account of POST /api/auth/login (see the README). */
+export const DEMO_USER = { username: 'demo', password: 'vigil-demo' } as const;
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export function createGatewayApp(options: GatewayOptions): Express {
-  const { registry, catalogUrl, traces, logDestination } = options;
+  const { registry, catalogUrl, traces, logDestination, auditLogger, rateLimit } = options;
   const app = express();
   app.disable('x-powered-by');
   // Tracing first, so the metrics middleware sees the span and attaches trace exemplars.
@@ -38,6 +54,9 @@ export function createGatewayApp(options: GatewayOptions): Express {
   app.use(expressRequestLogger(logDestination ? { destination: logDestination } : undefined));
   app.use(expressMetrics({ registry }));
   app.get('/metrics', expressMetricsHandler({ registry }));
+  // After tracing, logging and metrics, so a limited request still has an id, a log line and a
+  // metric; operational endpoints (/metrics, /health, /_vigil) are never limited.
+  app.use(rateLimit);
   if (traces) {
     // Recent traces from the in-process buffer: the list, and one trace's spans.
     app.get('/_vigil/traces', (req, res) => {
@@ -72,6 +91,31 @@ export function createGatewayApp(options: GatewayOptions): Express {
 
   const api = express.Router();
   api.use(express.json({ limit: '64kb' }));
+
+  api.post('/auth/login', (req, res) => {
+    const body = (req.body ?? {}) as { username?: unknown; password?: unknown };
+    const username =
+      typeof body.username === 'string' && /^[\w.@-]{1,64}$/.test(body.username)
+        ? body.username
+        : undefined;
+    const ok =
+      username === DEMO_USER.username &&
+      typeof body.password === 'string' &&
+      sameSecret(body.password, DEMO_USER.password);
+    // One audit event per attempt, with the request's ids; the password is never part of it.
+    audit(req, auditLogger).record({
+      type: 'auth.login',
+      outcome: ok ? 'success' : 'failure',
+      action: 'login',
+      ...(username !== undefined && { actor: username }),
+      ...(!ok && { reason: username === undefined ? 'malformed username' : 'invalid credentials' }),
+    });
+    if (!ok) {
+      res.status(401).json({ error: 'invalid_credentials' });
+      return;
+    }
+    res.json({ token: randomBytes(24).toString('base64url') });
+  });
 
   const videos = express.Router();
   videos.get('/:id', async (req, res) => {

@@ -1,12 +1,16 @@
 // Starts the reference app: gateway on `port`, catalog on `catalogPort` (default port + 1).
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { type AuditLogger, type AuditLoggerOptions, createAuditLogger } from '@vigil/audit';
 import type { Tracing } from '@vigil/tracing';
 import { createCatalogApp, createCatalogRegistry } from './catalog';
 import { createGatewayApp, createGatewayRegistry } from './gateway';
+import { type RateLimitSettings, createGatewayRateLimit, rateLimitSettingsFromEnv } from './limits';
 
 export { createCatalogApp, createCatalogRegistry, createGatewayApp, createGatewayRegistry };
-export { VIDEO_FORMATS, MAX_SLOW_MS } from './gateway';
+export { VIDEO_FORMATS, MAX_SLOW_MS, DEMO_USER } from './gateway';
+export { rateLimitSettingsFromEnv, createGatewayRateLimit } from './limits';
+export type { RateLimitSettings } from './limits';
 
 export interface ReferenceAppOptions {
   /** Gateway port; 0 picks a free one. Default: `PORT` or 3000. */
@@ -21,11 +25,17 @@ export interface ReferenceAppOptions {
   traceContextTest?: boolean;
   /** Where both services' request log lines go. Default: stdout. */
   logDestination?: { write(line: string): unknown };
+  /** Where audit events go: a file path, a file descriptor or a stream. Default: `VIGIL_AUDIT_FILE`, else stdout. */
+  auditDestination?: AuditLoggerOptions['destination'];
+  /** Rate-limit settings; unset fields come from the environment (see rateLimitSettingsFromEnv()). */
+  rateLimit?: Partial<RateLimitSettings>;
 }
 
 export interface ReferenceApp {
   gatewayUrl: string;
   catalogUrl: string;
+  /** The gateway's audit trail (its recent() tail, its chain head). */
+  audit: AuditLogger;
   close(): Promise<void>;
 }
 
@@ -39,6 +49,10 @@ function listen(
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
 }
 
 function close(server: Server): Promise<void> {
@@ -63,9 +77,23 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
     host,
   );
   const catalogUrl = `http://${host}:${(catalog.address() as AddressInfo).port}`;
+  const gatewayRegistry = createGatewayRegistry();
+  const auditLogger = createAuditLogger({
+    destination: options.auditDestination ?? nonEmpty(process.env.VIGIL_AUDIT_FILE) ?? 1,
+    registry: gatewayRegistry,
+    service: 'gateway',
+    default: false,
+  });
+  const rateLimit = createGatewayRateLimit(
+    { ...rateLimitSettingsFromEnv(), ...options.rateLimit },
+    gatewayRegistry,
+    auditLogger,
+  );
   const gateway = await listen(
     createGatewayApp({
-      registry: createGatewayRegistry(),
+      registry: gatewayRegistry,
+      auditLogger,
+      rateLimit,
       catalogUrl,
       traces: tracing?.traces,
       traceContextTest: options.traceContextTest,
@@ -78,8 +106,11 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
   return {
     gatewayUrl,
     catalogUrl,
+    audit: auditLogger,
     async close() {
       await Promise.all([close(gateway), close(catalog)]);
+      await rateLimit.close();
+      await auditLogger.close();
     },
   };
 }

@@ -54,10 +54,25 @@ type ExpressRequest = IncomingMessage & {
   rateLimit?: { limit: number; used: number; remaining: number; resetTime?: Date; key: string };
 };
 
-function pathOf(req: ExpressRequest): string {
+/**
+ * The request's path without the query. An absolute-form target (`POST http://host/api/login`, which
+ * Node and Express accept and route) is reduced to its path, or it would match no policy's routes.
+ */
+export function pathOf(req: ExpressRequest): string {
   const url = req.originalUrl ?? req.url ?? '/';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
+  let start = 0;
+  if (url.charCodeAt(0) !== 47) {
+    const scheme = url.indexOf('://');
+    if (scheme !== -1) {
+      const slash = url.indexOf('/', scheme + 3);
+      start = slash === -1 ? url.length : slash;
+    }
+  }
+  let end = url.indexOf('?', start);
+  if (end === -1) end = url.length;
+  const hash = url.indexOf('#', start);
+  if (hash !== -1 && hash < end) end = hash;
+  return start === end ? '/' : url.slice(start, end);
 }
 
 function clientAddress(req: ExpressRequest): string | undefined {
@@ -174,7 +189,6 @@ function createLimiter(
     legacyHeaders: false,
     identifier: policy.name,
     statusCode: policy.statusCode,
-    ipv6Subnet: opts.ipv6Subnet,
     skipSuccessfulRequests: policy.skipSuccessfulRequests,
     skipFailedRequests: policy.skipFailedRequests,
     // Store failures come back as errors and are handled by the policy's onStoreError.
@@ -211,18 +225,22 @@ function createLimiter(
       res.end(body.text);
     },
   };
-  if (policy.key !== 'ip') {
-    options.keyGenerator = (req) => {
-      const r = req as unknown as ExpressRequest;
-      return resolveKey(
-        policy,
-        limitedRequest(r, pathOf(r)),
-        opts.ipv6Subnet,
-        defaultUser,
-        problems,
-      );
-    };
-  }
+  // Vigil's keys for every policy, not express-rate-limit's default: the same keys as Koa's, and an
+  // address with a port keyed as the address. (So express-rate-limit gets no ipv6Subnet: keys are
+  // subnetted here.)
+  options.keyGenerator =
+    policy.key === 'ip'
+      ? (req) => ipKey(clientAddress(req), opts.ipv6Subnet)
+      : (req) => {
+          const r = req as unknown as ExpressRequest;
+          return resolveKey(
+            policy,
+            limitedRequest(r, pathOf(r)),
+            opts.ipv6Subnet,
+            defaultUser,
+            problems,
+          );
+        };
   return rateLimit(options);
 }
 

@@ -73,7 +73,11 @@ export function koaRateLimit(options?: unknown, ...rest: unknown[]): KoaRateLimi
           decisions,
           ctx,
         );
-        if (outcome === 'stop') return;
+        if (outcome === 'stop') {
+          // Refused by this policy (429 or 503): a failed request for the policies that counted it.
+          if (decrements !== undefined) for (const decrement of decrements) decrement(false);
+          return;
+        }
         if (typeof outcome === 'function') (decrements ??= []).push(outcome);
       }
       if (decrements === undefined) {

@@ -4,12 +4,9 @@ import type { Registry } from 'prom-client';
 import {
   type MinimalLogger,
   type OptionContext,
-  booleanOption,
-  functionOption,
   hasMethod,
   integerOption,
   loggerOption,
-  normalizeMethod,
   optionError,
   readOptions,
 } from '@vigil/core';
@@ -251,13 +248,11 @@ export function parseOptions(
     seen.add(p.name);
   }
 
-  const redisOptions = readOptions<RedisOptions>(
-    { ...ctx, factory: `${ctx.factory}({ redis })` },
-    o.redis,
-    1,
-    REDIS_KEYS,
-  );
-  const url = redisOptions.url ?? (o.redis === undefined ? nonEmpty(env.REDIS_URL) : undefined);
+  const redisOptions = readRedisOptions(ctx, o.redis);
+  // REDIS_URL applies only when the caller configured neither the redis option nor the memory store.
+  const url =
+    redisOptions.url ??
+    (o.redis === undefined && o.store !== 'memory' ? nonEmpty(env.REDIS_URL) : undefined);
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(url))) {
     throw optionError(ctx, 'INVALID_STORE', 'redis.url', 'a redis:// or rediss:// URL', url);
   }
@@ -355,6 +350,33 @@ export function parseOptions(
   };
 }
 
+function readRedisOptions(ctx: OptionContext, value: unknown): Partial<RedisOptions> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw optionError(ctx, 'INVALID_OPTION', 'redis', 'an object { url } or { client }', value);
+  }
+  for (const key of Object.keys(value)) {
+    if (!(REDIS_KEYS as readonly string[]).includes(key)) {
+      throw optionError(
+        ctx,
+        'UNKNOWN_OPTION',
+        `redis.${key}`,
+        `one of ${REDIS_KEYS.map((k) => `redis.${k}`).join(', ')}`,
+        key,
+        'Check the spelling of the option name.',
+      );
+    }
+  }
+  return value;
+}
+
+function policyBoolean(ctx: OptionContext, name: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean')
+    throw optionError(ctx, 'INVALID_POLICY', name, 'a boolean', value);
+  return value;
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
@@ -418,7 +440,8 @@ function parsePolicy(ctx: OptionContext, value: unknown, index: number): Policy 
   if (key !== 'ip' && key !== 'user' && key !== 'api-key' && typeof key !== 'function') {
     fail('key', '"ip", "user", "api-key" or a function', key);
   }
-  const user = functionOption<(request: LimitedRequest) => unknown>(ctx, `${at}.user`, p.user);
+  if (p.user !== undefined && typeof p.user !== 'function') fail('user', 'a function', p.user);
+  const user = p.user;
   if (user !== undefined && key !== 'user') fail('user', 'given only with key: "user"', user);
   const apiKeyHeader = p.apiKeyHeader ?? 'x-api-key';
   if (typeof apiKeyHeader !== 'string' || !HEADER_NAME.test(apiKeyHeader)) {
@@ -451,13 +474,12 @@ function parsePolicy(ctx: OptionContext, value: unknown, index: number): Policy 
     onStoreError,
     statusCode,
     message: p.message,
-    skipSuccessfulRequests: booleanOption(
+    skipSuccessfulRequests: policyBoolean(
       ctx,
       `${at}.skipSuccessfulRequests`,
       p.skipSuccessfulRequests,
-      false,
     ),
-    skipFailedRequests: booleanOption(ctx, `${at}.skipFailedRequests`, p.skipFailedRequests, false),
+    skipFailedRequests: policyBoolean(ctx, `${at}.skipFailedRequests`, p.skipFailedRequests),
   };
 }
 
@@ -515,13 +537,18 @@ function routeMatcher(
         methods,
       );
     }
-    methodSet = new Set((methods as string[]).map((m) => normalizeMethod(m)));
+    // Upper case, as Node reports methods; GET covers HEAD, which Express and @koa/router answer
+    // with the GET handler (else a client could probe a GET-limited route unlimited with HEAD).
+    methodSet = new Set((methods as string[]).map((m) => m.toUpperCase()));
+    if (methodSet.has('GET')) methodSet.add('HEAD');
   }
   if (prefixes === undefined && methodSet === undefined) return () => true;
   const list = prefixes;
   if (patterns.length === 0) patterns = [];
   return (method, path) => {
-    if (methodSet !== undefined && !methodSet.has(normalizeMethod(method))) return false;
+    if (methodSet !== undefined && !methodSet.has(method) && !methodSet.has(method.toUpperCase())) {
+      return false;
+    }
     if (list === undefined) return true;
     const canonical = canonicalPath(path);
     for (const prefix of list) {

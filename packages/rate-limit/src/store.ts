@@ -98,10 +98,15 @@ export class GuardedStore implements Store {
     if (this.down && now < this.retryAt) return this.whenDown(key, undefined);
     if (this.down) this.retryAt = now + this.retryIntervalMs; // this request probes; others wait
     try {
-      if (this.firstConnection !== undefined) await this.bounded(() => this.firstConnection);
-      if (this.needsInit) await this.bounded(() => this.primary.init?.(this.requireOptions()));
-      this.needsInit = false;
-      const result = await this.bounded(() => this.primary.increment(key));
+      // One bound for the whole call: waiting for the first connection, loading scripts, counting.
+      const result = await this.bounded(async () => {
+        if (this.firstConnection !== undefined) await this.firstConnection;
+        if (this.needsInit) {
+          await this.primary.init?.(this.requireOptions());
+          this.needsInit = false;
+        }
+        return this.primary.increment(key);
+      });
       if (this.down) this.recover();
       return result;
     } catch (error) {
@@ -241,10 +246,18 @@ function connectionProbe(client: RedisClientLike): () => boolean {
   return () => true;
 }
 
-/** Runs `listener` on every 'ready' event of a client that emits them (ioredis and node-redis do). */
-function onReady(client: RedisClientLike, listener: () => void): void {
-  const emitter = client as { on?: (event: string, listener: () => void) => unknown };
-  if (typeof emitter.on === 'function') emitter.on('ready', listener);
+/**
+ * Runs `listener` on every 'ready' event of a client that emits them (ioredis and node-redis do).
+ * Returns the function that removes it, so closing a limiter releases an injected client.
+ */
+function onReady(client: RedisClientLike, listener: () => void): () => void {
+  const emitter = client as {
+    on?: (event: string, listener: () => void) => unknown;
+    removeListener?: (event: string, listener: () => void) => unknown;
+  };
+  if (typeof emitter.on !== 'function') return () => undefined;
+  emitter.on('ready', listener);
+  return () => emitter.removeListener?.('ready', listener);
 }
 
 /** The stores of a limiter's policies, and how to release them. */
@@ -289,7 +302,7 @@ export function createStores(
         connected,
       ),
   );
-  onReady(client, () => {
+  const stopListening = onReady(client, () => {
     for (const store of stores) store.ready();
   });
   return {
@@ -302,6 +315,7 @@ export function createStores(
       })),
     async close() {
       for (const s of stores) s.shutdown();
+      stopListening();
       if (owned) {
         const redis = client as Redis;
         try {

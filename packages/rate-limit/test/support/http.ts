@@ -1,0 +1,139 @@
+// Real servers on ephemeral ports and a small HTTP client that can pick its source address.
+import {
+  Agent,
+  type IncomingHttpHeaders,
+  type RequestListener,
+  type Server,
+  createServer,
+  request,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+
+export interface Running {
+  server: Server;
+  port: number;
+  /** `http://127.0.0.1:<port>` (or the host given). */
+  origin: string;
+}
+
+const running = new Set<Server>();
+
+/** Starts `listener` on `host`:0. Every server started here is closed by closeServers(). */
+export async function startServer(listener: RequestListener, host = '127.0.0.1'): Promise<Running> {
+  const server = createServer(listener);
+  // Keep-alive clients of the load tests reuse sockets; the server must not close them under load.
+  server.keepAliveTimeout = 30_000;
+  running.add(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return { server, port, origin: `http://${shown}:${port}` };
+}
+
+/** Closes every server startServer() started, dropping kept-alive connections. */
+export async function closeServers(): Promise<void> {
+  const servers = [...running];
+  running.clear();
+  await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    ),
+  );
+}
+
+export interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface SendOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  /** A keep-alive agent to reuse connections; default: a connection per request. */
+  agent?: Agent;
+  /** Source address of the connection (`127.0.0.2`, a non-loopback interface address, ...). */
+  localAddress?: string;
+  /**
+   * Send this request-target instead of the path: an absolute-form target
+   * (`http://host:port/path`, as sent to proxies) is valid HTTP/1.1 that servers route by its path.
+   */
+  target?: string;
+}
+
+/** One request, resolved with the whole response. */
+export function send(origin: string, path: string, options: SendOptions = {}): Promise<Reply> {
+  return new Promise<Reply>((resolve, reject) => {
+    const url = new URL(`${origin}${path}`);
+    const req = request({
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port,
+      path: options.target ?? `${url.pathname}${url.search}`,
+      method: options.method ?? 'GET',
+      headers: options.headers,
+      agent: options.agent ?? false,
+      localAddress: options.localAddress,
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => parts.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(parts).toString('utf8'),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.end();
+  });
+}
+
+/** A keep-alive agent holding at most `sockets` connections. */
+export function keepAliveAgent(sockets: number): Agent {
+  return new Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
+}
+
+/** A header as one string (repeated headers joined as Node joins them), or undefined. */
+export function header(reply: Reply, name: string): string | undefined {
+  const value = reply.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** An IPv4 address of this machine that is not loopback, to act as a direct (unproxied) client. */
+export function nonLoopbackIPv4(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const info of list ?? []) {
+      if (info.family === 'IPv4' && !info.internal) return info.address;
+    }
+  }
+  return undefined;
+}
+
+/** Runs `task` for every item with at most `concurrency` in flight; results keep the input order. */
+export async function inParallel<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}

@@ -1,11 +1,9 @@
-// Request logs on pino-http: one JSON line per request with trace ids, route template, secrets redacted.
+// Request logs on pino: one JSON line per request with trace ids, route template, secrets redacted.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { DestinationStream, Logger, pino as PinoFactory } from 'pino';
-import pinoHttp from 'pino-http';
+import type { DestinationStream, Level, Logger, pino as PinoFactory } from 'pino';
 import {
   type OptionContext,
-  type ProblemReporter,
   createProblemReporter,
   expressRouteTemplate,
   hasMethod,
@@ -18,7 +16,18 @@ import { context } from './errors';
 import type { ExpressMiddleware } from './express';
 import { acceptId, generateId } from './ids';
 import type { KoaContextLike, KoaMiddleware } from './koa';
-import { getRequestContext } from './request-context';
+import { currentRequestState, getRequestContext } from './request-context';
+import {
+  type Ending,
+  type LogSink,
+  type RequestIds,
+  LoggedRequest,
+  PendingRequest,
+  RequestLog,
+  defineLogAccessor,
+  requestPrototypeOf,
+  track,
+} from './request-log';
 import { DEFAULT_IGNORE_PATHS } from './server';
 
 /** Options of expressRequestLogger() and koaRequestLogger(). */
@@ -62,6 +71,17 @@ export type ExpressRequestLogger = ExpressMiddleware & { readonly logger: Logger
 export type KoaRequestLogger = KoaMiddleware & { readonly logger: Logger };
 /** The function vigilLogMixin() returns, for pino's `mixin` option. */
 export type LogMixin = (mergeObject: object, level: number, logger?: unknown) => LogIds;
+
+declare module 'http' {
+  interface IncomingMessage {
+    /**
+     * The request's logger (Express `req.log`, Koa `ctx.req.log`): a child of the request logger bound
+     * with `req` and the request's ids, made on first use. Undefined on a request that went through no
+     * expressRequestLogger() / koaRequestLogger(). Typed as pino-http types it.
+     */
+    log: Logger;
+  }
+}
 
 /** The ids vigilLogMixin() adds to a log line inside a request. */
 export interface LogIds {
@@ -141,63 +161,40 @@ const KNOWN = [
   'redactQuery',
 ] as const satisfies readonly (keyof RequestLoggerOptions)[];
 
-/** Bindings of a request's loggers; only defined values are written. */
-interface RequestIds {
-  trace_id?: string;
-  span_id?: string;
-  request_id: string;
-  correlation_id: string;
-}
+type Tracked = IncomingMessage & { originalUrl?: string };
+type Failed = ServerResponse & { err?: unknown };
 
-/**
- * The request's ids, kept as pino-http's `req.id` (a property it sets on every request anyway: each
- * new property on Express's prototype-swapped requests costs microseconds). It reads as the request
- * id wherever `req.id` is printed or serialised.
- */
-class LogState {
-  constructor(
-    readonly ids: RequestIds,
-    readonly koa: object | undefined,
-    /** Whether the ids are bound to the request's loggers (see customProps below). */
-    readonly bound: boolean,
-  ) {}
-  toString(): string {
-    return this.ids.request_id;
-  }
-  toJSON(): string {
-    return this.ids.request_id;
-  }
-}
-
-type Tracked = IncomingMessage & { originalUrl?: string; id?: unknown };
-
-// Marks request loggers whose bindings carry the ids, so vigilLogMixin() does not write them a
-// second time (a JSON line with duplicate keys) when the app's logger also has the mixin.
+// Marks loggers whose lines carry the ids already (the request line's, `req.log`), so vigilLogMixin()
+// does not write them a second time (a JSON line with duplicate keys) when the logger has the mixin.
 const kIdsBound = Symbol.for('vigil.tracing.logIdsBound');
 type Marked = { [kIdsBound]?: boolean };
 
-function stateOf(req: IncomingMessage): LogState | undefined {
-  const id = (req as Tracked).id;
-  return id instanceof LogState ? id : undefined;
-}
-
-/** Resolved options and the pino-http middleware shared by both adapters. */
+/** Resolved options and the request bookkeeping shared by both adapters. */
 interface RequestLogCore {
   readonly logger: Logger;
-  readonly handle: (req: IncomingMessage, res: ServerResponse, koa: object | undefined) => void;
+  /** Starts logging a request; never throws. */
+  readonly start: (req: IncomingMessage, res: ServerResponse, koa: object | undefined) => void;
 }
 
 /**
- * One JSON line per request on pino (pino-http underneath), with `trace_id`, `span_id`, `request_id`,
- * `correlation_id`, `route`, `method`, `status_code` and `duration_ms`, secrets redacted. Mount it
- * right after expressTracing(), so the ids are the request's: `app.use(expressRequestLogger())`.
- * `req.log` is a logger bound with the same ids.
+ * One JSON line per request on pino, with `trace_id`, `span_id`, `request_id`, `correlation_id`,
+ * `route`, `method`, `status_code` and `duration_ms`, secrets redacted. Mount it right after
+ * expressTracing(), so the ids are the request's: `app.use(expressRequestLogger())`. `req.log` is a
+ * logger bound with the same ids.
  * @throws VigilError with an `ERR_VIGIL_TRACING_*` code on invalid options.
  */
 export function expressRequestLogger(options?: RequestLoggerOptions): ExpressRequestLogger {
   const core = createCore(context('expressRequestLogger'), options, arguments.length);
+  let known: object | null = null;
   const middleware: ExpressMiddleware = function vigilRequestLogger(req, res, next) {
-    core.handle(req, res, undefined);
+    core.start(req, res, undefined);
+    // `req.log` is an accessor on the request prototype, defined when a new prototype shows up
+    // (once per app): a property on the request itself would cost microseconds every time.
+    const proto = Object.getPrototypeOf(req) as object | null;
+    if (proto !== known) {
+      known = proto;
+      installRequestLog(req);
+    }
     next();
   };
   return Object.assign(middleware, { logger: core.logger });
@@ -211,13 +208,25 @@ export function expressRequestLogger(options?: RequestLoggerOptions): ExpressReq
  */
 export function koaRequestLogger(options?: RequestLoggerOptions): KoaRequestLogger {
   const core = createCore(context('koaRequestLogger'), options, arguments.length);
+  let known: object | null = null;
   const middleware: KoaMiddleware = async function vigilRequestLogger(ctx, next) {
-    core.handle(ctx.req, ctx.res, ctx);
-    const log = (ctx.req as Partial<Pick<IncomingMessage, 'log'>>).log;
-    if (log !== undefined) (ctx as KoaContextLike & { log?: Logger }).log = log;
+    core.start(ctx.req, ctx.res, ctx);
+    // `ctx.log` is an accessor on the app's context prototype (and `ctx.req.log` one on the request
+    // prototype), defined once per app.
+    const proto = Object.getPrototypeOf(ctx) as object | null;
+    if (proto !== known) {
+      known = proto;
+      installRequestLog(ctx.req);
+      if (proto !== null) defineLogAccessor(proto, (c) => (c as Partial<KoaContextLike>).req);
+    }
     await next();
   };
   return Object.assign(middleware, { logger: core.logger });
+}
+
+function installRequestLog(req: IncomingMessage): void {
+  const proto = requestPrototypeOf(req);
+  if (proto !== null) defineLogAccessor(proto, (r) => r);
 }
 
 /**
@@ -233,6 +242,15 @@ export function vigilLogMixin(...args: unknown[]): LogMixin | LogIds {
   return function vigilMixin(_mergeObject, _level, logger) {
     return currentIds(logger);
   };
+}
+
+/**
+ * pino's own merge, `Object.assign(mixin, mergeObject)`, without copying every field when the mixin
+ * added nothing (request lines, `req.log`): the same fields either way.
+ */
+function mergeMixin(mergeObject: object, mixinObject: object): object {
+  for (const _ in mixinObject) return Object.assign(mixinObject, mergeObject);
+  return mergeObject;
 }
 
 function currentIds(logger?: unknown): LogIds {
@@ -299,11 +317,11 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
   const extraPaths = stringList(ctx, 'redact', o.redact, 'pino redact paths');
   const extraQuery = stringList(ctx, 'redactQuery', o.redactQuery, 'query parameter names');
 
-  // A logger Vigil creates gets the mixin, so lines the app writes through req.log carry the ids.
+  // A logger Vigil creates gets the mixin, so lines the app writes through `logger` carry the ids.
   const base =
     parent ??
     loadPino()(
-      { level: level ?? 'info', mixin: vigilLogMixin() },
+      { level: level ?? 'info', mixin: vigilLogMixin(), mixinMergeStrategy: mergeMixin },
       destination as DestinationStream | undefined,
     );
   const queryNames = new Set([...DEFAULT_REDACTED_QUERY_PARAMS, ...extraQuery].map(normalizeName));
@@ -332,56 +350,43 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
     );
   }
   const problems = createProblemReporter('@vigil/tracing', logger);
-  let pending: LogState | undefined;
   const ignored = ignoreMatcher(ignore ?? DEFAULT_IGNORE_PATHS);
-  const http = pinoHttp({
-    logger,
-    // The serializers above take the raw request and response; pino-http's wrapping would copy
-    // every header and the parsed query first.
-    wrapSerializers: false,
-    customAttributeKeys: { responseTime: 'duration_ms' },
-    genReqId: (req) => pending ?? new LogState(idsOf(req), undefined, true),
-    // `req.log` lines need the ids too. A logger Vigil created has vigilLogMixin(), which reads them
-    // from the request context: nothing to bind. Otherwise (the app's own logger, or no tracing
-    // middleware) they are bound to the request's logger, at the price of one more child.
-    customProps: (req) => {
-      // `pending` at the start (pino-http calls this inside http()), req.id's state at the end.
-      const state = stateOf(req) ?? pending;
-      return (state?.bound === false ? undefined : state?.ids) as object;
+  // Request lines carry the ids themselves: their logger is marked so a mixin leaves them alone.
+  const lineLogger = logger.child({});
+  (lineLogger as Marked)[kIdsBound] = true;
+
+  const sink: LogSink = {
+    end(request, ending, error) {
+      try {
+        writeLine(lineLogger, request, ending, error);
+      } catch (err) {
+        problems.report('writing the request line failed', err);
+      }
     },
-    autoLogging: { ignore: (req) => ignored(pathOf(req)) },
-    customLogLevel: (req, res, err) => levelOf(req, res, err),
-    customSuccessMessage: (_req, res) => messageOf(res),
-    customErrorMessage: (_req, res) => messageOf(res),
-    customSuccessObject: (req, res, val: Record<string, unknown>) =>
-      completion(req, res, val, undefined, problems),
-    customErrorObject: (req, res, error, val: Record<string, unknown>) =>
-      completion(req, res, val, error, problems),
-  });
+    requestLogger(req, log) {
+      if (log.logger !== undefined) return log.logger;
+      try {
+        // pino-http's shape: the request's logger is bound with `req`, and here with the ids too.
+        const child = logger.child({ req: new LoggedRequest(req, log), ...log.ids });
+        (child as Marked)[kIdsBound] = true;
+        log.logger = child;
+      } catch (err) {
+        problems.report('creating req.log failed', err);
+        log.logger = logger;
+      }
+      return log.logger;
+    },
+  };
 
   return {
     logger,
-    handle(req, res, koa) {
+    start(req, res, koa) {
       try {
-        // Handed to genReqId through a variable: pino-http calls it synchronously inside http().
-        const ids = idsOf(req);
-        // When another middleware set req.id first, pino-http keeps it and the state cannot travel
-        // there: bind the ids to the request's logger instead.
-        const foreignId = (req as Tracked).id !== undefined;
-        pending = new LogState(
-          ids,
-          koa,
-          foreignId || parent !== undefined || ids.trace_id === undefined,
-        );
-        http(req, res);
-        if (pending.bound) {
-          const own = res.allLogs?.[res.allLogs.length - 1] as Marked | undefined;
-          if (own !== undefined) own[kIdsBound] = true;
-        }
+        const url = (req as Tracked).originalUrl ?? req.url ?? '/';
+        const log = new RequestLog(sink, idsOf(req), url);
+        track(new PendingRequest(req, log, res, koa, Date.now()), !ignored(pathOf(url)));
       } catch (err) {
         problems.report('request logger failed', err);
-      } finally {
-        pending = undefined;
       }
     },
   };
@@ -389,87 +394,112 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
 
 /** The request's ids from expressTracing()/koaTracing(), or the logger's own when it runs alone. */
 function idsOf(req: IncomingMessage): RequestIds {
-  const rc = getRequestContext();
-  if (rc === undefined) {
-    // Without the tracing middleware: the caller's id when it is safe to log, else a fresh one.
-    const requestId = acceptId(req.headers['x-request-id']) ?? generateId();
-    return {
-      request_id: requestId,
-      correlation_id: acceptId(req.headers['x-correlation-id']) ?? requestId,
-    };
-  }
-  const ids: RequestIds = { request_id: rc.requestId, correlation_id: rc.correlationId };
-  // Assigned first so the bindings read trace_id, span_id, request_id, correlation_id.
-  return rc.traceId !== undefined && rc.spanId !== undefined
-    ? { trace_id: rc.traceId, span_id: rc.spanId, ...ids }
-    : ids;
+  const state = currentRequestState();
+  if (state === undefined) return ownIdsOf(req);
+  // The span's ids are fixed when it starts, before the logger runs.
+  const sc = state.span?.spanContext();
+  // trace_id and span_id first, as the lines have always had them.
+  return sc === undefined
+    ? { request_id: state.requestId, correlation_id: state.correlationId }
+    : {
+        trace_id: sc.traceId,
+        span_id: sc.spanId,
+        request_id: state.requestId,
+        correlation_id: state.correlationId,
+      };
 }
 
-// pino-http checks `res.writableEnded`; `writableFinished` is what the tracing middleware and the
-// metrics use, so a response cut off while still being sent reads as aborted in all three.
-function aborted(res: ServerResponse): boolean {
-  return !res.writableFinished;
+/** Without the tracing middleware: the caller's ids when they are safe to log, else a fresh one. */
+function ownIdsOf(req: IncomingMessage): RequestIds {
+  const requestId = acceptId(req.headers['x-request-id']) ?? generateId();
+  return {
+    request_id: requestId,
+    correlation_id: acceptId(req.headers['x-correlation-id']) ?? requestId,
+  };
 }
 
-function messageOf(res: ServerResponse): string {
-  return aborted(res) ? 'request aborted' : 'request completed';
-}
+const COMPLETED = 'request completed';
+const ABORTED = 'request aborted';
 
-function levelOf(
-  req: IncomingMessage,
-  res: ServerResponse,
-  err: Error | undefined,
-): 'silent' | 'error' | 'warn' | 'info' {
+/** Writes the request's line, in pino-http's shape, with Vigil's fields. */
+function writeLine(log: Logger, request: PendingRequest, ending: Ending, error: unknown): void {
+  const { req, res } = request;
   // Only known at the end: the operational endpoint marks the request while answering it.
-  if (isOperational(req)) return 'silent';
-  if (err !== undefined) return 'error';
-  if (!res.headersSent) return 'info';
-  const status = res.statusCode;
-  return status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
-}
-
-function completion(
-  req: IncomingMessage,
-  res: ServerResponse,
-  val: Record<string, unknown>,
-  error: Error | undefined,
-  problems: ProblemReporter,
-): Record<string, unknown> {
-  const line: Record<string, unknown> = {};
-  try {
-    const state = stateOf(req);
-    // Unless bound to the request's logger already, the ids go on the completion line here: binding
-    // them would cost another child and a string search at the end of every request.
-    if (state !== undefined && !state.bound) Object.assign(line, state.ids);
-    line.route = state?.koa ? koaRouteTemplate(state.koa) : expressRouteTemplate(req);
-    line.method = req.method;
-    // Before the headers went out there is no status yet: the 200 Node starts with would be a lie.
-    if (res.headersSent) line.status_code = res.statusCode;
-    line.duration_ms = val.duration_ms;
-    line.res = res;
-    // pino-http makes up an Error for every 5xx; only a real one (a response 'error' event, or
-    // `res.err` set by the app) is worth a stack trace.
-    if (error !== undefined && (error === res.err || !isMadeUp(error, res))) line.err = error;
-  } catch (err) {
-    problems.report('building the request line failed', err);
+  if (isOperational(req)) return;
+  // Before the headers went out there is no status yet: the 200 Node starts with would be a lie.
+  const status = res.headersSent ? res.statusCode : undefined;
+  const level: Level =
+    error !== undefined || (status !== undefined && status >= 500)
+      ? 'error'
+      : status !== undefined && status >= 400
+        ? 'warn'
+        : 'info';
+  if (!log.isLevelEnabled(level)) return;
+  // Key order is the line's: req, the ids, then what the response ended with.
+  const ids = request.log.ids;
+  const line: Record<string, unknown> = { req: request };
+  if (ids.trace_id !== undefined) {
+    line.trace_id = ids.trace_id;
+    line.span_id = ids.span_id;
   }
-  return line;
+  line.request_id = ids.request_id;
+  line.correlation_id = ids.correlation_id;
+  line.route =
+    request.koa !== undefined ? koaRouteTemplate(request.koa) : expressRouteTemplate(req);
+  line.method = req.method;
+  if (status !== undefined) line.status_code = status;
+  line.duration_ms = Date.now() - request.startMs;
+  line.res = res;
+  // Only a real error is worth a stack trace: a response 'error' event, or `res.err` set by the app.
+  const err: unknown = error ?? (res as Failed).err;
+  if (err) line.err = err;
+  // `writableFinished`, as the tracing middleware and the metrics read it: a response cut off while
+  // still being sent reads as aborted in all three. A finished response is complete by definition.
+  const completed = ending === 'finish' || res.writableFinished;
+  log[level](line, completed ? COMPLETED : ABORTED);
 }
 
-function isMadeUp(error: Error, res: ServerResponse): boolean {
-  return error.message === `failed with status code ${res.statusCode}`;
-}
-
-/** A copy of `headers` with the values of `secret` headers replaced (the live object is untouched). */
-function redactedHeaders(headers: object, secret: ReadonlySet<string>): Record<string, unknown> {
+/**
+ * `headers` itself when it holds none of the `secret` headers, else a copy with their values replaced:
+ * the live object is never changed, and most requests carry no secret.
+ */
+function redactedHeaders(
+  headers: Record<string, unknown>,
+  secret: ReadonlySet<string>,
+): Record<string, unknown> {
+  let found = false;
+  for (const name in headers) {
+    if (secret.has(name) || secret.has(name.toLowerCase())) {
+      found = true;
+      break;
+    }
+  }
+  if (!found) return headers;
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    out[name] = secret.has(name.toLowerCase()) ? REDACTED : value;
+  for (const name in headers) {
+    out[name] = secret.has(name.toLowerCase()) ? REDACTED : headers[name];
   }
   return out;
 }
 
+/** A logged request (the request line, `req.log`) or a raw request (a `req` the app logs itself). */
 function serializeRequest(value: unknown, queryNames: ReadonlySet<string>): unknown {
+  if (value instanceof LoggedRequest) {
+    const { req, log } = value;
+    const connection = log.connection;
+    try {
+      return {
+        method: req.method,
+        url: redactUrlQuery(log.url, queryNames),
+        headers: redactedHeaders(req.headers, SECRET_REQUEST_HEADERS),
+        // Read when the connection was first seen: after an abort the socket has forgotten.
+        remoteAddress: connection ? connection.remoteAddress : req.socket?.remoteAddress,
+        remotePort: connection ? connection.remotePort : req.socket?.remotePort,
+      };
+    } catch {
+      return {};
+    }
+  }
   if (value === null || typeof value !== 'object' || !('headers' in value)) return value;
   try {
     const req = value as Tracked;
@@ -489,10 +519,12 @@ function serializeResponse(value: unknown): unknown {
   if (!hasMethod(value, 'getHeaders')) return value;
   try {
     const res = value as ServerResponse;
-    return {
-      statusCode: res.headersSent ? res.statusCode : undefined,
-      headers: redactedHeaders(res.getHeaders(), SECRET_RESPONSE_HEADERS),
-    };
+    // getHeaders() returns a fresh copy (names in lower case): redacted in place.
+    const headers: Record<string, unknown> = res.getHeaders();
+    for (const name of SECRET_RESPONSE_HEADERS) {
+      if (headers[name] !== undefined) headers[name] = REDACTED;
+    }
+    return { statusCode: res.headersSent ? res.statusCode : undefined, headers };
   } catch {
     return {};
   }
@@ -576,24 +608,14 @@ function ignoreMatcher(paths: readonly (string | RegExp)[]): (path: string) => b
   return (path) => exact.has(path) || patterns.some((p) => p.test(path));
 }
 
-function pathOf(req: IncomingMessage): string {
-  const url = (req as Tracked).originalUrl ?? req.url ?? '/';
+function pathOf(url: string): string {
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
 }
 
-// pino is an optional peer dependency: loaded only when Vigil creates the logger itself, from the app
-// when it has pino, else the copy pino-http (a dependency) always brings.
+// Loaded only when Vigil creates the logger itself, so tracing alone never loads pino.
 let pinoFactory: typeof PinoFactory | undefined;
 function loadPino(): typeof PinoFactory {
-  if (pinoFactory !== undefined) return pinoFactory;
-  const local = createRequire(__filename);
-  let mod: { pino: typeof PinoFactory };
-  try {
-    mod = local('pino') as { pino: typeof PinoFactory };
-  } catch {
-    mod = createRequire(local.resolve('pino-http'))('pino') as { pino: typeof PinoFactory };
-  }
-  pinoFactory = mod.pino;
+  pinoFactory ??= (createRequire(__filename)('pino') as { pino: typeof PinoFactory }).pino;
   return pinoFactory;
 }

@@ -1,4 +1,4 @@
-// The request logger when another middleware has set req.id first (pino-http then keeps that id).
+// The request logger after another middleware set req.id: that id is left alone, lines keep theirs.
 import { Writable } from 'node:stream';
 import express from 'express';
 import request from 'supertest';
@@ -29,7 +29,9 @@ describe('expressRequestLogger after another middleware set req.id', () => {
       next();
     });
     app.use(expressRequestLogger({ destination }));
+    let idInHandler: unknown;
     app.get('/x', (req, res) => {
+      idInHandler = (req as unknown as { id: unknown }).id;
       req.log.info('inside');
       res.send('ok');
     });
@@ -37,6 +39,7 @@ describe('expressRequestLogger after another middleware set req.id', () => {
     const res = await request(app).get('/x').set('x-request-id', 'mine-1').expect(200);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(res.headers['x-request-id']).toBe('mine-1');
+    expect(idInHandler).toBe('set-by-another-middleware');
     expect(lines).toHaveLength(2);
     for (const line of lines) {
       // Each key once: JSON.parse would silently keep the last of duplicated keys.

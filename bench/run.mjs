@@ -9,9 +9,10 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PINNED, LOAD_CORE, SERVER_CORE } from './lib/child.mjs';
 import { readConfig } from './lib/config.mjs';
+import { REDIS_PACKAGE_HINT, redisServerAvailable, startRedis } from './lib/redis.mjs';
 import { RunFailure, runScenario } from './lib/run-scenario.mjs';
 import { spread, summarise, table } from './lib/report.mjs';
-import { TARGETS } from './scenarios.mjs';
+import { REPORTS, TARGETS } from './scenarios.mjs';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
@@ -72,10 +73,22 @@ async function main() {
     process.exitCode = 2;
     return;
   }
-  const names = config.scenarios.map((s) => s.name);
+  // Scenarios that need Redis run only where redis-server is installed; the others run regardless.
+  let scenarios = config.scenarios;
+  const needRedis = scenarios.filter((s) => s.redis).map((s) => s.name);
+  const skipped = needRedis.length > 0 && !redisServerAvailable() ? needRedis : [];
+  if (skipped.length > 0) {
+    log(
+      `vigil bench: skipping ${skipped.join(', ')}: they need redis-server, which is not installed; ` +
+        `${REDIS_PACKAGE_HINT}.`,
+    );
+    scenarios = scenarios.filter((s) => !s.redis);
+  }
+  const names = scenarios.map((s) => s.name);
   const meta = machine();
+  const withRedis = scenarios.some((s) => s.redis);
   const pinning = PINNED
-    ? `server on core ${SERVER_CORE}, load on core ${LOAD_CORE} (taskset)`
+    ? `server${withRedis ? ' and redis-server' : ''} on core ${SERVER_CORE}, load on core ${LOAD_CORE} (taskset)`
     : 'not pinned (no taskset or fewer than 2 cores)';
   const settings = {
     rounds: config.rounds,
@@ -84,6 +97,7 @@ async function main() {
     connections: config.connections,
     pipelining: config.pipelining,
     pinning,
+    skipped,
   };
   log(
     `vigil bench: ${names.join(', ')}; ${config.rounds} rounds of ${config.warmup} s warm-up + ` +
@@ -92,16 +106,28 @@ async function main() {
 
   const rounds = [];
   const runs = [];
+  let redis;
+  // Ending the harness by a signal must not leave redis-server behind: exiting runs its exit hook.
+  const onSignal = (signal) => {
+    log(`vigil bench: ${signal}, stopping`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
   try {
+    if (withRedis) {
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      redis = await startRedis();
+      log(`  redis-server at ${redis.url} (pid ${redis.pid})`);
+    }
     for (let r = 0; r < config.rounds; r++) {
       const round = {};
-      const order = rotated(config.scenarios, r);
+      const order = rotated(scenarios, r);
       for (const scenario of order) {
-        const run = await runScenario(scenario, config);
+        const run = await runScenario(scenario, config, { redis });
         round[scenario.name] = run;
         runs.push({ round: r + 1, position: order.indexOf(scenario) + 1, ...run });
         log(
-          `  round ${r + 1}/${config.rounds} ${scenario.name.padEnd(20)} ` +
+          `  round ${r + 1}/${config.rounds} ${scenario.name.padEnd(24)} ` +
             `${Math.round(run.reqPerSec).toString().padStart(6)} req/s ` +
             `${run.cpuUsPerReq.toFixed(1).padStart(6)} µs/req ` +
             `p99 ${run.latencyP99Ms.toFixed(2)} ms, server CPU ${(run.serverCpuUtilisation * 100).toFixed(0)} %`,
@@ -121,6 +147,10 @@ async function main() {
     );
     process.exitCode = 1;
     return;
+  } finally {
+    await redis?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 
   meta.loadAverageAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
@@ -129,7 +159,18 @@ async function main() {
     name: t.name,
     ...t.judge(rows),
   }));
-  const file = await writeResults(meta.date, { meta, settings, runs, summary: rows, targets });
+  const reports = REPORTS.filter((t) => t.needs.every((n) => names.includes(n))).map((t) => ({
+    name: t.name,
+    detail: t.report(rows),
+  }));
+  const file = await writeResults(meta.date, {
+    meta,
+    settings,
+    runs,
+    summary: rows,
+    targets,
+    reports,
+  });
 
   const lowCpu = Object.values(rows).filter((row) => row.serverCpuUtilisation < 0.9);
   const out = [
@@ -138,6 +179,7 @@ async function main() {
       `load average ${meta.loadAverageAtStart[0]} at start, ${meta.loadAverageAtEnd[0]} at end  `,
     `${config.rounds} rounds, ${config.warmup} s warm-up + ${config.duration} s measured per run, ` +
       `${config.connections} connections, pipelining ${config.pipelining}; ${pinning}  `,
+    ...(skipped.length ? [`Skipped (no redis-server): ${skipped.join(', ')}  `] : []),
     'Medians over rounds; ratio and +µs paired with the same round’s bare run.',
     '',
     table(rows, names),
@@ -145,6 +187,7 @@ async function main() {
     spread(rows, names),
     '',
     ...targets.map((t) => `- Target ${t.met ? 'MET' : 'NOT MET'}: ${t.name} (${t.detail})`),
+    ...(reports.length ? ['', ...reports.map((t) => `- ${t.name}: ${t.detail}`)] : []),
     ...(lowCpu.length
       ? [
           '',

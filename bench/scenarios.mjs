@@ -1,4 +1,5 @@
 // The scenarios and the issue's targets. A new scenario is one server file plus one entry here.
+import { RATE_LIMIT_CHECK_PATH } from './servers/rate-limit-common.mjs';
 import { SPAN_CHECK_PATH } from './servers/tracing-common.mjs';
 
 /** The scenario every ratio is taken against; it runs in every round whatever BENCH_SCENARIOS says. */
@@ -6,9 +7,10 @@ export const BASELINE = 'bare';
 
 /**
  * Each scenario is an Express 5 server in `servers/` that mounts its middleware, then the shared route
- * mix (`servers/common.mjs`), then calls `serve(app)`. `metrics`, when given, is checked after the
- * measured window: the scrape must answer 200 and match every pattern, so a middleware that silently
- * recorded nothing cannot look fast.
+ * mix (`servers/common.mjs`), then calls `serve(app)`. `metrics`, when given (one check or a list),
+ * is checked after the measured window: each path must answer 200 and match every pattern, so a
+ * middleware that silently recorded nothing cannot look fast. `redis: true` runs the scenario only
+ * where redis-server is installed, against the harness's own (its URL in the server's `REDIS_URL`).
  */
 export const SCENARIOS = [
   {
@@ -96,7 +98,58 @@ export const SCENARIOS = [
     description:
       "Plain `pino-http` with default options, `app.use(pinoHttp({}, pino.destination('/dev/null')))`. No tracing.",
   },
+  // Rate limiting. Nothing is ever limited (a limit of 1e9 per 60 s window, one policy on every path,
+  // keyed by client address), so these measure the check and the count every request pays. The
+  // Redis scenarios count in the harness's redis-server, emptied before each run; the hit-count check
+  // then reads the count of this run (in Redis itself for those), so a limiter that counted nothing,
+  // or counted in memory instead of Redis, cannot look fast.
+  {
+    name: 'vigil-rate-limit',
+    server: 'servers/vigil-rate-limit.mjs',
+    description:
+      "`expressRateLimit({ policies: [{ name: 'api', limit: 1e9, windowMs: 60_000 }], store: 'memory', audit: createAuditLogger({ destination: pino.destination('/dev/null'), registry }), registry })` (express-rate-limit's MemoryStore, draft-8 headers by default), and `GET /metrics` from its registry.",
+    metrics: { path: '/metrics', expect: [allowedExpectation()] },
+  },
+  {
+    name: 'express-rate-limit',
+    server: 'servers/express-rate-limit.mjs',
+    description:
+      "Plain `rateLimit({ windowMs: 60_000, limit: 1e9, standardHeaders: 'draft-8', legacyHeaders: false })` on its MemoryStore: the same header draft as Vigil's default, so both do the same work.",
+    metrics: { path: RATE_LIMIT_CHECK_PATH, expect: [hitsExpectation()] },
+  },
+  {
+    name: 'vigil-rate-limit-redis',
+    server: 'servers/vigil-rate-limit-redis.mjs',
+    redis: true,
+    description:
+      "As `vigil-rate-limit` with `store: 'redis', redis: { url: process.env.REDIS_URL }`: rate-limit-redis on the ioredis client Vigil creates (no offline queue, 250 ms command timeout), guarded, falling back to memory on failure.",
+    metrics: [
+      { path: '/metrics', expect: [allowedExpectation()] },
+      {
+        path: RATE_LIMIT_CHECK_PATH,
+        expect: [hitsExpectation(), /^rate_limit_store_down\{policy="api"\} 0$/m],
+      },
+    ],
+  },
+  {
+    name: 'express-rate-limit-redis',
+    server: 'servers/express-rate-limit-redis.mjs',
+    redis: true,
+    description:
+      'As `express-rate-limit` with `store: new RedisStore({ sendCommand: (c, ...a) => client.call(c, ...a) })` (rate-limit-redis) on an ioredis client with default options.',
+    metrics: { path: RATE_LIMIT_CHECK_PATH, expect: [hitsExpectation()] },
+  },
 ];
+
+/** Vigil's decision counter counted allowed requests. */
+function allowedExpectation() {
+  return /^rate_limit_requests_total\{policy="api",result="allowed"\} [1-9]/m;
+}
+
+/** The limiter's count for the load's address, read after the window (servers/rate-limit-common.mjs). */
+function hitsExpectation() {
+  return /^rate_limit_hits\{key="[^"]+"\} [1-9]/m;
+}
 
 /** The span check of a tracing scenario (see mountSpanCheck in servers/tracing-common.mjs). */
 function spanExpectations({ expressLayers = false } = {}) {
@@ -176,10 +229,63 @@ export const TARGETS = [
       };
     },
   },
+  rateLimitTarget(
+    '@vigil/rate-limit (memory) >= 0.97x plain express-rate-limit req/s',
+    'vigil-rate-limit',
+    'express-rate-limit',
+  ),
+  rateLimitTarget(
+    '@vigil/rate-limit (Redis) >= 0.97x plain express-rate-limit + rate-limit-redis req/s',
+    'vigil-rate-limit-redis',
+    'express-rate-limit-redis',
+  ),
 ];
 
-function signed(n) {
-  return `${n >= 0 ? '+' : ''}${n.toFixed(1)}`;
+/**
+ * `vigil` >= 0.97x `plain` in req/s. Paired like the ratios to bare: in each round, vigil's req/s
+ * divided by plain's (both runs' ratios to that round's bare, divided), then the median over rounds.
+ */
+function rateLimitTarget(name, vigil, plain) {
+  return {
+    name,
+    needs: [vigil, plain],
+    judge: (rows) => {
+      const perRound = rows[vigil].ratios.map((r, i) => r / rows[plain].ratios[i]);
+      const ratio = median(perRound);
+      return {
+        met: ratio >= 0.97,
+        detail: `${ratio.toFixed(2)}x; per round ${perRound.map((x) => x.toFixed(2)).join(' / ')}`,
+      };
+    },
+  };
+}
+
+/**
+ * Figures reported without a target, after the targets, judged on the same summary rows.
+ */
+export const REPORTS = [
+  {
+    name: 'Latency added by Redis (vigil-rate-limit-redis minus vigil-rate-limit, medians over rounds)',
+    needs: ['vigil-rate-limit', 'vigil-rate-limit-redis'],
+    report: (rows) => {
+      const memory = rows['vigil-rate-limit'];
+      const redis = rows['vigil-rate-limit-redis'];
+      const redisCpu = redis.redisCpuUsPerReq;
+      return (
+        `p50 ${signed(redis.latencyP50Ms - memory.latencyP50Ms, 2)} ms ` +
+        `(${memory.latencyP50Ms.toFixed(2)} -> ${redis.latencyP50Ms.toFixed(2)}), ` +
+        `p99 ${signed(redis.latencyP99Ms - memory.latencyP99Ms, 2)} ms ` +
+        `(${memory.latencyP99Ms.toFixed(2)} -> ${redis.latencyP99Ms.toFixed(2)})` +
+        (redisCpu === undefined
+          ? ''
+          : `; redis-server's own CPU ${redisCpu.toFixed(1)} µs/req (not in the server CPU column)`)
+      );
+    },
+  },
+];
+
+function signed(n, digits = 1) {
+  return `${n >= 0 ? '+' : ''}${n.toFixed(digits)}`;
 }
 
 function median(values) {

@@ -29,6 +29,10 @@ export function summarise(rounds, scenarioNames) {
       latencyP50Ms: median(runs.map(({ run }) => run.latencyP50Ms)),
       latencyP99Ms: median(runs.map(({ run }) => run.latencyP99Ms)),
       rssMB: median(runs.map(({ run }) => run.rssMB)),
+      // Only for the Redis scenarios, on machines with /proc.
+      redisCpuUsPerReq: runs.every(({ run }) => run.redisCpuUsPerReq !== undefined)
+        ? median(runs.map(({ run }) => run.redisCpuUsPerReq))
+        : undefined,
       serverCpuUtilisation: median(runs.map(({ run }) => run.serverCpuUtilisation)),
     };
   }

@@ -64,12 +64,19 @@ async function usage(server) {
   return server.waitFor((m) => m?.type === 'usage' && m.id === id, 5000, 'usage answer');
 }
 
-/** Runs `scenario` once and returns its measurements; throws RunFailure on any failed request. */
-export async function runScenario(scenario, config) {
+/**
+ * Runs `scenario` once and returns its measurements; throws RunFailure on any failed request.
+ * `redis` is the harness's redis-server (lib/redis.mjs), required by scenarios with `redis: true`.
+ */
+export async function runScenario(scenario, config, { redis } = {}) {
+  if (scenario.redis && !redis)
+    throw new Error(`${scenario.name} needs the harness's redis-server`);
+  // Each run starts from an empty Redis, so its check sees only its own counts.
+  if (scenario.redis) await redis.flush();
   const server = startChild(fileURLToPath(new URL(`../${scenario.server}`, import.meta.url)), {
     core: SERVER_CORE,
     label: `server ${scenario.name}`,
-    env: { NODE_ENV: 'production' },
+    env: { NODE_ENV: 'production', ...(scenario.redis && { REDIS_URL: redis.url }) },
   });
   let load;
   try {
@@ -93,28 +100,39 @@ export async function runScenario(scenario, config) {
       'warm-up',
     );
 
-    // The measured window: the server's own CPU and request count between these two snapshots.
+    // The measured window: the server's own CPU and request count between these two snapshots, and
+    // the CPU of redis-server, which shares the server's core.
     const before = await usage(server);
+    const redisBefore = scenario.redis ? redis.cpuUs() : undefined;
     load.send({ type: 'measure' });
     const measureTimeout = (config.duration + 30) * 1000;
     const { result } = await load.waitFor((m) => m?.type === 'result', measureTimeout, 'result');
     const after = await usage(server);
+    const redisAfter = scenario.redis ? redis.cpuUs() : undefined;
 
     const bad = [...(warmup ? failures('warm-up', warmup) : []), ...failures('measured', result)];
     if (bad.length > 0) throw new RunFailure(`${scenario.name}: ${bad.join('; ')}`);
-    const scrapeBytes = scenario.metrics ? await checkMetrics(base, scenario.metrics) : undefined;
+    let scrapeBytes;
+    for (const check of scenario.metrics ? [scenario.metrics].flat() : []) {
+      scrapeBytes = (scrapeBytes ?? 0) + (await checkMetrics(base, check));
+    }
 
     const cpuUs = after.cpu.user + after.cpu.system - (before.cpu.user + before.cpu.system);
     const served = after.requests - before.requests;
     const wallMs = after.at - before.at;
+    const redisCpuUs =
+      redisBefore === undefined || redisAfter === undefined ? undefined : redisAfter - redisBefore;
     return {
       scenario: scenario.name,
       reqPerSec: result.requests.total / result.duration,
       latencyP50Ms: result.latency.p50,
       latencyP99Ms: result.latency.p99,
+      // The Node server process only; redis-server's share is redisCpuUsPerReq.
       cpuUsPerReq: cpuUs / served,
-      // Near 100 % means the server was the bottleneck, as it should be; much lower means the load was.
-      serverCpuUtilisation: cpuUs / 1000 / wallMs,
+      redisCpuUsPerReq: redisCpuUs === undefined ? undefined : redisCpuUs / served,
+      // Near 100 % means the server's core was the bottleneck, as it should be; much lower means the
+      // load was. redis-server runs on that core too, so its CPU counts here.
+      serverCpuUtilisation: (cpuUs + (redisCpuUs ?? 0)) / 1000 / wallMs,
       rssMB: after.rss / MB,
       requests: { completed: result.requests.total, sent: result.requests.sent, served },
       cpuUs: {

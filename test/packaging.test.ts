@@ -14,15 +14,24 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditLogger } from '@vigil/audit';
 
 // Test files compile as CommonJS (no import.meta); Vitest provides __dirname.
 const ROOT = join(__dirname, '..');
 const FIXTURES = join(__dirname, 'fixtures');
-const PACKAGES = ['core', 'metrics'] as const;
+const PACKAGES = ['core', 'metrics', 'tracing', 'audit', 'rate-limit'] as const;
 type PackageDir = (typeof PACKAGES)[number];
 // The consumer gets the required peer (prom-client), the framework it uses (express) and @types/node;
 // koa, an optional peer, is left out on purpose: loading @vigil/metrics must not need it.
-const THIRD_PARTY = ['prom-client', 'express', '@types/node'];
+const THIRD_PARTY = [
+  'prom-client',
+  'express',
+  '@types/node',
+  // What the packed audit CLI loads.
+  'pino',
+  '@pinojs/redact',
+  'safe-stable-stringify',
+];
 
 interface PackResult {
   name: string;
@@ -150,6 +159,30 @@ describe('npm pack', () => {
       expect(files).toContain((root?.default ?? '').replace(/^\.\//, ''));
     },
   );
+});
+
+describe('the packed vigil-audit bin', () => {
+  it('should be declared, shipped with a shebang, and verify a log from the consumer project', async () => {
+    const { manifest, files } = get('audit');
+    const bin = (manifest as { bin?: Record<string, string> }).bin?.['vigil-audit'];
+    expect(bin).toBe('./dist/cli.js');
+    expect(files).toContain('dist/cli.js');
+    const script = join(consumer, 'node_modules', '@vigil', 'audit', 'dist', 'cli.js');
+    expect(readFileSync(script, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    const log = join(tmp, 'packed-audit.log');
+    const logger = createAuditLogger({
+      destination: log,
+      registry: false,
+      signals: false,
+      default: false,
+    });
+    for (let i = 0; i < 3; i++) logger.record({ type: 'test.packed', outcome: 'success' });
+    await logger.close();
+    const r = run(process.execPath, [script, 'verify', log], consumer);
+    console.log(`[packaging] vigil-audit verify: exit ${r.status}, ${r.stdout.trim()}`);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^ok: 3 events/);
+  });
 });
 
 describe('packed packages in a consumer project', () => {

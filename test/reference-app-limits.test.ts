@@ -12,6 +12,7 @@ import {
   type ReferenceApp,
   startReferenceApp,
 } from '../examples/reference-app/src/index';
+import { RedisServer, findRedisServer, freePort } from '../packages/rate-limit/test/support/redis';
 import { findBinary } from './support/binaries';
 
 const LOGIN_LIMIT = 3;
@@ -154,5 +155,55 @@ describe('reference app rate limits and audit', () => {
     console.log(`audit file: ${result.events} events, intact ${result.ok}`);
     expect(result.ok).toBe(true);
     expect(result.events).toBe(events().length);
+  });
+});
+
+describe('reference app with REDIS_URL', () => {
+  const binary = findRedisServer();
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-ref-redis-'));
+  let redis: RedisServer | undefined;
+  const apps: ReferenceApp[] = [];
+
+  beforeAll(async () => {
+    if (binary === undefined) return;
+    redis = new RedisServer(binary, await freePort());
+    await redis.start();
+    // Two gateways, as two instances of one service would run, sharing the Redis store.
+    for (const name of ['a', 'b']) {
+      apps.push(
+        await startReferenceApp({
+          port: 0,
+          catalogPort: 0,
+          logDestination: { write: () => true },
+          auditDestination: join(dir, `audit-${name}.log`),
+          rateLimit: { loginLimit: LOGIN_LIMIT, apiLimit: API_LIMIT, redisUrl: redis.url },
+        }),
+      );
+    }
+  });
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    await redis?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should share the login limit between two instances', async () => {
+    if (redis === undefined) return;
+    const statuses: number[] = [];
+    for (let i = 0; i < 4 * LOGIN_LIMIT; i++) {
+      const app = apps[i % 2] as ReferenceApp;
+      const res = await fetch(`${app.gatewayUrl}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: DEMO_USER.username, password: 'wrong' }),
+      });
+      statuses.push(res.status);
+    }
+    const answered = statuses.filter((s) => s === 401).length;
+    console.log(
+      `two instances on one Redis: ${statuses.length} login attempts, ${answered} answered, ${statuses.filter((s) => s === 429).length} limited`,
+    );
+    // The sum of allowed attempts across both instances is the limit, not twice it.
+    expect(answered).toBe(LOGIN_LIMIT);
   });
 });

@@ -1,10 +1,11 @@
 // Redaction before hashing: secret metadata keys at any depth, secret query parameters in `resource`,
 // and the app's own paths in pino's `redact` shape (compiled once with @pinojs/redact).
 import redactFactory from '@pinojs/redact';
-import { type OptionContext, optionError } from '@vigil/core';
+import { REDACTED, type OptionContext, optionError, redactUrlQuery } from '@vigil/core';
 
-/** The value that replaces a redacted value unless `redact.censor` says otherwise. */
-export const REDACTED = '[REDACTED]';
+// REDACTED, the value that replaces a redacted value unless `redact.censor` says otherwise, and the
+// secret query parameters are @vigil/core's, shared with the request logger.
+export { REDACTED, DEFAULT_REDACTED_QUERY_PARAMS } from '@vigil/core';
 
 /**
  * Metadata keys whose values are always redacted, at any depth: compared case-insensitively with `-`
@@ -46,33 +47,6 @@ export function isSecretKey(key: string): boolean {
   const k = key.toLowerCase().replace(/-/g, '_');
   return SECRET_KEYS.has(k) || SECRET_KEY_SUFFIXES.some((s) => k.endsWith(s));
 }
-
-/**
- * Query parameters whose values are replaced in `resource` (names compared case-insensitively, `-` as
- * `_`, also inside brackets such as `user[password]`); any name ending in `token`, `secret`,
- * `password` or `signature` is redacted too.
- */
-export const DEFAULT_REDACTED_QUERY_PARAMS: readonly string[] = Object.freeze([
-  'token',
-  'access_token',
-  'refresh_token',
-  'id_token',
-  'api_key',
-  'apikey',
-  'key',
-  'secret',
-  'client_secret',
-  'password',
-  'passwd',
-  'code',
-  'signature',
-  'sig',
-  'x_amz_credential',
-  'x_amz_security_token',
-  'x_amz_signature',
-]);
-const QUERY_NAMES: ReadonlySet<string> = new Set(DEFAULT_REDACTED_QUERY_PARAMS);
-const QUERY_SUFFIXES = ['token', 'secret', 'password', 'signature'];
 
 // Top-level fields a redaction path may not touch: the schema and the chain depend on them.
 const PROTECTED = new Set([
@@ -192,7 +166,8 @@ export function createRedactor(ctx: OptionContext, option: unknown): Redactor {
   }
   const queryCensor = typeof censor === 'string' ? censor : REDACTED;
   return (body) => {
-    if (typeof body.resource === 'string') body.resource = redactQuery(body.resource, queryCensor);
+    if (typeof body.resource === 'string')
+      body.resource = redactUrlQuery(body.resource, undefined, queryCensor);
     if (body.metadata !== undefined) redactKeys(body.metadata, ['metadata'], censor, remove);
     if (redactPaths === undefined) return body;
     const out = redactPaths(body) as Record<string, unknown>;
@@ -223,36 +198,4 @@ function redactKeys(value: unknown, path: string[], censor: unknown, remove: boo
       redactKeys(obj[key], [...path, key], censor, remove);
     }
   }
-}
-
-function secretName(raw: string): boolean {
-  let name: string;
-  try {
-    name = decodeURIComponent(raw.replace(/\+/g, ' '));
-  } catch {
-    name = raw;
-  }
-  name = name.toLowerCase().replace(/-/g, '_');
-  const candidates = [name];
-  for (const m of name.matchAll(/\[([^\]]*)\]/g)) candidates.push(m[1] as string);
-  return candidates.some(
-    (n) => QUERY_NAMES.has(n) || QUERY_SUFFIXES.some((s) => n.endsWith(s) && n !== ''),
-  );
-}
-
-/** Replaces the values of secret query parameters in a URL-like string; other text is left alone. */
-export function redactQuery(value: string, censor: string = REDACTED): string {
-  const q = value.indexOf('?');
-  if (q === -1) return value;
-  const hash = value.indexOf('#', q);
-  const query = hash === -1 ? value.slice(q + 1) : value.slice(q + 1, hash);
-  let changed = false;
-  const parts = query.split('&').map((pair) => {
-    const eq = pair.indexOf('=');
-    if (eq === -1 || !secretName(pair.slice(0, eq))) return pair;
-    changed = true;
-    return `${pair.slice(0, eq + 1)}${censor}`;
-  });
-  if (!changed) return value;
-  return `${value.slice(0, q + 1)}${parts.join('&')}${hash === -1 ? '' : value.slice(hash)}`;
 }

@@ -42,3 +42,9 @@ export { setRequestIdsProvider, getActiveRequestIds } from './request-ids';
 export type { ActiveRequestIds, RequestIdsProvider } from './request-ids';
 export { onShutdownSignal, SHUTDOWN_TIMEOUT_MS } from './shutdown';
 export type { ShutdownTask } from './shutdown';
+export {
+  REDACTED,
+  DEFAULT_REDACTED_QUERY_PARAMS,
+  redactUrlQuery,
+  secretQueryNames,
+} from './secret-query';

@@ -11,8 +11,14 @@ import {
   koaRouteTemplate,
   optionError,
   readOptions,
+  REDACTED,
+  redactUrlQuery,
+  secretQueryNames,
 } from '@vigil/core';
 import { context } from './errors';
+
+// The redaction value and secret query parameters are @vigil/core's, shared with the audit trail.
+export { REDACTED, DEFAULT_REDACTED_QUERY_PARAMS, redactUrlQuery } from '@vigil/core';
 import type { ExpressMiddleware } from './express';
 import { acceptId, generateId } from './ids';
 import type { KoaContextLike, KoaMiddleware } from './koa';
@@ -90,9 +96,6 @@ export interface LogIds {
   request_id?: string;
 }
 
-/** The value that replaces every redacted header and query value. */
-export const REDACTED = '[REDACTED]';
-
 // Credentials and API keys in request headers, and cookies set by the response.
 const SECRET_REQUEST_HEADERS: ReadonlySet<string> = new Set([
   'authorization',
@@ -122,33 +125,6 @@ export const DEFAULT_REDACT_PATHS: readonly string[] = Object.freeze([
 function pathPart(name: string): string {
   return /^[a-z]+$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
 }
-
-/**
- * Query parameters whose values are replaced by `[REDACTED]` in the logged URL. Names compare
- * case-insensitively, `-` as `_`, and also match inside brackets (`user[password]`); any name ending
- * in `token`, `secret`, `password` or `signature` (`refreshToken`, `client_secret`) is redacted too.
- */
-export const DEFAULT_REDACTED_QUERY_PARAMS: readonly string[] = Object.freeze([
-  'token',
-  'access_token',
-  'refresh_token',
-  'id_token',
-  'api_key',
-  'apikey',
-  'key',
-  'secret',
-  'client_secret',
-  'password',
-  'passwd',
-  'code',
-  'signature',
-  'sig',
-  'x_amz_credential',
-  'x_amz_security_token',
-  'x_amz_signature',
-]);
-
-const REDACTED_QUERY_SUFFIXES = ['token', 'secret', 'password', 'signature'];
 
 const PINO_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -324,7 +300,7 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
       { level: level ?? 'info', mixin: vigilLogMixin(), mixinMergeStrategy: mergeMixin },
       destination as DestinationStream | undefined,
     );
-  const queryNames = new Set([...DEFAULT_REDACTED_QUERY_PARAMS, ...extraQuery].map(normalizeName));
+  const queryNames = secretQueryNames(extraQuery);
   const childOptions = {
     // Compiled once here; every per-request child shares it. Only extra paths need pino's redaction:
     // the serializers already hide the default secrets.
@@ -528,56 +504,6 @@ function serializeResponse(value: unknown): unknown {
   } catch {
     return {};
   }
-}
-
-const DEFAULT_QUERY_SET: ReadonlySet<string> = new Set(
-  DEFAULT_REDACTED_QUERY_PARAMS.map(normalizeName),
-);
-
-/**
- * `url` with the values of secret-looking query parameters replaced by `[REDACTED]`. `&` and `;` both
- * separate parameters; names are percent-decoded before they are compared.
- */
-export function redactUrlQuery(
-  url: string,
-  names: ReadonlySet<string> = DEFAULT_QUERY_SET,
-  censor = REDACTED,
-): string {
-  const q = url.indexOf('?');
-  if (q === -1 || q === url.length - 1) return url;
-  const parts = url.slice(q + 1).split(/([&;])/);
-  let changed = false;
-  for (let i = 0; i < parts.length; i += 2) {
-    const part = parts[i] as string;
-    const eq = part.indexOf('=');
-    if (eq <= 0 || eq === part.length - 1) continue;
-    if (isSecretName(part.slice(0, eq), names)) {
-      parts[i] = `${part.slice(0, eq + 1)}${censor}`;
-      changed = true;
-    }
-  }
-  return changed ? `${url.slice(0, q + 1)}${parts.join('')}` : url;
-}
-
-function isSecretName(raw: string, names: ReadonlySet<string>): boolean {
-  let name = raw.replace(/\+/g, ' ');
-  try {
-    name = decodeURIComponent(name);
-  } catch {
-    // A malformed escape: compare the name as sent.
-  }
-  // `user[password]`, `auth.token`: every segment counts.
-  for (const segment of name.split(/[[\].]/)) {
-    const n = normalizeName(segment);
-    if (n === '') continue;
-    if (names.has(n)) return true;
-    for (const suffix of REDACTED_QUERY_SUFFIXES) if (n.endsWith(suffix)) return true;
-  }
-  return false;
-}
-
-function normalizeName(name: string): string {
-  return name.trim().toLowerCase().replace(/-/g, '_');
 }
 
 function stringList(ctx: OptionContext, name: string, value: unknown, what: string): string[] {

@@ -4,6 +4,8 @@ export type { ExpressMiddleware } from './express';
 export { koaMetrics, koaMetricsHandler } from './koa';
 export type { KoaMiddleware, KoaContextLike } from './koa';
 export { startMetricsServer } from './server';
+export { expressMetricsSummaryHandler, koaMetricsSummaryHandler } from './summary';
+export type { MetricsSummary, MetricsSummaryOptions, RouteSummary } from './summary';
 export {
   createClusterAggregator,
   startClusterMetricsServer,

@@ -1,0 +1,374 @@
+// Request scopes: the per-request state behind track() and metrics(req), and how a request's end is seen.
+//
+// Express swaps the prototype of every req and res, after which V8 adds each new property slowly
+// (about 2 µs each, measured in @vigil/metrics), so nothing is stored on req or res. A request's
+// scope lives in a small array on its socket (one per connection, reused by keep-alive requests);
+// the end of a response comes from Node's `http.server.response.finish` diagnostics channel, and an
+// abort from the socket's 'close'. No listener is added per request.
+import { subscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import {
+  type ProblemReporter,
+  createProblemReporter,
+  expressRouteTemplate,
+  koaRouteTemplate,
+  normalizeMethod,
+} from '@vigil/core';
+import { PACKAGE } from './errors';
+import { secondsSince, timesSeconds } from './handles';
+import { type MetricState, type Op, apply, reportFailure, stateOf } from './state';
+import type { MethodLabel, Outcome, RequestMetrics, TrackContext, TrackInfo } from './types';
+
+/** Something recorded when a request ends (a track() middleware's spec). */
+export interface EndRecorder {
+  record(scope: RequestScope): void;
+}
+
+type LabelObject = Readonly<Record<string, unknown>>;
+const NO_LABELS: LabelObject = Object.freeze({});
+const isLabelObject = (v: unknown): v is LabelObject => typeof v === 'object' && v !== null;
+
+/** Most recordings one request may hold back until its end; later ones are dropped and reported. */
+export const MAX_DEFERRED = 1000;
+
+/** The operations each metric type accepts. */
+const OPS: Readonly<Record<string, readonly Op[]>> = {
+  counter: ['inc'],
+  gauge: ['inc', 'dec', 'set'],
+  histogram: ['observe'],
+};
+
+interface Deferred {
+  state: MetricState;
+  op: Op;
+  labels: LabelObject;
+  value: unknown;
+}
+
+// Problems not tied to a metric (a wrong argument to metrics()) go to process warnings, once each.
+const general: ProblemReporter = createProblemReporter(PACKAGE);
+
+// One scratch array for label values: filled and read synchronously, never across a call that could
+// re-enter (the instrument copies it before reporting anything).
+const scratch: unknown[] = [];
+
+export class RequestScope implements RequestMetrics {
+  readonly start = performance.now();
+  /** Set by track() on Koa when the downstream middleware threw. */
+  errored = false;
+  private ended = false;
+  private endOutcome: Outcome | undefined;
+  private duration = 0;
+  private finalRoute: string | undefined;
+  private recorders: EndRecorder[] | undefined;
+  private deferred: Deferred[] | undefined;
+  private infoCache: TrackInfo | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse | undefined,
+    public ctx: object | undefined,
+  ) {}
+
+  get route(): string {
+    if (this.finalRoute !== undefined) return this.finalRoute;
+    const route =
+      this.ctx !== undefined ? koaRouteTemplate(this.ctx) : expressRouteTemplate(this.req);
+    // Routing may still change the route while the request runs; once it is over, it is final.
+    if (this.ended) this.finalRoute = route;
+    return route;
+  }
+
+  get method(): MethodLabel {
+    return normalizeMethod(this.req.method) as MethodLabel;
+  }
+
+  get outcome(): Outcome | undefined {
+    return this.endOutcome;
+  }
+
+  get durationSeconds(): number {
+    return this.ended ? this.duration : secondsSince(this.start);
+  }
+
+  /** What track() functions are told; built once per request, and only when a function asks. */
+  info(): TrackInfo {
+    return (this.infoCache ??= {
+      req: this.req,
+      res: this.res!,
+      ctx: this.ctx as TrackContext | undefined,
+      route: this.route,
+      method: this.method,
+      outcome: this.endOutcome!,
+      status: this.res?.statusCode ?? 0,
+      durationSeconds: this.duration,
+    });
+  }
+
+  /** Adds a recorder run at the end; the same recorder is added once, so it records once. */
+  addRecorder(recorder: EndRecorder): void {
+    const list = (this.recorders ??= []);
+    if (list.includes(recorder)) return;
+    list.push(recorder);
+    // Mounted after the response finished (behind a handler that answered and called next()).
+    if (this.ended) recorder.record(this);
+  }
+
+  /** The request ended: its response finished, or the client went away first. */
+  end(aborted: boolean): void {
+    if (this.ended) return;
+    this.ended = true;
+    const status = this.res?.statusCode ?? 0;
+    this.endOutcome = aborted ? 'aborted' : this.errored || status >= 400 ? 'failure' : 'success';
+    this.duration = secondsSince(this.start);
+    // This runs inside Node's response-finish notification: nothing may escape from here.
+    const recorders = this.recorders;
+    if (recorders !== undefined) {
+      for (const r of recorders) {
+        try {
+          r.record(this);
+        } catch {
+          // Recorders report their own problems; this guards the HTTP server.
+        }
+      }
+    }
+    const deferred = this.deferred;
+    if (deferred !== undefined) {
+      this.deferred = undefined;
+      for (const d of deferred) this.now(d.state, d.op, d.labels, d.value);
+    }
+  }
+
+  /** Fills `values` for `state` in label order: given labels first, then what Vigil knows. */
+  fill(state: MetricState, labels: LabelObject, values: unknown[]): unknown[] {
+    const defs = state.labels;
+    for (let i = 0; i < defs.length; i++) {
+      const def = defs[i]!;
+      let v = labels[def.name];
+      if (v === undefined && def.auto !== undefined) {
+        v =
+          def.auto === 'route' ? this.route : def.auto === 'method' ? this.method : this.endOutcome;
+      }
+      values[i] = v;
+    }
+    return values;
+  }
+
+  private now(state: MetricState, op: Op, labels: LabelObject, value: unknown): void {
+    try {
+      apply(state, op, state.instrument.findValues(this.fill(state, labels, scratch)), value);
+    } catch (err) {
+      reportFailure(state, err);
+    }
+  }
+
+  private record(metric: unknown, op: Op, labels: unknown, value: unknown): void {
+    const state = stateOf(metric);
+    if (state === undefined) {
+      general.report(
+        'metrics(): not a metric',
+        `metrics(req).${op}() was given ${typeof metric}, not a metric of a catalogue; nothing was recorded`,
+      );
+      return;
+    }
+    if (!OPS[state.type]!.includes(op)) {
+      state.problems.report(
+        `${state.name}: ${op}() on a ${state.type}`,
+        `${op}() does not apply to a ${state.type}; nothing was recorded`,
+      );
+      return;
+    }
+    const given = isLabelObject(labels) ? labels : NO_LABELS;
+    const oi = state.autoIndex.outcome;
+    let waits: boolean;
+    try {
+      waits =
+        oi >= 0 && this.endOutcome === undefined && given[state.labels[oi]!.name] === undefined;
+    } catch (err) {
+      // A label object whose getter throws: nothing escapes into the handler.
+      reportFailure(state, err);
+      return;
+    }
+    if (waits) this.defer({ state, op, labels: given, value });
+    else this.now(state, op, given, value);
+  }
+
+  private defer(d: Deferred): void {
+    const { state } = d;
+    if (this.res === undefined) {
+      state.problems.report(
+        `${state.name}: outcome without a response`,
+        "metrics() was given a request without its response, so the outcome cannot be known; pass Express's req or Koa's ctx. Nothing was recorded",
+      );
+      return;
+    }
+    const list = (this.deferred ??= []);
+    if (list.length >= MAX_DEFERRED) {
+      state.problems.report(
+        `${state.name}: too many recordings waiting`,
+        `more than ${MAX_DEFERRED} recordings waited for the end of one request; later ones were dropped`,
+      );
+      return;
+    }
+    list.push(d);
+  }
+
+  inc(metric: unknown, labels?: unknown, value?: unknown): void {
+    this.record(metric, 'inc', labels, value === undefined ? 1 : value);
+  }
+
+  dec(metric: unknown, labels?: unknown, value?: unknown): void {
+    this.record(metric, 'dec', labels, value === undefined ? 1 : value);
+  }
+
+  set(metric: unknown, labels: unknown, value: unknown): void {
+    this.record(metric, 'set', labels, value);
+  }
+
+  observe(metric: unknown, labels: unknown, value: unknown): void {
+    this.record(metric, 'observe', labels, value);
+  }
+
+  startTimer(metric: unknown, labels?: unknown): () => number {
+    const start = performance.now();
+    const state = stateOf(metric);
+    // Not a metric, or not a histogram: record() reports it. A histogram in another unit: reported here.
+    const recorded = state === undefined || state.type !== 'histogram' || timesSeconds(state);
+    return () => {
+      const seconds = secondsSince(start);
+      if (recorded) this.record(metric, 'observe', labels, seconds);
+      return seconds;
+    };
+  }
+}
+
+// ---- where scopes live, and how their end is seen ----
+
+const kScopes = Symbol('vigil.business-metrics.scopes');
+type ScopedSocket = Socket & { [kScopes]?: RequestScope[] };
+
+let subscribed = false;
+
+function onResponseFinish(message: unknown): void {
+  const { response, socket } = message as { response?: ServerResponse; socket?: ScopedSocket };
+  const owner: ScopedSocket | null | undefined = socket ?? response?.socket;
+  const list = owner?.[kScopes];
+  if (list === undefined) return;
+  // Almost always one entry; HTTP/1.1 pipelining can queue a few.
+  for (let i = 0; i < list.length; i++) {
+    const scope = list[i]!;
+    if (scope.res === response) {
+      list.splice(i, 1);
+      scope.end(false);
+      return;
+    }
+  }
+}
+
+function onSocketClose(this: ScopedSocket): void {
+  const list = this[kScopes];
+  if (list === undefined || list.length === 0) return;
+  this[kScopes] = [];
+  for (const scope of list) scope.end(true);
+}
+
+interface KoaContextShape {
+  req: IncomingMessage;
+  res: ServerResponse;
+  request: unknown;
+}
+
+function isKoaContext(t: object): t is KoaContextShape {
+  const c = t as Partial<KoaContextShape>;
+  return typeof c.req === 'object' && typeof c.res === 'object' && 'request' in t;
+}
+
+function isNodeRequest(t: object): t is IncomingMessage & { res?: ServerResponse } {
+  return 'socket' in t && 'headers' in t && 'method' in t;
+}
+
+/**
+ * The scope of the request `target` is (Express's req) or belongs to (Koa's ctx), created on first
+ * use; undefined for anything else. `response` is the response when the caller has it at hand.
+ */
+export function scopeFor(target: unknown, response?: ServerResponse): RequestScope | undefined {
+  if (target === null || typeof target !== 'object') return undefined;
+  let req: IncomingMessage;
+  let res: ServerResponse | undefined;
+  let ctx: object | undefined;
+  if (isKoaContext(target)) {
+    ctx = target;
+    req = target.req;
+    res = target.res;
+  } else if (isNodeRequest(target)) {
+    req = target;
+    // Express links req to res; a bare Node request has no such link.
+    res = response ?? target.res;
+  } else {
+    return undefined;
+  }
+  const socket = req.socket as ScopedSocket | null;
+  const list = socket?.[kScopes];
+  if (list !== undefined) {
+    for (const scope of list) {
+      if (scope.req === req) {
+        if (ctx !== undefined && scope.ctx === undefined) scope.ctx = ctx;
+        return scope;
+      }
+    }
+  }
+  const scope = new RequestScope(req, res, ctx);
+  if (res === undefined) return scope;
+  if (res.writableFinished) {
+    scope.end(false);
+  } else if (socket === null || socket.destroyed) {
+    scope.end(true);
+  } else if (req.httpVersionMajor >= 2) {
+    // HTTP/2 compatibility responses publish no diagnostics event; this rare path listens instead.
+    res.once('close', () => scope.end(!res.writableFinished));
+  } else {
+    if (!subscribed) {
+      subscribed = true;
+      subscribe('http.server.response.finish', onResponseFinish);
+    }
+    let pending = socket[kScopes];
+    if (pending === undefined) {
+      pending = socket[kScopes] = [];
+      socket.once('close', onSocketClose);
+    }
+    pending.push(scope);
+  }
+  return scope;
+}
+
+const DETACHED: RequestMetrics = Object.freeze({
+  route: '',
+  method: 'OTHER' as const,
+  outcome: undefined,
+  inc: () => undefined,
+  dec: () => undefined,
+  set: () => undefined,
+  observe: () => undefined,
+  startTimer: () => {
+    const start = performance.now();
+    return () => secondsSince(start);
+  },
+});
+
+/**
+ * Records against a catalogue from inside a request: `metrics(req)` on Express, `metrics(ctx)` on
+ * Koa. Labels Vigil can fill (`route`, `method`, `outcome`) may be left out; when `outcome` is left
+ * out, the recording waits for the end of the response (success, failure or aborted). Usable any
+ * number of times per request. Never throws: anything else than a request or context is reported
+ * once and records nothing.
+ */
+export function metrics(target: object): RequestMetrics {
+  const scope = scopeFor(target);
+  if (scope !== undefined) return scope;
+  general.report(
+    'metrics(): not a request',
+    `metrics() needs Express's req or Koa's ctx, received ${target === null ? 'null' : typeof target}; nothing is recorded through it`,
+  );
+  return DETACHED;
+}

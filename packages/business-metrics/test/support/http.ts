@@ -1,0 +1,125 @@
+// Real servers on ephemeral loopback ports, and raw HTTP clients (one connection per request).
+import { type RequestListener, type Server, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Running {
+  server: Server;
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
+  /** Resolves once the server has received `n` requests in all. */
+  received: (n: number) => Promise<void>;
+}
+
+const running = new Set<Server>();
+
+/** Starts `listener` on 127.0.0.1:0; closeServers() closes every server started here. */
+export async function startServer(listener: RequestListener): Promise<Running> {
+  let count = 0;
+  const waiting: { n: number; resolve: () => void }[] = [];
+  const server = createServer((req, res) => {
+    count++;
+    for (const w of waiting.filter((x) => x.n <= count)) {
+      waiting.splice(waiting.indexOf(w), 1);
+      w.resolve();
+    }
+    listener(req, res);
+  });
+  running.add(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const received = (n: number) =>
+    n <= count ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ n, resolve }));
+  return { server, origin: `http://127.0.0.1:${port}`, received };
+}
+
+export async function closeServers(): Promise<void> {
+  const servers = [...running];
+  running.clear();
+  await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    ),
+  );
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface SendOptions {
+  method?: string;
+  /** Sent as JSON. */
+  json?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** One request on its own connection, resolved with the whole response. */
+export function send(origin: string, path: string, options: SendOptions = {}): Promise<Reply> {
+  return new Promise<Reply>((resolve, reject) => {
+    const body = options.json === undefined ? undefined : JSON.stringify(options.json);
+    const req = request(`${origin}${path}`, {
+      method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...options.headers,
+      },
+      agent: false,
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => parts.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(parts).toString('utf8'),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.end(body);
+  });
+}
+
+/**
+ * Sends a request and destroys the connection once `when` settles, like a client that gave up.
+ * Resolves when the connection is closed, with whether response headers arrived first.
+ */
+export function abortedRequest(
+  origin: string,
+  path: string,
+  when: Promise<unknown>,
+  options: SendOptions = {},
+): Promise<{ sawHeaders: boolean }> {
+  return new Promise((resolve) => {
+    const result = { sawHeaders: false };
+    const body = options.json === undefined ? undefined : JSON.stringify(options.json);
+    const req = request(`${origin}${path}`, {
+      method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      agent: false,
+    });
+    // The abort makes the client request fail with ECONNRESET / socket hang up: that is the point.
+    req.on('error', () => undefined);
+    req.on('close', () => resolve(result));
+    req.on('response', (res) => {
+      result.sawHeaders = true;
+      res.on('error', () => undefined);
+      res.resume();
+    });
+    void when.finally(() => req.destroy());
+    req.end(body);
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -63,6 +63,9 @@ export class GuardedStore implements Store {
     private readonly retryIntervalMs: number,
     private readonly events: StoreEvents,
     private readonly connected: () => boolean = () => true,
+    // The client bounds every command itself (the ioredis client Vigil creates has a command
+    // timeout), so a store that is up needs no timer of Vigil's per call.
+    private readonly clientBoundsCalls = false,
   ) {
     this.prefix = `${policy.name}:`;
     this.memory = policy.onStoreError === 'fallback' ? new MemoryStore() : undefined;
@@ -94,6 +97,19 @@ export class GuardedStore implements Store {
   }
 
   async increment(key: string): Promise<IncrementResponse> {
+    if (
+      this.clientBoundsCalls &&
+      !this.down &&
+      !this.needsInit &&
+      this.firstConnection === undefined
+    ) {
+      try {
+        return await this.primary.increment(key);
+      } catch (error) {
+        this.fail(error);
+        return this.whenDown(key, error);
+      }
+    }
     const now = Date.now();
     if (this.down && now < this.retryAt) return this.whenDown(key, undefined);
     if (this.down) this.retryAt = now + this.retryIntervalMs; // this request probes; others wait
@@ -300,6 +316,7 @@ export function createStores(
         opts.retryIntervalMs,
         events,
         connected,
+        owned,
       ),
   );
   const stopListening = onReady(client, () => {

@@ -6,6 +6,10 @@ const src = (pkg: string) =>
   fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 
 export default defineConfig({
+  // Vite's transformer (Oxc) does not lower standard decorators, which Node 20 cannot run; it lowers
+  // legacy ones. The reference app's decorated service is built by tsc with standard decorators, and
+  // @vigil/business-metrics' decorators accept both forms (its own tests compile both with tsc).
+  oxc: { decorator: { legacy: true } },
   resolve: {
     // In-process tests run the TypeScript sources; tests that spawn processes or pack tarballs use dist/.
     alias: {

@@ -4,7 +4,12 @@ import { Registry } from 'prom-client';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { type AuditLogger, audit } from '@vigil/audit';
 import { markOperational } from '@vigil/core';
-import { expressMetrics, expressMetricsHandler } from '@vigil/metrics';
+import { metrics, track } from '@vigil/business-metrics';
+import {
+  expressMetrics,
+  expressMetricsHandler,
+  expressMetricsSummaryHandler,
+} from '@vigil/metrics';
 import {
   type TraceBuffer,
   expressRequestLogger,
@@ -14,8 +19,16 @@ import {
 } from '@vigil/tracing';
 import { type ExpressRateLimit } from '@vigil/rate-limit';
 
-/** Formats an upload may have; anything else is rejected with 400. */
-export const VIDEO_FORMATS = ['mp4', 'webm', 'mov', 'mkv'] as const;
+import {
+  ANALYTICS_REPORTS,
+  type AnalyticsReport,
+  type BusinessMetrics,
+  VIDEO_FORMATS,
+  createAnalyticsService,
+} from './business';
+
+export { VIDEO_FORMATS };
+type VideoFormat = (typeof VIDEO_FORMATS)[number];
 /** Longest delay /api/slow will wait, whatever the caller asks. */
 export const MAX_SLOW_MS = 10_000;
 
@@ -33,6 +46,8 @@ export interface GatewayOptions {
   auditLogger: AuditLogger;
   /** The rate limiter with the `login` and `api` policies (see gatewayRateLimitPolicies()). */
   rateLimit: ExpressRateLimit;
+  /** The business-metric catalogue, on `registry`. */
+  business: BusinessMetrics;
 }
 
 /** The demo account of POST /api/auth/login (see the README). */
@@ -45,7 +60,16 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 export function createGatewayApp(options: GatewayOptions): Express {
-  const { registry, catalogUrl, traces, logDestination, auditLogger, rateLimit } = options;
+  const { registry, catalogUrl, traces, logDestination, auditLogger, rateLimit, business } =
+    options;
+  const {
+    video_uploads_total,
+    video_upload_size_bytes,
+    streams_started_total,
+    streams_active,
+    login_attempts_total,
+  } = business.metrics;
+  const analytics = createAnalyticsService(business);
   const app = express();
   app.disable('x-powered-by');
   // Tracing first, so the metrics middleware sees the span and attaches trace exemplars.
@@ -54,6 +78,10 @@ export function createGatewayApp(options: GatewayOptions): Express {
   app.use(expressRequestLogger(logDestination ? { destination: logDestination } : undefined));
   app.use(expressMetrics({ registry }));
   app.get('/metrics', expressMetricsHandler({ registry }));
+  app.get(
+    '/metrics/summary',
+    expressMetricsSummaryHandler({ registry, sections: { business: () => business.totals() } }),
+  );
   // After tracing, logging and metrics, so a limited request still has an id, a log line and a
   // metric; operational endpoints (/metrics, /health, /_vigil) are never limited.
   app.use(rateLimit);
@@ -102,6 +130,8 @@ export function createGatewayApp(options: GatewayOptions): Express {
       username === DEMO_USER.username &&
       typeof body.password === 'string' &&
       sameSecret(body.password, DEMO_USER.password);
+    // Request-scoped recording: the attempt's result, counted against this request.
+    metrics(req).inc(login_attempts_total, { result: ok ? 'success' : 'failure' });
     // One audit event per attempt, with the request's ids; the password is never part of it.
     audit(req, auditLogger).record({
       type: 'auth.login',
@@ -127,7 +157,15 @@ export function createGatewayApp(options: GatewayOptions): Express {
       .status(upstream.status)
       .json({ ...((await upstream.json()) as object), requestId: getRequestContext()?.requestId });
   });
-  videos.post('/', (req, res) => {
+  // Route middleware: each upload is counted by format and outcome once the response has finished (a
+  // format outside the known set lands in one overflow series, never a new one).
+  const countUpload = track(video_uploads_total, {
+    labels: ({ req }) => ({
+      format: ((req as Request | undefined)?.body as { format?: unknown } | undefined)
+        ?.format as VideoFormat,
+    }),
+  });
+  videos.post('/', countUpload, (req, res) => {
     const body = (req.body ?? {}) as { title?: unknown; format?: unknown; sizeBytes?: unknown };
     if (typeof body.title !== 'string' || body.title.length === 0 || body.title.length > 200) {
       res.status(400).json({ error: 'invalid_title' });
@@ -148,23 +186,34 @@ export function createGatewayApp(options: GatewayOptions): Express {
       res.status(400).json({ error: 'invalid_size' });
       return;
     }
-    res
-      .status(201)
-      .json({ id: `v${Date.now().toString(36)}`, title: body.title, format: body.format });
+    const format = body.format as VideoFormat;
+    metrics(req).observe(video_upload_size_bytes, { format }, body.sizeBytes);
+    res.status(201).json({ id: `v${Date.now().toString(36)}`, title: body.title, format });
   });
   api.use('/videos', videos);
 
   const activeStreams = new Set<string>();
   const streams = express.Router();
-  streams.post('/:id/start', (req, res) => {
+  streams.post('/:id/start', track(streams_started_total), (req, res) => {
     activeStreams.add(req.params.id);
+    streams_active.set(activeStreams.size);
     res.json({ id: req.params.id, active: activeStreams.size });
   });
   streams.post('/:id/stop', (req, res) => {
     activeStreams.delete(req.params.id);
+    streams_active.set(activeStreams.size);
     res.json({ id: req.params.id, active: activeStreams.size });
   });
   api.use('/streams', streams);
+
+  // Decorated service: the generation is timed by report and outcome, failures included.
+  api.post('/analytics/:report', async (req, res) => {
+    try {
+      res.json(await analytics.generate(req.params.report as AnalyticsReport, activeStreams.size));
+    } catch {
+      res.status(400).json({ error: 'unknown_report', allowed: ANALYTICS_REPORTS });
+    }
+  });
 
   api.get('/fail', () => {
     throw new Error('this endpoint always fails (it drives the error-rate alert)');

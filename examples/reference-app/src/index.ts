@@ -6,9 +6,12 @@ import type { Tracing } from '@vigil/tracing';
 import { createCatalogApp, createCatalogRegistry } from './catalog';
 import { createGatewayApp, createGatewayRegistry } from './gateway';
 import { type RateLimitSettings, createGatewayRateLimit, rateLimitSettingsFromEnv } from './limits';
+import { createBusinessMetrics } from './business';
 
 export { createCatalogApp, createCatalogRegistry, createGatewayApp, createGatewayRegistry };
 export { VIDEO_FORMATS, MAX_SLOW_MS, DEMO_USER } from './gateway';
+export { ANALYTICS_REPORTS, createBusinessMetrics } from './business';
+export type { BusinessMetrics } from './business';
 export { rateLimitSettingsFromEnv, createGatewayRateLimit } from './limits';
 export type { RateLimitSettings } from './limits';
 
@@ -94,6 +97,7 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
       registry: gatewayRegistry,
       auditLogger,
       rateLimit,
+      business: createBusinessMetrics(gatewayRegistry),
       catalogUrl,
       traces: tracing?.traces,
       traceContextTest: options.traceContextTest,

@@ -36,6 +36,21 @@ export const SCENARIOS = [
     },
   },
   {
+    name: 'vigil-business-metrics',
+    server: 'servers/vigil-business-metrics.mjs',
+    description:
+      '`vigil-metrics` plus three business metrics recorded on every request: `track(counter)` labelled by route template and outcome, `track(histogram)` timing the handler by outcome, and `metrics(req).inc(counter, { kind })` in a middleware.',
+    metrics: {
+      path: '/metrics',
+      expect: [
+        /^http_requests_total\{method="GET",route="\/users\/:id",status_code="200"\} [1-9]/m,
+        /^bench_operations_total\{route="\/users\/:id",outcome="success"\} [1-9]/m,
+        /^bench_operation_duration_seconds_count\{outcome="success"\} [1-9]/m,
+        /^bench_visits_total\{kind="write"\} [1-9]/m,
+      ],
+    },
+  },
+  {
     name: 'express-prom-bundle',
     server: 'servers/express-prom-bundle.mjs',
     description:
@@ -226,6 +241,21 @@ export const TARGETS = [
       return {
         met: vigil < sum,
         detail: `${signed(vigil)} µs vs ${signed(sum)} µs over bare`,
+      };
+    },
+  },
+  {
+    name: '@vigil/business-metrics (three metrics per request) costs < 2% of @vigil/metrics req/s',
+    needs: ['vigil-business-metrics', 'vigil-metrics'],
+    judge: (rows) => {
+      // Paired per round like the ratios to bare, then the median over rounds.
+      const perRound = rows['vigil-business-metrics'].ratios.map(
+        (r, i) => r / rows['vigil-metrics'].ratios[i],
+      );
+      const ratio = median(perRound);
+      return {
+        met: ratio >= 0.98,
+        detail: `${ratio.toFixed(3)}x vigil-metrics; per round ${perRound.map((x) => x.toFixed(3)).join(' / ')}`,
       };
     },
   },

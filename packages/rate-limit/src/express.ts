@@ -7,10 +7,10 @@ import {
   type Store,
   rateLimit,
 } from 'express-rate-limit';
-import { VigilError } from '@vigil/core';
 import { Decisions } from './decisions';
-import { RATE_LIMIT_ERROR_CODES, context } from './errors';
+import { context } from './errors';
 import { ipKey } from './keys';
+import { type LimiterControls, failClosedRetryAfter, withControls } from './limiter';
 import {
   type LimitInfo,
   type LimitedRequest,
@@ -25,24 +25,6 @@ import { TrustChecks } from './trust';
 type Next = (err?: unknown) => void;
 /** An Express-compatible middleware. */
 export type ExpressMiddleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
-
-/** Store state of one policy, for health pages. */
-export interface PolicyStatus {
-  policy: string;
-  store: 'memory' | 'redis';
-  /** True while the shared store is failing and the policy's onStoreError behaviour applies. */
-  down: boolean;
-}
-
-/** What expressRateLimit() and koaRateLimit() return besides the middleware itself. */
-export interface LimiterControls<M> {
-  /** A middleware applying only the named policy, ignoring its routes and methods: for one route. */
-  policy(name: string): M;
-  /** Store state per policy. */
-  status(): PolicyStatus[];
-  /** Stops the stores' timers and closes the Redis client Vigil created. */
-  close(): Promise<void>;
-}
 
 export type ExpressRateLimit = ExpressMiddleware & LimiterControls<ExpressMiddleware>;
 
@@ -109,7 +91,6 @@ export function expressRateLimit(options?: unknown, ...rest: unknown[]): Express
   const limiters = opts.policies.map((policy, index) =>
     createLimiter(opts, policy, index, stores.stores[index] as Store, decisions),
   );
-  const all = opts.policies.map((_, i) => i);
 
   const chain = (indexes: readonly number[], matchRoutes: boolean): ExpressMiddleware =>
     function vigilRateLimit(req: ExpressRequest, res, next) {
@@ -148,25 +129,12 @@ export function expressRateLimit(options?: unknown, ...rest: unknown[]): Express
       step();
     };
 
-  const middleware = chain(all, true) as ExpressRateLimit;
-  middleware.policy = (name: string) => {
-    const index = opts.policies.findIndex((p) => p.name === name);
-    if (index === -1) {
-      throw new VigilError(
-        RATE_LIMIT_ERROR_CODES.UNKNOWN_POLICY,
-        `expressRateLimit().policy(): no policy named ${JSON.stringify(name)}; the policies are ${opts.policies.map((p) => p.name).join(', ')}.`,
-      );
-    }
-    return chain([index], false);
-  };
-  middleware.status = () => stores.status();
-  middleware.close = () => stores.close();
-  return middleware;
+  return withControls('expressRateLimit', opts, stores, chain);
 }
 
 function failClosed(opts: ParsedOptions, policy: Policy, res: ServerResponse): void {
   if (res.headersSent) return;
-  const retryAfter = Math.max(1, Math.ceil(opts.retryIntervalMs / 1000));
+  const retryAfter = failClosedRetryAfter(opts);
   res.statusCode = 503;
   res.setHeader('Retry-After', String(retryAfter));
   res.setHeader('Content-Type', 'application/json; charset=utf-8');

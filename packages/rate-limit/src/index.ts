@@ -1,6 +1,7 @@
 // Public API of @vigil/rate-limit.
 export { expressRateLimit } from './express';
-export type { ExpressRateLimit, ExpressMiddleware, LimiterControls, PolicyStatus } from './express';
+export type { ExpressRateLimit, ExpressMiddleware } from './express';
+export type { LimiterControls, PolicyStatus } from './limiter';
 export { koaRateLimit } from './koa';
 export type { KoaRateLimit, KoaMiddleware, KoaContextLike } from './koa';
 export { DEFAULT_SKIP_PATHS, STORE_ERROR_BEHAVIOURS } from './options';

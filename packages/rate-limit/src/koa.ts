@@ -1,10 +1,9 @@
 // koaRateLimit(): the same policies, stores, keys, headers and bodies as expressRateLimit(), for Koa.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MemoryStore, type Store } from 'express-rate-limit';
-import { VigilError } from '@vigil/core';
 import { Decisions } from './decisions';
-import { RATE_LIMIT_ERROR_CODES, context } from './errors';
-import type { LimiterControls } from './express';
+import { context } from './errors';
+import { type LimiterControls, failClosedRetryAfter, withControls } from './limiter';
 import { ipKey } from './keys';
 import {
   type LimitInfo,
@@ -51,7 +50,6 @@ export function koaRateLimit(options?: unknown, ...rest: unknown[]): KoaRateLimi
   );
   const trust = new TrustChecks(decisions.problems);
   opts.policies.forEach((policy, i) => initStore(stores.stores[i] as Store, policy, decisions));
-  const all = opts.policies.map((_, i) => i);
 
   const chain = (indexes: readonly number[], matchRoutes: boolean): KoaMiddleware =>
     async function vigilRateLimit(ctx, next) {
@@ -94,20 +92,7 @@ export function koaRateLimit(options?: unknown, ...rest: unknown[]): KoaRateLimi
       }
     };
 
-  const middleware = chain(all, true) as KoaRateLimit;
-  middleware.policy = (name: string) => {
-    const index = opts.policies.findIndex((p) => p.name === name);
-    if (index === -1) {
-      throw new VigilError(
-        RATE_LIMIT_ERROR_CODES.UNKNOWN_POLICY,
-        `koaRateLimit().policy(): no policy named ${JSON.stringify(name)}; the policies are ${opts.policies.map((p) => p.name).join(', ')}.`,
-      );
-    }
-    return chain([index], false);
-  };
-  middleware.status = () => stores.status();
-  middleware.close = () => stores.close();
-  return middleware;
+  return withControls('koaRateLimit', opts, stores, chain);
 }
 
 function initStore(store: Store, policy: Policy, decisions: Decisions): void {
@@ -158,7 +143,7 @@ async function check(
     decisions.count(index, 'store_error');
     if (!(error instanceof StoreUnavailableError)) decisions.problem(policy, 'increment', error);
     if (policy.onStoreError !== 'fail-closed') return 'next';
-    const retryAfter = Math.max(1, Math.ceil(opts.retryIntervalMs / 1000));
+    const retryAfter = failClosedRetryAfter(opts);
     ctx.status = 503;
     ctx.set('Retry-After', String(retryAfter));
     ctx.set('Content-Type', 'application/json; charset=utf-8');

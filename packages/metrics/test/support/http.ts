@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 export interface Running {
   server: Server;
   port: number;
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (or the host given). */
   origin: string;
   /** Resolves once the server has received `n` requests in all (their headers, at least). */
   received: (n: number) => Promise<void>;
@@ -19,8 +19,8 @@ export interface Running {
 
 const running = new Set<Server>();
 
-/** Starts `listener` on 127.0.0.1:0. Every server started here is closed by closeServers(). */
-export async function startServer(listener: RequestListener): Promise<Running> {
+/** Starts `listener` on `host`:0. Every server started here is closed by closeServers(). */
+export async function startServer(listener: RequestListener, host = '127.0.0.1'): Promise<Running> {
   let count = 0;
   const waiting: { n: number; resolve: () => void }[] = [];
   const server = createServer((req, res) => {
@@ -31,15 +31,18 @@ export async function startServer(listener: RequestListener): Promise<Running> {
     }
     listener(req, res);
   });
+  // Keep-alive clients of load tests reuse sockets; the server must not close them under load.
+  server.keepAliveTimeout = 30_000;
   running.add(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const received = (n: number) =>
     n <= count ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ n, resolve }));
-  return { server, port, origin: `http://127.0.0.1:${port}`, received };
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return { server, port, origin: `http://${shown}:${port}`, received };
 }
 
 /** Closes every server startServer() started, dropping kept-alive and hanging connections. */

@@ -1,53 +1,9 @@
 // Real servers on ephemeral ports and a small HTTP client that can pick its source address.
-import {
-  Agent,
-  type IncomingHttpHeaders,
-  type RequestListener,
-  type Server,
-  createServer,
-  request,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, type IncomingHttpHeaders, request } from 'node:http';
 import { networkInterfaces } from 'node:os';
 
-export interface Running {
-  server: Server;
-  port: number;
-  /** `http://127.0.0.1:<port>` (or the host given). */
-  origin: string;
-}
-
-const running = new Set<Server>();
-
-/** Starts `listener` on `host`:0. Every server started here is closed by closeServers(). */
-export async function startServer(listener: RequestListener, host = '127.0.0.1'): Promise<Running> {
-  const server = createServer(listener);
-  // Keep-alive clients of the load tests reuse sockets; the server must not close them under load.
-  server.keepAliveTimeout = 30_000;
-  running.add(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const shown = host.includes(':') ? `[${host}]` : host;
-  return { server, port, origin: `http://${shown}:${port}` };
-}
-
-/** Closes every server startServer() started, dropping kept-alive connections. */
-export async function closeServers(): Promise<void> {
-  const servers = [...running];
-  running.clear();
-  await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    ),
-  );
-}
+// Servers come from the metrics suite's support: started on an ephemeral port, closed together.
+export { type Running, closeServers, startServer } from '../../../metrics/test/support/http';
 
 export interface Reply {
   status: number;

@@ -27,22 +27,24 @@ export interface ScrapeResponder {
 
 const KNOWN = ['registry', 'token', 'openMetrics', 'path'];
 
-export interface HandlerConfig {
-  registry: Registry;
+/** Who may call an operational endpoint, and on which path it answers. */
+export interface EndpointAccess {
+  /** Digest of the bearer token required, if any: only a digest is kept, compared in constant time. */
   tokenDigest: Buffer | undefined;
-  openMetrics: boolean;
+  /** Answer only this path and pass other requests on; undefined answers every request. */
   path: string | undefined;
 }
 
-export function resolveHandlerOptions(
+export interface HandlerConfig extends EndpointAccess {
+  registry: Registry;
+  openMetrics: boolean;
+}
+
+/** Validates the `token` (or VIGIL_METRICS_TOKEN) and `path` options of an operational endpoint. */
+export function resolveAccess(
   ctx: OptionContext,
-  raw: unknown,
-  extraKnown: readonly string[] = [],
-): HandlerConfig & Record<string, unknown> {
-  const o = readOptions<MetricsHandlerOptions & { path?: string }>(ctx, raw, 1, [
-    ...KNOWN,
-    ...extraKnown,
-  ]);
+  o: { token?: unknown; path?: unknown },
+): EndpointAccess {
   // An empty variable (common in compose files) means unset; an empty `token` option is an error.
   const token = o.token ?? (process.env.VIGIL_METRICS_TOKEN || undefined);
   if (token !== undefined && (typeof token !== 'string' || token.length < 16)) {
@@ -59,13 +61,68 @@ export function resolveHandlerOptions(
   if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) {
     throw optionError(ctx, 'INVALID_OPTION', 'path', 'a path starting with "/"', path);
   }
+  return { tokenDigest: token === undefined ? undefined : digest(token), path };
+}
+
+/** A body an operational endpoint answers with. */
+export interface EndpointBody {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/**
+ * An operational endpoint (scrape, summary): marks the request operational, answers 401 without the
+ * token, 405 to methods other than GET and HEAD, then `produce`'s body, not cached.
+ */
+export function operationalResponder(
+  access: EndpointAccess,
+  produce: (req: IncomingMessage) => Promise<EndpointBody>,
+): ScrapeResponder {
+  return {
+    matches(req) {
+      return access.path === undefined || pathOf(req.url) === access.path;
+    },
+    async handle(req, res) {
+      markOperational(req);
+      if (access.tokenDigest !== undefined && !authorized(req, access.tokenDigest)) {
+        res.statusCode = 401;
+        res.setHeader('WWW-Authenticate', 'Bearer');
+        res.end();
+        return;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.statusCode = 405;
+        res.setHeader('Allow', 'GET, HEAD');
+        res.end();
+        return;
+      }
+      const { status, contentType, body } = await produce(req);
+      res.statusCode = status;
+      res.setHeader('Content-Type', contentType);
+      if (status === 200) {
+        res.setHeader('Cache-Control', 'no-store');
+        res.setHeader('Content-Length', Buffer.byteLength(body));
+      }
+      res.end(req.method === 'HEAD' && status === 200 ? undefined : body);
+    },
+  };
+}
+
+export function resolveHandlerOptions(
+  ctx: OptionContext,
+  raw: unknown,
+  extraKnown: readonly string[] = [],
+): HandlerConfig & Record<string, unknown> {
+  const o = readOptions<MetricsHandlerOptions & { path?: string }>(ctx, raw, 1, [
+    ...KNOWN,
+    ...extraKnown,
+  ]);
   return {
     ...o,
+    ...resolveAccess(ctx, o),
     registry: resolveRegistry(ctx, o.registry),
-    // Only a digest is kept, and compared in constant time.
-    tokenDigest: token === undefined ? undefined : digest(token),
     openMetrics: booleanOption(ctx, 'openMetrics', o.openMetrics, true),
-    path,
   };
 }
 
@@ -91,44 +148,22 @@ export function responderFromConfig(
   renderer: (format: ExpositionFormat) => Promise<string> = (format) =>
     render(config.registry, format),
 ): ScrapeResponder {
-  return {
-    matches(req) {
-      return config.path === undefined || pathOf(req.url) === config.path;
-    },
-    async handle(req, res) {
-      markOperational(req);
-      if (config.tokenDigest !== undefined && !authorized(req, config.tokenDigest)) {
-        res.statusCode = 401;
-        res.setHeader('WWW-Authenticate', 'Bearer');
-        res.end();
-        return;
-      }
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.statusCode = 405;
-        res.setHeader('Allow', 'GET, HEAD');
-        res.end();
-        return;
-      }
-      const format = config.openMetrics ? negotiate(req.headers.accept) : 'prometheus';
-      let body: string;
-      try {
-        body = await renderer(format);
-      } catch (err) {
-        res.statusCode = 500;
-        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-        res.end(`metrics collection failed: ${err instanceof Error ? err.message : String(err)}\n`);
-        return;
-      }
-      res.statusCode = 200;
-      res.setHeader(
-        'Content-Type',
-        format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
-      );
-      res.setHeader('Cache-Control', 'no-store');
-      res.setHeader('Content-Length', Buffer.byteLength(body));
-      res.end(req.method === 'HEAD' ? undefined : body);
-    },
-  };
+  return operationalResponder(config, async (req) => {
+    const format = config.openMetrics ? negotiate(req.headers.accept) : 'prometheus';
+    try {
+      return {
+        status: 200,
+        contentType: format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
+        body: await renderer(format),
+      };
+    } catch (err) {
+      return {
+        status: 500,
+        contentType: 'text/plain; charset=utf-8',
+        body: `metrics collection failed: ${err instanceof Error ? err.message : String(err)}\n`,
+      };
+    }
+  });
 }
 
 export function createScrapeResponder(ctx: OptionContext, raw: unknown): ScrapeResponder {

@@ -1,7 +1,5 @@
 // /metrics/summary: a JSON digest of the HTTP metrics (totals, success rate, top routes, uptime),
 // plus sections other packages contribute (business totals), served for Express and Koa.
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type MinimalLogger,
   type OptionContext,
@@ -11,7 +9,6 @@ import {
   integerOption,
   looksLikeFrameworkCall,
   loggerOption,
-  markOperational,
   notCalledError,
   optionError,
   readOptions,
@@ -23,6 +20,12 @@ import type { ExpressMiddleware } from './express';
 import type { KoaMiddleware } from './koa';
 import { resolveRegistry } from './options';
 import type { NamingScheme } from './types';
+import {
+  type EndpointAccess,
+  type ScrapeResponder,
+  operationalResponder,
+  resolveAccess,
+} from './handler';
 
 /** Options of the summary handlers. */
 export interface MetricsSummaryOptions {
@@ -128,17 +131,13 @@ function namesFor(scheme: NamingScheme, prefix: string): Names {
   };
 }
 
-interface SummaryConfig {
+interface SummaryConfig extends EndpointAccess {
   registry: Registry;
   names: Names;
   topRoutes: number;
   sections: [string, () => unknown][];
-  tokenDigest: Buffer | undefined;
-  path: string | undefined;
   problems: ProblemReporter;
 }
-
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 function resolveSummaryOptions(ctx: OptionContext, raw: unknown): SummaryConfig {
   const o = readOptions<MetricsSummaryOptions>(ctx, raw, 1, KNOWN);
@@ -190,28 +189,12 @@ function resolveSummaryOptions(ctx: OptionContext, raw: unknown): SummaryConfig 
       sections.push([name, fn as () => unknown]);
     }
   }
-  const token = o.token ?? (process.env.VIGIL_METRICS_TOKEN || undefined);
-  if (token !== undefined && (typeof token !== 'string' || token.length < 16)) {
-    throw optionError(
-      ctx,
-      'INVALID_OPTION',
-      'token',
-      'a string of at least 16 characters',
-      o.token === undefined ? '(VIGIL_METRICS_TOKEN)' : token,
-      'Use a long random secret, e.g. `openssl rand -hex 24`.',
-    );
-  }
-  const path = o.path;
-  if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) {
-    throw optionError(ctx, 'INVALID_OPTION', 'path', 'a path starting with "/"', path);
-  }
   return {
     registry: resolveRegistry(ctx, o.registry),
     names: namesFor(scheme, prefix),
     topRoutes: integerOption(ctx, 'topRoutes', o.topRoutes, 10, 0, 100),
     sections,
-    tokenDigest: token === undefined ? undefined : digest(token),
-    path,
+    ...resolveAccess(ctx, o),
     problems: createProblemReporter('@vigil/metrics', loggerOption(ctx, o.logger)),
   };
 }
@@ -339,57 +322,17 @@ async function summarize(config: SummaryConfig): Promise<MetricsSummary> {
   return summary;
 }
 
-function authorized(req: IncomingMessage, expected: Buffer): boolean {
-  const header = req.headers.authorization;
-  if (typeof header !== 'string' || !/^bearer /i.test(header)) return false;
-  return timingSafeEqual(digest(header.slice(7).trim()), expected);
-}
-
-function pathOf(url: string | undefined): string {
-  if (url === undefined) return '/';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-}
-
-interface SummaryResponder {
-  matches(req: IncomingMessage): boolean;
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
-}
-
-function createSummaryResponder(ctx: OptionContext, raw: unknown): SummaryResponder {
+function createSummaryResponder(ctx: OptionContext, raw: unknown): ScrapeResponder {
   const config = resolveSummaryOptions(ctx, raw);
-  return {
-    matches: (req) => config.path === undefined || pathOf(req.url) === config.path,
-    async handle(req, res) {
-      markOperational(req);
-      if (config.tokenDigest !== undefined && !authorized(req, config.tokenDigest)) {
-        res.statusCode = 401;
-        res.setHeader('WWW-Authenticate', 'Bearer');
-        res.end();
-        return;
-      }
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.statusCode = 405;
-        res.setHeader('Allow', 'GET, HEAD');
-        res.end();
-        return;
-      }
-      let body: string;
-      try {
-        body = JSON.stringify(await summarize(config));
-      } catch (err) {
-        res.statusCode = 500;
-        res.setHeader('Content-Type', 'application/json; charset=utf-8');
-        res.end(JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
-        return;
-      }
-      res.statusCode = 200;
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      res.setHeader('Cache-Control', 'no-store');
-      res.setHeader('Content-Length', Buffer.byteLength(body));
-      res.end(req.method === 'HEAD' ? undefined : body);
-    },
-  };
+  return operationalResponder(config, async () => {
+    const contentType = 'application/json; charset=utf-8';
+    try {
+      return { status: 200, contentType, body: JSON.stringify(await summarize(config)) };
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      return { status: 500, contentType, body: JSON.stringify({ error }) };
+    }
+  });
 }
 
 /**

@@ -1,53 +1,8 @@
 // Real servers on ephemeral loopback ports, and raw HTTP clients (one connection per request).
-import { type RequestListener, type Server, createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 
-export interface Running {
-  server: Server;
-  /** `http://127.0.0.1:<port>` */
-  origin: string;
-  /** Resolves once the server has received `n` requests in all. */
-  received: (n: number) => Promise<void>;
-}
-
-const running = new Set<Server>();
-
-/** Starts `listener` on 127.0.0.1:0; closeServers() closes every server started here. */
-export async function startServer(listener: RequestListener): Promise<Running> {
-  let count = 0;
-  const waiting: { n: number; resolve: () => void }[] = [];
-  const server = createServer((req, res) => {
-    count++;
-    for (const w of waiting.filter((x) => x.n <= count)) {
-      waiting.splice(waiting.indexOf(w), 1);
-      w.resolve();
-    }
-    listener(req, res);
-  });
-  running.add(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const received = (n: number) =>
-    n <= count ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ n, resolve }));
-  return { server, origin: `http://127.0.0.1:${port}`, received };
-}
-
-export async function closeServers(): Promise<void> {
-  const servers = [...running];
-  running.clear();
-  await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    ),
-  );
-}
+// Servers come from the metrics suite's support: started on an ephemeral port, closed together.
+export { type Running, closeServers, startServer } from '../../../metrics/test/support/http';
 
 export interface Reply {
   status: number;

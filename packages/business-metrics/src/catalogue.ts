@@ -5,6 +5,8 @@ import {
   type OptionContext,
   LABEL_NAME_PATTERN,
   METRIC_NAME_PATTERN,
+  DEFAULT_BYTES_BUCKETS,
+  DEFAULT_SECONDS_BUCKETS,
   OVERFLOW_LABEL_VALUE,
   bucketsOption,
   createProblemReporter,
@@ -52,15 +54,8 @@ import type {
   TotalsOptions,
 } from './types';
 
-/** OpenTelemetry's HTTP server duration buckets, in seconds: the default for histograms in seconds. */
-export const DEFAULT_SECONDS_BUCKETS: readonly number[] = Object.freeze([
-  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
-]);
-
-/** 64 B to 16 MiB by powers of 4: the default for histograms in bytes. */
-export const DEFAULT_BYTES_BUCKETS: readonly number[] = Object.freeze([
-  64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216,
-]);
+// The defaults for histograms in seconds and in bytes are @vigil/metrics' HTTP buckets, from core.
+export { DEFAULT_SECONDS_BUCKETS, DEFAULT_BYTES_BUCKETS } from '@vigil/core';
 
 /** Default most distinct values of a `route` label. */
 export const DEFAULT_MAX_ROUTES = 1000;

@@ -48,3 +48,4 @@ export {
   redactUrlQuery,
   secretQueryNames,
 } from './secret-query';
+export { DEFAULT_SECONDS_BUCKETS, DEFAULT_BYTES_BUCKETS } from './buckets';

@@ -14,7 +14,7 @@ import {
   loggerOption,
   optionError,
   readOptions,
-  stringOption,
+  prefixOption,
 } from '@vigil/core';
 import { PACKAGE, context } from './errors';
 import {
@@ -418,17 +418,7 @@ export function defineBusinessMetrics<const D extends MetricDefinitions>(
     }
     registry = o.registry;
   }
-  const prefix = stringOption(ctx, 'prefix', o.prefix, '');
-  if (prefix !== '' && !METRIC_NAME_PATTERN.test(prefix)) {
-    throw optionError(
-      ctx,
-      'INVALID_PREFIX',
-      'prefix',
-      'a valid start of a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)',
-      prefix,
-      'Use letters, digits and underscores, e.g. "shop_".',
-    );
-  }
+  const prefix = prefixOption(ctx, o.prefix, 'Use letters, digits and underscores, e.g. "shop_".');
   const logger = loggerOption(ctx, o.logger);
   const maxRoutes = integerOption(
     ctx,

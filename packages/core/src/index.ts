@@ -16,6 +16,7 @@ export {
   bucketsOption,
   hasMethod,
   loggerOption,
+  prefixOption,
   METRIC_NAME_PATTERN,
   LABEL_NAME_PATTERN,
 } from './validate';

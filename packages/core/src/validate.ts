@@ -141,3 +141,19 @@ export function loggerOption(context: OptionContext, value: unknown): MinimalLog
   }
   return value as MinimalLogger;
 }
+
+/** A metric-name prefix option: '' by default, else a valid start of a Prometheus metric name. */
+export function prefixOption(context: OptionContext, value: unknown, fix: string): string {
+  const prefix = stringOption(context, 'prefix', value, '');
+  if (prefix !== '' && !METRIC_NAME_PATTERN.test(prefix)) {
+    throw optionError(
+      context,
+      'INVALID_PREFIX',
+      'prefix',
+      'a valid start of a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)',
+      prefix,
+      fix,
+    );
+  }
+  return prefix;
+}

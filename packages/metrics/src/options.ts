@@ -4,7 +4,7 @@ import {
   type MinimalLogger,
   type OptionContext,
   LABEL_NAME_PATTERN,
-  METRIC_NAME_PATTERN,
+  prefixOption,
   DEFAULT_BYTES_BUCKETS,
   DEFAULT_SECONDS_BUCKETS,
   booleanOption,
@@ -163,17 +163,11 @@ export function resolveOptions(
 ): ResolvedOptions {
   const o = readOptions<MetricsOptions>(ctx, raw, argCount, KNOWN_OPTIONS);
   const registry = resolveRegistry(ctx, o.registry);
-  const prefix = stringOption(ctx, 'prefix', o.prefix, '');
-  if (prefix !== '' && !METRIC_NAME_PATTERN.test(prefix)) {
-    throw optionError(
-      ctx,
-      'INVALID_PREFIX',
-      'prefix',
-      'a valid start of a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)',
-      prefix,
-      'Use letters, digits, underscores and colons, e.g. "myapp_".',
-    );
-  }
+  const prefix = prefixOption(
+    ctx,
+    o.prefix,
+    'Use letters, digits, underscores and colons, e.g. "myapp_".',
+  );
   const scheme = stringOption(
     ctx,
     'namingScheme',

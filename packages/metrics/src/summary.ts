@@ -4,7 +4,7 @@ import {
   type MinimalLogger,
   type OptionContext,
   type ProblemReporter,
-  METRIC_NAME_PATTERN,
+  prefixOption,
   createProblemReporter,
   integerOption,
   looksLikeFrameworkCall,
@@ -141,17 +141,7 @@ interface SummaryConfig extends EndpointAccess {
 
 function resolveSummaryOptions(ctx: OptionContext, raw: unknown): SummaryConfig {
   const o = readOptions<MetricsSummaryOptions>(ctx, raw, 1, KNOWN);
-  const prefix = stringOption(ctx, 'prefix', o.prefix, '');
-  if (prefix !== '' && !METRIC_NAME_PATTERN.test(prefix)) {
-    throw optionError(
-      ctx,
-      'INVALID_PREFIX',
-      'prefix',
-      'a valid start of a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)',
-      prefix,
-      'Give the prefix the metrics middleware was given.',
-    );
-  }
+  const prefix = prefixOption(ctx, o.prefix, 'Give the prefix the metrics middleware was given.');
   const scheme = stringOption(
     ctx,
     'namingScheme',

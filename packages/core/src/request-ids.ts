@@ -1,5 +1,6 @@
 // The ids of the request being served, as other packages see them: tracing registers a provider,
 // audit and rate limiting read it, so none of them depends on another.
+import { providerSlot } from './provider-slot';
 
 /** Ids of the request whose async flow the caller is in. */
 export interface ActiveRequestIds {
@@ -15,22 +16,14 @@ export interface ActiveRequestIds {
 
 export type RequestIdsProvider = () => ActiveRequestIds | undefined;
 
-// A registered symbol on globalThis so that the provider survives duplicated copies of this package.
-const kProvider = Symbol.for('vigil.requestIdsProvider');
-type Slot = { [kProvider]?: RequestIdsProvider };
+const slot = providerSlot<ActiveRequestIds>('vigil.requestIdsProvider');
 
 /** Installs (or with `undefined` removes) the function that reports the current request's ids. */
 export function setRequestIdsProvider(provider: RequestIdsProvider | undefined): void {
-  (globalThis as Slot)[kProvider] = provider;
+  slot.set(provider);
 }
 
 /** The current request's ids, or undefined outside a traced request or when the provider fails. */
 export function getActiveRequestIds(): ActiveRequestIds | undefined {
-  const provider = (globalThis as Slot)[kProvider];
-  if (provider === undefined) return undefined;
-  try {
-    return provider();
-  } catch {
-    return undefined;
-  }
+  return slot.get();
 }

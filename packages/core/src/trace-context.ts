@@ -1,4 +1,5 @@
 // The active trace context as other packages see it: tracing registers a provider, metrics reads it.
+import { providerSlot } from './provider-slot';
 
 /** Ids of the span active at the call site. */
 export interface ActiveTraceContext {
@@ -10,22 +11,14 @@ export interface ActiveTraceContext {
 
 export type TraceContextProvider = () => ActiveTraceContext | undefined;
 
-// A registered symbol on globalThis so that the provider survives duplicated copies of this package.
-const kProvider = Symbol.for('vigil.traceContextProvider');
-type Slot = { [kProvider]?: TraceContextProvider };
+const slot = providerSlot<ActiveTraceContext>('vigil.traceContextProvider');
 
 /** Installs (or with `undefined` removes) the function that reports the active trace context. */
 export function setTraceContextProvider(provider: TraceContextProvider | undefined): void {
-  (globalThis as Slot)[kProvider] = provider;
+  slot.set(provider);
 }
 
 /** The active trace context, or undefined when no tracing is set up or the provider fails. */
 export function getActiveTraceContext(): ActiveTraceContext | undefined {
-  const provider = (globalThis as Slot)[kProvider];
-  if (provider === undefined) return undefined;
-  try {
-    return provider();
-  } catch {
-    return undefined;
-  }
+  return slot.get();
 }

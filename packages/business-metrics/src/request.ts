@@ -6,7 +6,7 @@
 // the end of a response comes from Node's `http.server.response.finish` diagnostics channel, and an
 // abort from the socket's 'close'. No listener is added per request.
 import { subscribe } from 'node:diagnostics_channel';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import {
   type ProblemReporter,
@@ -297,13 +297,19 @@ export function scopeFor(target: unknown, response?: ServerResponse): RequestSco
   let req: IncomingMessage;
   let res: ServerResponse | undefined;
   let ctx: object | undefined;
-  if (isKoaContext(target)) {
+  // A request first: one prototype check, where probing Express's req for Koa's properties walks its
+  // whole (swapped) prototype chain for names it does not have, on every recording.
+  if (target instanceof IncomingMessage) {
+    req = target;
+    // Express links req to res; a bare Node request has no such link.
+    res = response ?? (target as { res?: ServerResponse }).res;
+  } else if (isKoaContext(target)) {
     ctx = target;
     req = target.req;
     res = target.res;
   } else if (isNodeRequest(target)) {
+    // Request-like objects of other classes (HTTP/2's compatibility request).
     req = target;
-    // Express links req to res; a bare Node request has no such link.
     res = response ?? target.res;
   } else {
     return undefined;

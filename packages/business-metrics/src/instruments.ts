@@ -160,8 +160,8 @@ export abstract class Instrument<S extends { readonly labels: Labels }> implemen
   }
 }
 
-export class BusinessCounter extends Instrument<ScalarSeries> {
-  readonly type = 'counter';
+/** A counter or a gauge: one number per series. */
+abstract class ScalarInstrument extends Instrument<ScalarSeries> {
   protected make(labels: Labels): ScalarSeries {
     return { labels, value: 0 };
   }
@@ -174,17 +174,12 @@ export class BusinessCounter extends Instrument<ScalarSeries> {
   }
 }
 
-export class BusinessGauge extends Instrument<ScalarSeries> {
+export class BusinessCounter extends ScalarInstrument {
+  readonly type = 'counter';
+}
+
+export class BusinessGauge extends ScalarInstrument {
   readonly type = 'gauge';
-  protected make(labels: Labels): ScalarSeries {
-    return { labels, value: 0 };
-  }
-  protected values(): MetricValue[] {
-    return this.series.map((s) => ({ labels: s.labels, value: s.value }));
-  }
-  reset(): void {
-    for (const s of this.series) s.value = 0;
-  }
 }
 
 export class BusinessHistogram extends Instrument<HistogramSeries> {

@@ -3,6 +3,7 @@ import { request } from 'node:http';
 
 // Servers come from the metrics suite's support: started on an ephemeral port, closed together.
 export { type Running, closeServers, startServer } from '../../../metrics/test/support/http';
+import { rawRequest } from '../../../metrics/test/support/http';
 
 export interface Reply {
   status: number;
@@ -19,30 +20,19 @@ export interface SendOptions {
 
 /** One request on its own connection, resolved with the whole response. */
 export function send(origin: string, path: string, options: SendOptions = {}): Promise<Reply> {
-  return new Promise<Reply>((resolve, reject) => {
-    const body = options.json === undefined ? undefined : JSON.stringify(options.json);
-    const req = request(`${origin}${path}`, {
-      method: options.method ?? (body === undefined ? 'GET' : 'POST'),
-      headers: {
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...options.headers,
-      },
-      agent: false,
-    });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => parts.push(chunk));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(parts).toString('utf8'),
-        }),
-      );
-      res.on('error', reject);
-    });
-    req.end(body);
+  const body = options.json === undefined ? undefined : JSON.stringify(options.json);
+  return rawRequest(origin, path, {
+    method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+    headers: {
+      ...(body === undefined
+        ? {}
+        : {
+            'content-type': 'application/json',
+            'content-length': String(Buffer.byteLength(body)),
+          }),
+      ...options.headers,
+    },
+    chunks: body === undefined ? [] : [body],
   });
 }
 

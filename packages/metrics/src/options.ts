@@ -156,6 +156,18 @@ function matcherList(
   });
 }
 
+/** The `namingScheme` option: `prometheus` (default) or `opentelemetry`. */
+export function namingSchemeOption(ctx: OptionContext, value: unknown): NamingScheme {
+  return stringOption(
+    ctx,
+    'namingScheme',
+    value,
+    'prometheus',
+    /^(prometheus|opentelemetry)$/,
+    '"prometheus" or "opentelemetry"',
+  ) as NamingScheme;
+}
+
 export function resolveOptions(
   ctx: OptionContext,
   raw: unknown,
@@ -168,14 +180,7 @@ export function resolveOptions(
     o.prefix,
     'Use letters, digits, underscores and colons, e.g. "myapp_".',
   );
-  const scheme = stringOption(
-    ctx,
-    'namingScheme',
-    o.namingScheme,
-    'prometheus',
-    /^(prometheus|opentelemetry)$/,
-    '"prometheus" or "opentelemetry"',
-  ) as NamingScheme;
+  const scheme = namingSchemeOption(ctx, o.namingScheme);
 
   const customLabelNames: string[] = [];
   const customLabelFns: ((info: RequestInfo) => string)[] = [];

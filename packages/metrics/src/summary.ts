@@ -12,13 +12,12 @@ import {
   notCalledError,
   optionError,
   readOptions,
-  stringOption,
 } from '@vigil/core';
 import type { Registry } from 'prom-client';
 import { context } from './errors';
 import type { ExpressMiddleware } from './express';
 import type { KoaMiddleware } from './koa';
-import { resolveRegistry } from './options';
+import { namingSchemeOption, resolveRegistry } from './options';
 import type { NamingScheme } from './types';
 import {
   type EndpointAccess,
@@ -142,14 +141,7 @@ interface SummaryConfig extends EndpointAccess {
 function resolveSummaryOptions(ctx: OptionContext, raw: unknown): SummaryConfig {
   const o = readOptions<MetricsSummaryOptions>(ctx, raw, 1, KNOWN);
   const prefix = prefixOption(ctx, o.prefix, 'Give the prefix the metrics middleware was given.');
-  const scheme = stringOption(
-    ctx,
-    'namingScheme',
-    o.namingScheme,
-    'prometheus',
-    /^(prometheus|opentelemetry)$/,
-    '"prometheus" or "opentelemetry"',
-  ) as NamingScheme;
+  const scheme = namingSchemeOption(ctx, o.namingScheme);
   const sections: [string, () => unknown][] = [];
   if (o.sections !== undefined) {
     const s = o.sections as unknown;

@@ -7,20 +7,12 @@ import {
   type Store,
   rateLimit,
 } from 'express-rate-limit';
-import { Decisions } from './decisions';
-import { context } from './errors';
+import type { Decisions } from './decisions';
 import { ipKey } from './keys';
-import { type LimiterControls, failClosedRetryAfter, withControls } from './limiter';
-import {
-  type LimitInfo,
-  type LimitedRequest,
-  type ParsedOptions,
-  type Policy,
-  parseOptions,
-} from './options';
+import { type LimiterControls, failClosedRetryAfter, setUp, withControls } from './limiter';
+import { type LimitInfo, type LimitedRequest, type ParsedOptions, type Policy } from './options';
 import { limitedBody, resetSeconds, resolveKey, unavailableBody } from './resolve';
-import { StoreUnavailableError, createStores } from './store';
-import { TrustChecks } from './trust';
+import { StoreUnavailableError } from './store';
 
 type Next = (err?: unknown) => void;
 /** An Express-compatible middleware. */
@@ -82,12 +74,7 @@ function defaultUser(request: LimitedRequest): unknown {
  * @throws VigilError with an `ERR_VIGIL_RATE_LIMIT_*` code on invalid options.
  */
 export function expressRateLimit(options?: unknown, ...rest: unknown[]): ExpressRateLimit {
-  const opts = parseOptions(context('expressRateLimit'), options, 1 + rest.length);
-  const decisions = new Decisions(opts, 'expressRateLimit');
-  const stores = createStores(opts, decisions, (error) =>
-    decisions.problems.report('redis-client', error),
-  );
-  const trust = new TrustChecks(decisions.problems);
+  const { opts, decisions, stores, trust } = setUp('expressRateLimit', options, 1 + rest.length);
   const limiters = opts.policies.map((policy, index) =>
     createLimiter(opts, policy, index, stores.stores[index] as Store, decisions),
   );

@@ -1,20 +1,12 @@
 // koaRateLimit(): the same policies, stores, keys, headers and bodies as expressRateLimit(), for Koa.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MemoryStore, type Store } from 'express-rate-limit';
-import { Decisions } from './decisions';
-import { context } from './errors';
-import { type LimiterControls, failClosedRetryAfter, withControls } from './limiter';
+import type { Decisions } from './decisions';
+import { type LimiterControls, failClosedRetryAfter, setUp, withControls } from './limiter';
 import { ipKey } from './keys';
-import {
-  type LimitInfo,
-  type LimitedRequest,
-  type ParsedOptions,
-  type Policy,
-  parseOptions,
-} from './options';
+import { type LimitInfo, type LimitedRequest, type ParsedOptions, type Policy } from './options';
 import { limitedBody, resetSeconds, resolveKey, standardHeaders, unavailableBody } from './resolve';
-import { StoreUnavailableError, createStores, storeInitOptions } from './store';
-import { TrustChecks } from './trust';
+import { StoreUnavailableError, storeInitOptions } from './store';
 
 /** The part of a Koa context the limiter uses (Koa 2 and 3). */
 export interface KoaContextLike {
@@ -43,12 +35,7 @@ function defaultUser(request: LimitedRequest): unknown {
  * @throws VigilError with an `ERR_VIGIL_RATE_LIMIT_*` code on invalid options.
  */
 export function koaRateLimit(options?: unknown, ...rest: unknown[]): KoaRateLimit {
-  const opts = parseOptions(context('koaRateLimit'), options, 1 + rest.length);
-  const decisions = new Decisions(opts, 'koaRateLimit');
-  const stores = createStores(opts, decisions, (error) =>
-    decisions.problems.report('redis-client', error),
-  );
-  const trust = new TrustChecks(decisions.problems);
+  const { opts, decisions, stores, trust } = setUp('koaRateLimit', options, 1 + rest.length);
   opts.policies.forEach((policy, i) => initStore(stores.stores[i] as Store, policy, decisions));
 
   const chain = (indexes: readonly number[], matchRoutes: boolean): KoaMiddleware =>

@@ -2,8 +2,11 @@
 // close(), and the Retry-After of a fail-closed answer.
 import { VigilError } from '@vigil/core';
 import { RATE_LIMIT_ERROR_CODES } from './errors';
-import type { ParsedOptions } from './options';
-import type { PolicyStores } from './store';
+import { Decisions } from './decisions';
+import { context } from './errors';
+import { type ParsedOptions, parseOptions } from './options';
+import { type PolicyStores, createStores } from './store';
+import { TrustChecks } from './trust';
 
 /** Store state of one policy, for health pages. */
 export interface PolicyStatus {
@@ -21,6 +24,20 @@ export interface LimiterControls<M> {
   status(): PolicyStatus[];
   /** Stops the stores' timers and closes the Redis client Vigil created. */
   close(): Promise<void>;
+}
+
+/** What both factories build first: the options, counters and audit, stores, and proxy checks. */
+export function setUp(
+  factory: string,
+  options: unknown,
+  argCount: number,
+): { opts: ParsedOptions; decisions: Decisions; stores: PolicyStores; trust: TrustChecks } {
+  const opts = parseOptions(context(factory), options, argCount);
+  const decisions = new Decisions(opts, factory);
+  const stores = createStores(opts, decisions, (error) =>
+    decisions.problems.report('redis-client', error),
+  );
+  return { opts, decisions, stores, trust: new TrustChecks(decisions.problems) };
 }
 
 /**

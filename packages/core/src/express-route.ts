@@ -9,10 +9,12 @@ interface RouterLike {
 interface LayerLike {
   route?: object;
   handle?: unknown;
+  /** Express 5 (router 2): matches a path without side effects. */
+  match?: (path: string) => { path: string } | false;
+  /** Express 4: regexp flags for its fast paths. */
+  regexp?: RegExp & { fast_slash?: boolean; fast_star?: boolean };
   /** Express 5 (router >= 2.3): the path given at registration. */
   rawPath?: unknown;
-  /** Express 4: the compiled path. */
-  regexp?: RegExp;
   keys?: { name: string | number }[];
 }
 /** What route resolution reads from an Express request (structural, so no Express types are needed). */
@@ -228,4 +230,92 @@ function pickMount(mounts: string[], originalUrl: string | undefined): string {
     }
   }
   return best;
+}
+
+// ---- the route a request would have reached ----
+
+interface RouteLike {
+  path?: unknown;
+  /** Express 4. */
+  _handles_method?: (method: string) => boolean;
+  /** Express 5 (router 2). */
+  _handlesMethod?: (method: string) => boolean;
+}
+
+/**
+ * The part of `path` a layer matches, or undefined. Express 4's own Layer.match() stores its result on
+ * the layer, so its RegExp is run here instead; Express 5's match() has no side effects.
+ */
+function matchLayer(layer: LayerLike, path: string): string | undefined {
+  const re = layer.regexp;
+  if (re instanceof RegExp && typeof layer.match === 'function' && layer.rawPath === undefined) {
+    if (re.fast_slash === true) return '';
+    if (re.fast_star === true) return path;
+    re.lastIndex = 0;
+    return re.exec(path)?.[0];
+  }
+  if (typeof layer.match === 'function') {
+    const m = layer.match(path);
+    return m === false ? undefined : m.path;
+  }
+  return undefined;
+}
+
+function handlesMethod(route: RouteLike, method: string): boolean {
+  if (typeof route._handlesMethod === 'function') return route._handlesMethod(method);
+  if (typeof route._handles_method === 'function') return route._handles_method(method);
+  return false;
+}
+
+function walk(
+  router: RouterLike,
+  path: string,
+  method: string,
+  prefix: string,
+  depth: number,
+): string | undefined {
+  if (depth > MAX_DEPTH) return undefined;
+  for (const layer of router.stack) {
+    const matched = matchLayer(layer, path);
+    if (matched === undefined) continue;
+    const route = layer.route as RouteLike | undefined;
+    if (route !== undefined) {
+      if (handlesMethod(route, method)) return joinTemplates(prefix, pathToTemplate(route.path));
+      continue;
+    }
+    const nested = nestedRouter(layer);
+    if (nested === undefined) continue;
+    let rest = path.slice(matched.length);
+    if (rest.charCodeAt(0) !== 47) rest = `/${rest}`;
+    const found = walk(
+      nested,
+      rest,
+      method,
+      joinTemplates(prefix, layerTemplate(layer)),
+      depth + 1,
+    );
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The template of the route an Express request would have reached had a middleware not answered it
+ * first (a 401 from an auth middleware, a 413 from a body parser, a 429), found by matching `path`
+ * against the app's router stacks the way Express does, without running anything. Undefined when no
+ * route would have matched. Bounded like every template: only registered paths come out.
+ */
+export function expressWouldMatchTemplate(
+  request: object,
+  path: string,
+  method: string,
+): string | undefined {
+  let app = (request as ExpressRequestLike).app as AppLike | undefined;
+  try {
+    for (let depth = 0; app?.parent !== undefined && depth < MAX_DEPTH; depth++) app = app.parent;
+    const router = routerOf(app);
+    return router === undefined ? undefined : walk(router, path, method, '', 0);
+  } catch {
+    return undefined;
+  }
 }

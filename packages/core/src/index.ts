@@ -31,10 +31,25 @@ export { OVERFLOW_LABEL_VALUE, createLabelGuard } from './label-guard';
 export type { LabelGuard, LabelGuardOptions, LabelOverflowInfo } from './label-guard';
 export { UNMATCHED_ROUTE, pathToTemplate, joinTemplates } from './route';
 export type { RoutePath } from './route';
-export { expressRouteTemplate, express4LayerTemplate } from './express-route';
+export {
+  expressRouteTemplate,
+  express4LayerTemplate,
+  expressWouldMatchTemplate,
+} from './express-route';
 export type { ExpressRequestLike } from './express-route';
-export { koaRouteTemplate } from './koa-route';
-export { markOperational, isOperational, onOperational } from './operational';
+export { koaRouteTemplate, koaWouldMatchTemplate } from './koa-route';
+export {
+  OPERATIONAL_PATHS,
+  OPERATIONAL_PATH_PATTERN,
+  isOperationalPath,
+  markOperational,
+  isOperational,
+} from './operational';
+export { RequestRecord, Connection, allocateSlot, beginRequest, findRequest } from './lifecycle';
+export type { RequestSink } from './lifecycle';
+export { requestRouteTemplate } from './request-route';
+export { targetPath } from './request-path';
+export { acceptId, generateId, MAX_ID_LENGTH } from './request-id';
 export { setTraceContextProvider, getActiveTraceContext } from './trace-context';
 export type { ActiveTraceContext, TraceContextProvider } from './trace-context';
 export { createProblemReporter } from './report';

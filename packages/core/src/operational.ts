@@ -1,40 +1,52 @@
-// Marks requests answered by Vigil's operational endpoints so other Vigil middleware can leave them alone.
+// Operational endpoints (/metrics, /health, /_vigil, ...): the one list of their paths, and the mark an
+// endpoint puts on a request it answers so other Vigil middleware can leave it alone.
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
-
-// Registered symbols so that two copies of @vigil/core in one process still agree.
-const kOperational = Symbol.for('vigil.operational');
-const kOnOperational = Symbol.for('vigil.onOperational');
-
-type Marked = IncomingMessage & { [kOperational]?: boolean };
-type Hooked = Socket & { [kOnOperational]?: (req: IncomingMessage) => void };
+import { findRequest } from './lifecycle';
 
 /**
- * Flags a request as served by an operational endpoint (/metrics, /health, ...), and tells the
- * middleware that asked to know (see onOperational), so a scrape does not even show as in flight.
+ * The paths of Vigil's operational endpoints, each with everything below it (`/health` covers
+ * `/health/live`, `/_vigil` covers `/_vigil/traces/:id`): `/metrics` (and `/metrics/summary`),
+ * `/health`, `/alerts`, `/observability`, `/_vigil`. Tracing gives them no span and no request log
+ * line, rate limiting never limits them, unless configured otherwise.
  */
-export function markOperational(req: IncomingMessage): void {
-  (req as Marked)[kOperational] = true;
-  const hook = (req.socket as Hooked | null)?.[kOnOperational];
-  if (hook === undefined) return;
-  try {
-    hook(req);
-  } catch {
-    // Observability hooks never break the endpoint.
-  }
+export const OPERATIONAL_PATHS: readonly string[] = Object.freeze([
+  '/metrics',
+  '/health',
+  '/alerts',
+  '/observability',
+  '/_vigil',
+]);
+
+// Compared as Express and Koa routes compare by default: without case, with or without a trailing slash.
+const PATTERN = new RegExp(
+  `^(?:${OPERATIONAL_PATHS.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})(?:/|$)`,
+  'i',
+);
+
+/** The operational paths as one RegExp, for options that take paths or RegExps. */
+export const OPERATIONAL_PATH_PATTERN: RegExp = PATTERN;
+
+/** True when `path` (without query) is one of OPERATIONAL_PATHS or below one. */
+export function isOperationalPath(path: string): boolean {
+  return PATTERN.test(path);
 }
 
+// Registered symbol, so that two copies of @vigil/core in one process still agree.
+const kOperational = Symbol.for('vigil.operational');
+type Marked = IncomingMessage & { [kOperational]?: boolean };
+
 /**
- * Registers `hook` to run when an operational endpoint claims a request on `socket`. The hook lives
- * on the connection, not the request: properties added to Express's prototype-swapped req objects
- * are slow, a socket's are not, and keep-alive requests share one.
+ * Flags a request as served by an operational endpoint and tells the Vigil middleware following it
+ * (through its request record), so a scrape does not even show as in flight.
  */
-export function onOperational(socket: Socket, hook: (req: IncomingMessage) => void): void {
-  const s = socket as Hooked;
-  if (s[kOnOperational] !== hook) s[kOnOperational] = hook;
+export function markOperational(req: IncomingMessage): void {
+  const record = findRequest(req);
+  // Without a record no Vigil middleware saw the request; the flag is kept on it for isOperational().
+  if (record !== undefined) record.claim();
+  else (req as Marked)[kOperational] = true;
 }
 
 /** True when an operational endpoint answered this request. */
 export function isOperational(req: IncomingMessage): boolean {
-  return (req as Marked)[kOperational] === true;
+  return findRequest(req)?.operational ?? (req as Marked)[kOperational] === true;
 }

@@ -1,12 +1,13 @@
-// markOperational / isOperational: the flag other Vigil middleware reads to leave operational requests alone.
-import { IncomingMessage } from 'node:http';
+// markOperational / isOperational: the mark other Vigil middleware reads to leave operational requests
+// alone, told to the request's lifecycle subscribers.
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import express from 'express';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isOperational, markOperational, onOperational } from '@vigil/core';
+import { beginRequest, isOperational, markOperational } from '@vigil/core';
 
-describe('markOperational / isOperational / onOperational', () => {
+describe('markOperational / isOperational', () => {
   const socket = new Socket();
   afterAll(() => {
     socket.destroy();
@@ -33,11 +34,20 @@ describe('markOperational / isOperational / onOperational', () => {
     expect(isOperational(req)).toBe(true);
   });
 
-  it('should run the hook registered on the request socket, with the request', () => {
+  /** A request with its response and record, on `on`, subscribed by a sink that lists claims. */
+  function tracked(on: Socket, calls: IncomingMessage[]): IncomingMessage {
+    const req = new IncomingMessage(on);
+    beginRequest(req, new ServerResponse(req)).subscribe({
+      requestEnded: () => undefined,
+      requestClaimed: (record) => calls.push(record.req),
+    });
+    return req;
+  }
+
+  it("should tell the request's subscribers, with the request", () => {
     const hooked = new Socket();
-    const req = new IncomingMessage(hooked);
     const calls: IncomingMessage[] = [];
-    onOperational(hooked, (claimed) => calls.push(claimed));
+    const req = tracked(hooked, calls);
 
     expect(calls).toEqual([]);
     markOperational(req);
@@ -47,12 +57,11 @@ describe('markOperational / isOperational / onOperational', () => {
     hooked.destroy();
   });
 
-  it('should run the hook for every request marked on that socket (keep-alive)', () => {
+  it('should tell the subscribers of every request marked on one socket (keep-alive)', () => {
     const hooked = new Socket();
-    const first = new IncomingMessage(hooked);
-    const second = new IncomingMessage(hooked);
     const calls: IncomingMessage[] = [];
-    onOperational(hooked, (claimed) => calls.push(claimed));
+    const first = tracked(hooked, calls);
+    const second = tracked(hooked, calls);
 
     markOperational(first);
     markOperational(second);
@@ -61,34 +70,37 @@ describe('markOperational / isOperational / onOperational', () => {
     hooked.destroy();
   });
 
-  it('should keep only the last hook registered on a socket', () => {
+  it('should tell a request once, however often it is marked', () => {
     const hooked = new Socket();
-    const calls: string[] = [];
-    onOperational(hooked, () => calls.push('first'));
-    onOperational(hooked, () => calls.push('second'));
+    const calls: IncomingMessage[] = [];
+    const req = tracked(hooked, calls);
 
-    markOperational(new IncomingMessage(hooked));
+    markOperational(req);
+    markOperational(req);
 
-    expect(calls).toEqual(['second']);
+    expect(calls).toEqual([req]);
     hooked.destroy();
   });
 
-  it('should not run the hook of another socket', () => {
+  it('should not tell the subscribers of another request', () => {
     const other = new Socket();
-    const calls: string[] = [];
-    onOperational(other, () => calls.push('other'));
+    const calls: IncomingMessage[] = [];
+    tracked(other, calls);
 
-    markOperational(new IncomingMessage(socket));
+    markOperational(tracked(socket, []));
 
     expect(calls).toEqual([]);
     other.destroy();
   });
 
-  it('should mark the request even when the hook throws', () => {
+  it('should mark the request even when a subscriber throws', () => {
     const hooked = new Socket();
     const req = new IncomingMessage(hooked);
-    onOperational(hooked, () => {
-      throw new Error('hook broke');
+    beginRequest(req, new ServerResponse(req)).subscribe({
+      requestEnded: () => undefined,
+      requestClaimed: () => {
+        throw new Error('sink broke');
+      },
     });
 
     expect(() => markOperational(req)).not.toThrow();

@@ -1,6 +1,6 @@
 // Express 4 and 5 adapter: expressMetrics() middleware and the /metrics handler.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { expressRouteTemplate, looksLikeFrameworkCall, notCalledError } from '@vigil/core';
+import { looksLikeFrameworkCall, notCalledError } from '@vigil/core';
 import { context } from './errors';
 import { resolveOptions } from './options';
 import { HttpRecorder } from './recorder';
@@ -12,8 +12,6 @@ type Next = (err?: unknown) => void;
 /** An Express-compatible middleware. */
 export type ExpressMiddleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
 
-const routeOf = (req: unknown): string => expressRouteTemplate(req as object);
-
 /**
  * HTTP RED metrics for Express 4 and 5. Mount it before the routes: `app.use(expressMetrics())`.
  * @throws VigilError with an `ERR_VIGIL_METRICS_*` code on invalid options.
@@ -24,7 +22,7 @@ export function expressMetrics(options?: MetricsOptions): ExpressMiddleware {
   const recorder = new HttpRecorder(resolved, ctx);
   exposeToClusterPrimary(resolved.registry);
   return function vigilMetrics(req, res, next) {
-    recorder.start(req, res, routeOf, req);
+    recorder.start(req, res);
     next();
   };
 }

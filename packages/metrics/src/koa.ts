@@ -1,6 +1,6 @@
 // Koa 2 and 3 adapter: koaMetrics() middleware and the /metrics handler.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { koaRouteTemplate, looksLikeFrameworkCall, notCalledError } from '@vigil/core';
+import { looksLikeFrameworkCall, notCalledError } from '@vigil/core';
 import { context } from './errors';
 import { resolveOptions } from './options';
 import { HttpRecorder } from './recorder';
@@ -17,8 +17,6 @@ export interface KoaContextLike {
 /** A Koa-compatible middleware. */
 export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
 
-const routeOf = (ctx: unknown): string => koaRouteTemplate(ctx as { _matchedRoute?: unknown });
-
 /**
  * HTTP RED metrics for Koa 2 and 3 (route templates from @koa/router). Mount it first:
  * `app.use(koaMetrics())`.
@@ -31,7 +29,7 @@ export function koaMetrics(options?: MetricsOptions): KoaMiddleware {
   exposeToClusterPrimary(resolved.registry);
   return async function vigilMetrics(koaCtx, next) {
     // Recording happens when the response closes, after Koa has written errors as 500s.
-    recorder.start(koaCtx.req, koaCtx.res, routeOf, koaCtx);
+    recorder.start(koaCtx.req, koaCtx.res, koaCtx);
     await next();
   };
 }

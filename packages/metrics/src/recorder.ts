@@ -7,10 +7,13 @@ import {
   type LabelGuard,
   type OptionContext,
   type ProblemReporter,
+  type RequestRecord,
+  type RequestSink,
+  allocateSlot,
+  beginRequest,
   createLabelGuard,
   createProblemReporter,
   getActiveTraceContext,
-  methodIndex,
   optionError,
 } from '@vigil/core';
 import {
@@ -24,7 +27,6 @@ import {
   getOrRegister,
 } from './instruments';
 import type { ResolvedOptions } from './options';
-import { type PendingRequest, type RequestSink, track } from './tracking';
 import type { RequestInfo } from './types';
 
 /** The status_code label of a request the client abandoned before the response finished. */
@@ -34,14 +36,19 @@ export const ABORTED_STATUS = 'aborted';
 const STATUS_LABELS: string[] = [];
 for (let code = 100; code < 1000; code++) STATUS_LABELS[code] = String(code);
 
-/** A request being timed; lives on its socket until it ends (see tracking.ts). */
-interface HttpRequest extends PendingRequest {
-  readonly start: number;
-  readonly method: number;
-  readonly route: (target: unknown) => string;
-  readonly target: unknown;
-  readonly exemplar: Record<string, string> | undefined;
+/**
+ * What metrics keep per request beyond the shared record, in the record's slot, only when needed: the
+ * body bytes of a chunked upload, and an exemplar when no Vigil tracing middleware gave the record its
+ * trace ids (the app's own OpenTelemetry server span).
+ */
+interface Extra {
+  bytesIn: number;
+  exemplar: Record<string, string> | undefined;
 }
+
+const kExtra = allocateSlot();
+/** Metrics middleware instances share this key: a request is recorded once, by the first of them. */
+const EXCLUSIVE = Symbol.for('vigil.metrics.http');
 
 /** Everything recorded for one (method, route, status, custom labels) series. */
 interface SeriesRecord {
@@ -52,6 +59,7 @@ interface SeriesRecord {
 }
 
 export class HttpRecorder implements RequestSink {
+  readonly exclusive = EXCLUSIVE;
   private readonly requests: FastCounter | undefined;
   private readonly duration: FastHistogram;
   private readonly requestSize: FastHistogram;
@@ -154,38 +162,25 @@ export class HttpRecorder implements RequestSink {
     }
   }
 
-  /** Starts timing a request. `route` is called once the response is over, with `target`. */
-  start(
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: (target: unknown) => string,
-    target: unknown,
-  ): void {
-    // Completion is observed through the HTTP/1 server's diagnostics channel, which HTTP/2
-    // compatibility requests never publish: leave them out rather than leave them in flight forever.
-    if (req.httpVersionMajor >= 2) {
-      this.problems.report('HTTP/2 not recorded', 'requests served over HTTP/2 are not recorded');
+  /** Starts timing a request; `ctx` is the Koa context. Never throws. */
+  start(req: IncomingMessage, res: ServerResponse, ctx?: object): void {
+    let record: RequestRecord;
+    try {
+      record = beginRequest(req, res, ctx);
+      if (record.operational && !this.options.recordOperationalEndpoints) return;
+      if (!record.subscribe(this)) return;
+    } catch (err) {
+      this.problems.report('starting a request failed', err);
       return;
     }
-    let exemplar: Record<string, string> | undefined;
-    if (this.options.exemplars) {
+    (this.inFlight[record.methodIndex] as GaugeSeries).value++;
+    if (this.options.exemplars && record.traceId === undefined) {
+      // Vigil's tracing middleware puts the server span's ids on the record; another tracer's span is
+      // read here, while it is active.
       const trace = getActiveTraceContext();
-      if (trace?.sampled) exemplar = { trace_id: trace.traceId, span_id: trace.spanId };
+      if (trace?.sampled)
+        this.extra(record).exemplar = { trace_id: trace.traceId, span_id: trace.spanId };
     }
-    const request: HttpRequest = {
-      req,
-      res,
-      sink: this,
-      bytesOutAtStart: req.socket?.bytesWritten ?? 0,
-      bytesIn: -1,
-      start: performance.now(),
-      method: methodIndex(req.method),
-      route,
-      target,
-      exemplar,
-    };
-    if (!track(request, this.options.recordOperationalEndpoints)) return;
-    (this.inFlight[request.method] as GaugeSeries).value++;
     // Chunked request bodies have no Content-Length; count them as the app's body parser reads them,
     // without adding a 'data' listener that would switch the stream into flowing mode. This path is
     // rare, so the cost of the closure and the property on req is acceptable here.
@@ -193,7 +188,8 @@ export class HttpRecorder implements RequestSink {
       req.headers['content-length'] === undefined &&
       req.headers['transfer-encoding'] !== undefined
     ) {
-      request.bytesIn = 0;
+      const extra = this.extra(record);
+      extra.bytesIn = 0;
       // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the request as `this` below
       const emit = req.emit;
       req.emit = function countingEmit(
@@ -203,37 +199,55 @@ export class HttpRecorder implements RequestSink {
       ): boolean {
         if (event === 'data') {
           const chunk = args[0] as { length?: number } | undefined;
-          request.bytesIn += chunk?.length ?? 0;
+          extra.bytesIn += chunk?.length ?? 0;
         }
         return emit.call(this, event, ...args);
       } as typeof req.emit;
     }
   }
 
-  /** Forgets a request an operational endpoint claimed: it leaves the in-flight gauge at once. */
-  untrack(request: PendingRequest): void {
-    (this.inFlight[(request as HttpRequest).method] as GaugeSeries).value--;
+  private extra(record: RequestRecord): Extra {
+    return ((record.slots[kExtra] as Extra | undefined) ??= { bytesIn: -1, exemplar: undefined });
+  }
+
+  /** An operational endpoint claimed the request: it leaves the in-flight gauge at once. */
+  requestClaimed(record: RequestRecord): void {
+    if (this.options.recordOperationalEndpoints) return;
+    (this.inFlight[record.methodIndex] as GaugeSeries).value--;
   }
 
   /** Records a request that ended. Never throws. */
-  finish(pending: PendingRequest, aborted: boolean): void {
-    const request = pending as HttpRequest;
-    const m = request.method;
+  requestEnded(record: RequestRecord): void {
+    if (record.operational && !this.options.recordOperationalEndpoints) return;
+    const m = record.methodIndex;
     (this.inFlight[m] as GaugeSeries).value--;
     try {
-      const { req, res } = request;
-      const route = request.route(request.target);
+      const { req, res, aborted } = record;
+      const route = record.route;
       if (this.options.routeFilter !== undefined && !this.passes(route)) return;
       const status = aborted ? 0 : res.statusCode;
-      const record = this.record(request, m, route, status);
-      const seconds = (performance.now() - request.start) / 1000;
-      if (record.requests) record.requests.value++;
-      if (!this.isStreaming(res)) this.duration.observe(record.duration, seconds, request.exemplar);
-      this.requestSize.observe(record.requestSize, requestBytes(req, request.bytesIn));
-      this.responseSize.observe(record.responseSize, responseBytes(request, aborted));
+      const series = this.record(record, m, route, status);
+      const seconds = (record.endTime - record.start) / 1000;
+      if (series.requests) series.requests.value++;
+      const extra = record.slots[kExtra] as Extra | undefined;
+      if (!this.isStreaming(res))
+        this.duration.observe(series.duration, seconds, this.exemplarOf(record, extra));
+      this.requestSize.observe(series.requestSize, requestBytes(req, extra?.bytesIn ?? -1));
+      this.responseSize.observe(series.responseSize, responseBytes(record));
     } catch (err) {
       this.problems.report('recording failed', err);
     }
+  }
+
+  private exemplarOf(
+    record: RequestRecord,
+    extra: Extra | undefined,
+  ): Record<string, string> | undefined {
+    if (!this.options.exemplars) return undefined;
+    if (record.traceId !== undefined) {
+      return record.sampled ? { trace_id: record.traceId, span_id: record.spanId! } : undefined;
+    }
+    return extra?.exemplar;
   }
 
   private passes(route: string): boolean {
@@ -259,7 +273,7 @@ export class HttpRecorder implements RequestSink {
     return types.some((t) => lower.startsWith(t));
   }
 
-  private record(request: HttpRequest, m: number, route: string, status: number): SeriesRecord {
+  private record(request: RequestRecord, m: number, route: string, status: number): SeriesRecord {
     const statusLabel = status === 0 ? ABORTED_STATUS : (STATUS_LABELS[status] ?? '0');
     if (this.options.customLabelFns.length === 0) {
       let perRoute = this.byRoute.get(route);
@@ -285,7 +299,7 @@ export class HttpRecorder implements RequestSink {
   }
 
   private customValues(
-    request: HttpRequest,
+    request: RequestRecord,
     m: number,
     route: string,
     statusCode: string,
@@ -296,7 +310,7 @@ export class HttpRecorder implements RequestSink {
       method: METHOD_LABELS[m] as string,
       route,
       statusCode,
-      ctx: request.target === request.req ? undefined : request.target,
+      ctx: request.ctx,
     };
     return this.options.customLabelFns.map((fn, i) => {
       try {
@@ -355,8 +369,8 @@ function requestBytes(req: IncomingMessage, counted: number): number {
   return Number.isFinite(n) && n >= 0 ? n : 0;
 }
 
-function responseBytes(request: HttpRequest, aborted: boolean): number {
-  const { req, res } = request;
+function responseBytes(request: RequestRecord): number {
+  const { req, res, aborted } = request;
   if (req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) return 0;
   const cl = res.getHeader('content-length');
   if (cl !== undefined && !aborted) {

@@ -1,15 +1,13 @@
-// Request scopes: the per-request state behind track() and metrics(req), and how a request's end is seen.
-//
-// Express swaps the prototype of every req and res, after which V8 adds each new property slowly
-// (about 2 µs each, measured in @vigil/metrics), so nothing is stored on req or res. A request's
-// scope lives in a small array on its socket (one per connection, reused by keep-alive requests);
-// the end of a response comes from Node's `http.server.response.finish` diagnostics channel, and an
-// abort from the socket's 'close'. No listener is added per request.
-import { subscribe } from 'node:diagnostics_channel';
+// Request scopes: the per-request state behind track() and metrics(req), kept in a slot of the request's
+// @vigil/core record, which tells it when the request ends (nothing is stored on req or res, and no
+// listener is added per request).
 import { IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import {
   type ProblemReporter,
+  type RequestRecord,
+  type RequestSink,
+  allocateSlot,
+  beginRequest,
   createProblemReporter,
   expressRouteTemplate,
   koaRouteTemplate,
@@ -69,12 +67,19 @@ export class RequestScope implements RequestMetrics {
     readonly req: IncomingMessage,
     readonly res: ServerResponse | undefined,
     public ctx: object | undefined,
+    /** The request's shared record; undefined without a response to watch. */
+    readonly shared: RequestRecord | undefined,
   ) {}
 
   get route(): string {
     if (this.finalRoute !== undefined) return this.finalRoute;
+    const shared = this.shared;
     const route =
-      this.ctx !== undefined ? koaRouteTemplate(this.ctx) : expressRouteTemplate(this.req);
+      shared !== undefined
+        ? shared.route
+        : this.ctx !== undefined
+          ? koaRouteTemplate(this.ctx)
+          : expressRouteTemplate(this.req);
     // Routing may still change the route while the request runs; once it is over, it is final.
     if (this.ended) this.finalRoute = route;
     return route;
@@ -245,33 +250,14 @@ export class RequestScope implements RequestMetrics {
 
 // ---- where scopes live, and how their end is seen ----
 
-const kScopes = Symbol('vigil.business-metrics.scopes');
-type ScopedSocket = Socket & { [kScopes]?: RequestScope[] };
+const kScope = allocateSlot();
 
-let subscribed = false;
-
-function onResponseFinish(message: unknown): void {
-  const { response, socket } = message as { response?: ServerResponse; socket?: ScopedSocket };
-  const owner: ScopedSocket | null | undefined = socket ?? response?.socket;
-  const list = owner?.[kScopes];
-  if (list === undefined) return;
-  // Almost always one entry; HTTP/1.1 pipelining can queue a few.
-  for (let i = 0; i < list.length; i++) {
-    const scope = list[i]!;
-    if (scope.res === response) {
-      list.splice(i, 1);
-      scope.end(false);
-      return;
-    }
-  }
-}
-
-function onSocketClose(this: ScopedSocket): void {
-  const list = this[kScopes];
-  if (list === undefined || list.length === 0) return;
-  this[kScopes] = [];
-  for (const scope of list) scope.end(true);
-}
+/** Ends the scope kept on a record when the record ends. */
+const scopeSink: RequestSink = {
+  requestEnded(record) {
+    (record.slots[kScope] as RequestScope | undefined)?.end(record.aborted);
+  },
+};
 
 interface KoaContextShape {
   req: IncomingMessage;
@@ -314,37 +300,17 @@ export function scopeFor(target: unknown, response?: ServerResponse): RequestSco
   } else {
     return undefined;
   }
-  const socket = req.socket as ScopedSocket | null;
-  const list = socket?.[kScopes];
-  if (list !== undefined) {
-    for (const scope of list) {
-      if (scope.req === req) {
-        if (ctx !== undefined && scope.ctx === undefined) scope.ctx = ctx;
-        return scope;
-      }
-    }
+  if (res === undefined) return new RequestScope(req, undefined, ctx, undefined);
+  const record = beginRequest(req, res, ctx);
+  const found = record.slots[kScope] as RequestScope | undefined;
+  if (found !== undefined) {
+    if (ctx !== undefined && found.ctx === undefined) found.ctx = ctx;
+    return found;
   }
-  const scope = new RequestScope(req, res, ctx);
-  if (res === undefined) return scope;
-  if (res.writableFinished) {
-    scope.end(false);
-  } else if (socket === null || socket.destroyed) {
-    scope.end(true);
-  } else if (req.httpVersionMajor >= 2) {
-    // HTTP/2 compatibility responses publish no diagnostics event; this rare path listens instead.
-    res.once('close', () => scope.end(!res.writableFinished));
-  } else {
-    if (!subscribed) {
-      subscribed = true;
-      subscribe('http.server.response.finish', onResponseFinish);
-    }
-    let pending = socket[kScopes];
-    if (pending === undefined) {
-      pending = socket[kScopes] = [];
-      socket.once('close', onSocketClose);
-    }
-    pending.push(scope);
-  }
+  const scope = new RequestScope(req, res, ctx ?? record.ctx, record);
+  record.slots[kScope] = scope;
+  if (record.ended) scope.end(record.aborted);
+  else record.subscribe(scopeSink);
   return scope;
 }
 

@@ -1,52 +1,23 @@
 // Redaction before hashing: secret metadata keys at any depth, secret query parameters in `resource`,
 // and the app's own paths in pino's `redact` shape (compiled once with @pinojs/redact).
 import redactFactory from '@pinojs/redact';
-import { REDACTED, type OptionContext, optionError, redactUrlQuery } from '@vigil/core';
+import {
+  REDACTED,
+  type OptionContext,
+  isSecretKey,
+  optionError,
+  redactUrlQuery,
+} from '@vigil/core';
 
-// REDACTED, the value that replaces a redacted value unless `redact.censor` says otherwise, and the
-// secret query parameters are @vigil/core's, shared with the request logger.
-export { REDACTED, DEFAULT_REDACTED_QUERY_PARAMS } from '@vigil/core';
-
-/**
- * Metadata keys whose values are always redacted, at any depth: compared case-insensitively with `-`
- * read as `_`, so `Authorization`, `x-api-key` and `X_API_KEY` all match. Any key ending in
- * `password`, `passwd`, `secret`, `token` or `api_key` / `apikey` (`resetToken`, `db_password`) is
- * redacted too.
- */
-export const DEFAULT_REDACTED_KEYS: readonly string[] = Object.freeze([
-  'password',
-  'passwd',
-  'secret',
-  'client_secret',
-  'token',
-  'access_token',
-  'refresh_token',
-  'id_token',
-  'session_token',
-  'api_key',
-  'apikey',
-  'private_key',
-  'credentials',
-  'authorization',
-  'proxy_authorization',
-  'cookie',
-  'set_cookie',
-  'x_api_key',
-  'x_auth_token',
-  'x_access_token',
-  'x_csrf_token',
-  'x_xsrf_token',
-  'x_amz_security_token',
-  'x_goog_api_key',
-]);
-const SECRET_KEYS: ReadonlySet<string> = new Set(DEFAULT_REDACTED_KEYS);
-const SECRET_KEY_SUFFIXES = ['password', 'passwd', 'secret', 'token', 'api_key', 'apikey'];
-
-/** True for a metadata key DEFAULT_REDACTED_KEYS or the suffix rule covers. */
-export function isSecretKey(key: string): boolean {
-  const k = key.toLowerCase().replace(/-/g, '_');
-  return SECRET_KEYS.has(k) || SECRET_KEY_SUFFIXES.some((s) => k.endsWith(s));
-}
+// REDACTED (the value that replaces a redacted value unless `redact.censor` says otherwise), the secret
+// metadata keys and the secret query parameters are @vigil/core's secret policy, shared with the
+// request logger.
+export {
+  REDACTED,
+  DEFAULT_REDACTED_KEYS,
+  DEFAULT_REDACTED_QUERY_PARAMS,
+  isSecretKey,
+} from '@vigil/core';
 
 // Top-level fields a redaction path may not touch: the schema and the chain depend on them.
 const PROTECTED = new Set([

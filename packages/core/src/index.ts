@@ -61,7 +61,13 @@ export type { ShutdownTask } from './shutdown';
 export {
   REDACTED,
   DEFAULT_REDACTED_QUERY_PARAMS,
+  DEFAULT_REDACTED_KEYS,
+  SECRET_REQUEST_HEADERS,
+  SECRET_RESPONSE_HEADERS,
+  SECRET_SUFFIXES,
+  isSecretHeader,
+  isSecretKey,
   redactUrlQuery,
   secretQueryNames,
-} from './secret-query';
+} from './secrets';
 export { DEFAULT_SECONDS_BUCKETS, DEFAULT_BYTES_BUCKETS } from './buckets';

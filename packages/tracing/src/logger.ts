@@ -12,6 +12,9 @@ import {
   optionError,
   readOptions,
   REDACTED,
+  SECRET_REQUEST_HEADERS,
+  SECRET_RESPONSE_HEADERS,
+  isSecretHeader,
   redactUrlQuery,
   secretQueryNames,
 } from '@vigil/core';
@@ -96,30 +99,16 @@ export interface LogIds {
   request_id?: string;
 }
 
-// Credentials and API keys in request headers, and cookies set by the response.
-const SECRET_REQUEST_HEADERS: ReadonlySet<string> = new Set([
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'x-api-key',
-  'api-key',
-  'x-auth-token',
-  'x-access-token',
-  'x-csrf-token',
-  'x-xsrf-token',
-  'x-amz-security-token',
-  'x-goog-api-key',
-]);
-const SECRET_RESPONSE_HEADERS: ReadonlySet<string> = new Set(['set-cookie']);
-
 /**
- * Redacted on every request line, whatever the options: credentials and API keys in request headers,
- * cookies set by the response. The serializers replace these while copying the headers, so pino's
- * `redact` (which costs on every request) runs only for extra paths given in the options.
+ * Redacted on every request line, whatever the options: credentials and API keys in request headers
+ * (@vigil/core's SECRET_REQUEST_HEADERS, and any other header whose name ends in a secret suffix such
+ * as `-token` or `-secret`), cookies set by the response. The serializers replace these while copying
+ * the headers, so pino's `redact` (which costs on every request) runs only for extra paths given in
+ * the options.
  */
 export const DEFAULT_REDACT_PATHS: readonly string[] = Object.freeze([
-  ...[...SECRET_REQUEST_HEADERS].map((h) => `req.headers${pathPart(h)}`),
-  ...[...SECRET_RESPONSE_HEADERS].map((h) => `res.headers${pathPart(h)}`),
+  ...SECRET_REQUEST_HEADERS.map((h) => `req.headers${pathPart(h)}`),
+  ...SECRET_RESPONSE_HEADERS.map((h) => `res.headers${pathPart(h)}`),
 ]);
 
 function pathPart(name: string): string {
@@ -436,16 +425,14 @@ function writeLine(log: Logger, request: PendingRequest, ending: Ending, error: 
 }
 
 /**
- * `headers` itself when it holds none of the `secret` headers, else a copy with their values replaced:
- * the live object is never changed, and most requests carry no secret.
+ * `headers` itself when it holds no secret header (@vigil/core's policy: SECRET_REQUEST_HEADERS and any
+ * name with a secret suffix), else a copy with their values replaced: the live object is never
+ * changed, and most requests carry no secret.
  */
-function redactedHeaders(
-  headers: Record<string, unknown>,
-  secret: ReadonlySet<string>,
-): Record<string, unknown> {
+function redactedHeaders(headers: Record<string, unknown>): Record<string, unknown> {
   let found = false;
   for (const name in headers) {
-    if (secret.has(name) || secret.has(name.toLowerCase())) {
+    if (isSecretHeader(name)) {
       found = true;
       break;
     }
@@ -453,7 +440,7 @@ function redactedHeaders(
   if (!found) return headers;
   const out: Record<string, unknown> = {};
   for (const name in headers) {
-    out[name] = secret.has(name.toLowerCase()) ? REDACTED : headers[name];
+    out[name] = isSecretHeader(name) ? REDACTED : headers[name];
   }
   return out;
 }
@@ -467,7 +454,7 @@ function serializeRequest(value: unknown, queryNames: ReadonlySet<string>): unkn
       return {
         method: req.method,
         url: redactUrlQuery(log.url, queryNames),
-        headers: redactedHeaders(req.headers, SECRET_REQUEST_HEADERS),
+        headers: redactedHeaders(req.headers),
         // Read when the connection was first seen: after an abort the socket has forgotten.
         remoteAddress: connection ? connection.remoteAddress : req.socket?.remoteAddress,
         remotePort: connection ? connection.remotePort : req.socket?.remotePort,
@@ -482,7 +469,7 @@ function serializeRequest(value: unknown, queryNames: ReadonlySet<string>): unkn
     return {
       method: req.method,
       url: redactUrlQuery(req.originalUrl ?? req.url ?? '/', queryNames),
-      headers: redactedHeaders(req.headers, SECRET_REQUEST_HEADERS),
+      headers: redactedHeaders(req.headers),
       remoteAddress: req.socket?.remoteAddress,
       remotePort: req.socket?.remotePort,
     };

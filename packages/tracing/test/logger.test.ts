@@ -309,6 +309,7 @@ function secretRequest(tag: string) {
     token: `SENTINEL-TOKEN-${tag}`,
     accessToken: `SENTINEL-ACCESS-${tag}`,
     apiKeyQuery: `SENTINEL-QKEY-${tag}`,
+    sessionToken: `SENTINEL-SESSION-${tag}`,
   };
   return {
     path: `/api/users/42?token=${sentinels.token}&access_token=${sentinels.accessToken}&API_KEY=${sentinels.apiKeyQuery}&page=2`,
@@ -317,6 +318,8 @@ function secretRequest(tag: string) {
       'proxy-authorization': `Basic ${sentinels.proxy}`,
       cookie: `session=${sentinels.cookie}; theme=dark`,
       'x-api-key': sentinels.apiKey,
+      // Not in the list of secret headers: redacted by the secret-suffix rule.
+      'x-session-token': sentinels.sessionToken,
     },
     sentinels: [...Object.values(sentinels), SET_COOKIE_SENTINEL],
   };
@@ -432,6 +435,7 @@ function behaviour(sdk: boolean): void {
         'proxy-authorization': REDACTED,
         cookie: REDACTED,
         'x-api-key': REDACTED,
+        'x-session-token': REDACTED,
       });
       const res = ok.res as { headers: Record<string, unknown> };
       expect(res.headers['set-cookie']).toBe(REDACTED);

@@ -100,8 +100,11 @@ describe('audit_events_total', () => {
     const warn = vi.fn();
     const registry = new Registry();
     const { logger, out } = memoryLogger({ registry, logger: { warn } });
-    const counter = registry.getSingleMetric('audit_events_total') as Counter;
-    vi.spyOn(counter, 'inc').mockImplementation(() => {
+    // The registered instrument (@vigil/core's counter) finds a series per label set: break that.
+    const counter = registry.getSingleMetric('audit_events_total') as unknown as {
+      child(): unknown;
+    };
+    vi.spyOn(counter, 'child').mockImplementation(() => {
       throw new Error('broken counter');
     });
     logger.record({ type: 'a.b', outcome: 'success' });

@@ -1,6 +1,6 @@
 // defineBusinessMetrics(): validates a catalogue once, registers its instruments (get-or-create), and
 // returns the handles, the catalogue as data, and its totals.
-import { Registry, register as globalRegistry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import {
   type OptionContext,
   LABEL_NAME_PATTERN,
@@ -10,6 +10,9 @@ import {
   OVERFLOW_LABEL_VALUE,
   bucketsOption,
   createProblemReporter,
+  getOrRegister,
+  registryOption,
+  registryState,
   integerOption,
   loggerOption,
   optionError,
@@ -22,8 +25,6 @@ import {
   BusinessCounter,
   BusinessGauge,
   BusinessHistogram,
-  getOrRegister,
-  registryState,
 } from './instruments';
 import {
   CappedLabel,
@@ -75,12 +76,6 @@ const RESERVED_SUFFIXES = ['_bucket', '_sum', '_count'];
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function isRegistryLike(value: unknown): value is Registry {
-  if (!isPlainObject(value) && !(value instanceof Registry)) return false;
-  const r = value as Record<string, unknown>;
-  return typeof r.registerMetric === 'function' && typeof r.getSingleMetric === 'function';
-}
 
 /** A label spec checked and turned into the maker of its resolver. */
 type LabelMaker = (owner: LabelOwner) => LabelResolver;
@@ -404,20 +399,8 @@ export function defineBusinessMetrics<const D extends MetricDefinitions>(
     );
   }
   const o = readOptions<CatalogueOptions>(ctx, options, 1, KNOWN_OPTIONS);
-  let registry: Registry = globalRegistry;
-  if (o.registry !== undefined) {
-    if (!isRegistryLike(o.registry)) {
-      throw optionError(
-        ctx,
-        'INVALID_REGISTRY',
-        'registry',
-        'a prom-client Registry',
-        o.registry,
-        'Pass `new Registry()` from prom-client, or leave it out to use the global registry.',
-      );
-    }
-    registry = o.registry;
-  }
+  // prom-client is a peer dependency of this package, so the global registry is always there.
+  const registry = registryOption(ctx, o.registry, { allowFalse: false }) as unknown as Registry;
   const prefix = prefixOption(ctx, o.prefix, 'Use letters, digits and underscores, e.g. "shop_".');
   const logger = loggerOption(ctx, o.logger);
   const maxRoutes = integerOption(

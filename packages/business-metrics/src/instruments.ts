@@ -5,48 +5,35 @@
 // few map lookups and an addition. A value seen for the first time (or one that overflows) takes
 // the slow path, which bounds it through the label's resolver. They implement the part of
 // prom-client's metric contract its Registry reads (name, help, type, aggregator, get(), reset()),
-// so exposition and default labels stay prom-client's own.
-import type { Registry } from 'prom-client';
-import type { ProblemReporter } from '@vigil/core';
+// through @vigil/core's instrument interface, so exposition and default labels stay prom-client's own.
+import {
+  type HistogramSeries,
+  type Labels,
+  type MetricJson,
+  type MetricValue,
+  type ProblemReporter,
+  type ScalarSeries,
+  type VigilInstrument,
+  histogramSeries,
+  histogramValues,
+  kVigilInstrument,
+  observeHistogram,
+  resetHistogram,
+  scalarValues,
+} from '@vigil/core';
+import { PACKAGE } from './errors';
 import type { LabelOwner, LabelResolver } from './labels';
 import type { MetricType } from './types';
 
-/** Marks business instruments, so a registry lookup can tell them from foreign metrics. */
-export const kBusinessInstrument = Symbol.for('vigil.business-metrics.instrument');
-
-type Labels = Record<string, string>;
-
-interface MetricValue {
-  labels: Labels;
-  value: number;
-  metricName?: string;
-}
-
-interface MetricJson {
-  name: string;
-  help: string;
-  type: MetricType;
-  values: MetricValue[];
-  aggregator: 'sum';
-}
-
-export interface ScalarSeries {
-  readonly labels: Labels;
-  value: number;
-}
-
-export interface HistogramSeries {
-  readonly labels: Labels;
-  /** Per-bucket counts (not cumulative); the last slot is +Inf. */
-  readonly counts: Float64Array;
-  sum: number;
-  count: number;
-}
+export type { HistogramSeries, ScalarSeries } from '@vigil/core';
 
 type Node = Map<string, unknown>;
 
-export abstract class Instrument<S extends { readonly labels: Labels }> implements LabelOwner {
-  readonly [kBusinessInstrument] = true;
+export abstract class Instrument<S extends { readonly labels: Labels }>
+  implements LabelOwner, VigilInstrument
+{
+  readonly [kVigilInstrument] = true as const;
+  readonly owner = PACKAGE;
   readonly aggregator = 'sum';
   abstract readonly type: MetricType;
   /** Every series, in creation order. */
@@ -166,7 +153,7 @@ abstract class ScalarInstrument extends Instrument<ScalarSeries> {
     return { labels, value: 0 };
   }
   protected values(): MetricValue[] {
-    return this.series.map((s) => ({ labels: s.labels, value: s.value }));
+    return scalarValues(this.series);
   }
   /** Zeroes in place: handles and bound children keep recording after `registry.resetMetrics()`. */
   reset(): void {
@@ -196,69 +183,20 @@ export class BusinessHistogram extends Instrument<HistogramSeries> {
   }
 
   protected make(labels: Labels): HistogramSeries {
-    return { labels, counts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0 };
+    return histogramSeries(labels, this.buckets);
   }
 
   observe(s: HistogramSeries, value: number): void {
-    const b = this.buckets;
-    let i = 0;
-    while (i < b.length && value > b[i]!) i++;
-    s.counts[i]!++;
-    s.sum += value;
-    s.count++;
+    observeHistogram(s, this.buckets, value);
   }
 
   reset(): void {
-    for (const s of this.series) {
-      s.counts.fill(0);
-      s.sum = 0;
-      s.count = 0;
-    }
+    for (const s of this.series) resetHistogram(s);
   }
 
   protected values(): MetricValue[] {
-    const out: MetricValue[] = [];
-    const bucketName = `${this.name}_bucket`;
-    for (const s of this.series) {
-      let cumulative = 0;
-      for (let i = 0; i <= this.buckets.length; i++) {
-        cumulative += s.counts[i]!;
-        // prom-client's registry renders a numeric `le` itself, and `+Inf` as given.
-        const le = i < this.buckets.length ? this.buckets[i]! : '+Inf';
-        out.push({
-          labels: { ...s.labels, le: le as unknown as string },
-          value: cumulative,
-          metricName: bucketName,
-        });
-      }
-      out.push({ labels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
-      out.push({ labels: s.labels, value: s.count, metricName: `${this.name}_count` });
-    }
-    return out;
+    return histogramValues(this.name, this.buckets, this.series);
   }
 }
 
 export type AnyInstrument = BusinessCounter | BusinessGauge | BusinessHistogram;
-
-/**
- * What the registry holds under `candidate.name`: `free`, `same` (an identical business metric, to
- * reuse), `foreign` (something else) or `different` (a business metric defined otherwise).
- */
-export function registryState(
-  registry: Registry,
-  candidate: AnyInstrument,
-): 'free' | 'same' | 'foreign' | 'different' {
-  const existing = registry.getSingleMetric(candidate.name) as unknown;
-  if (existing === undefined) return 'free';
-  const other = existing as Partial<AnyInstrument> & { [kBusinessInstrument]?: boolean };
-  if (other[kBusinessInstrument] !== true) return 'foreign';
-  return other.signature === candidate.signature ? 'same' : 'different';
-}
-
-/** The instrument registered under `candidate.name`, registering `candidate` when there is none. */
-export function getOrRegister<T extends AnyInstrument>(registry: Registry, candidate: T): T {
-  const existing = registry.getSingleMetric(candidate.name) as unknown;
-  if (existing !== undefined) return existing as T;
-  registry.registerMetric(candidate as never);
-  return candidate;
-}

@@ -71,3 +71,30 @@ export {
   secretQueryNames,
 } from './secrets';
 export { DEFAULT_SECONDS_BUCKETS, DEFAULT_BYTES_BUCKETS } from './buckets';
+export {
+  FastCounter,
+  FastGauge,
+  FastHistogram,
+  kVigilInstrument,
+  getOrRegister,
+  histogramSeries,
+  histogramValues,
+  observeHistogram,
+  registryState,
+  resetHistogram,
+  scalarValues,
+} from './instruments';
+export type {
+  CounterSeries,
+  Exemplar,
+  GaugeSeries,
+  HistogramSeries,
+  InstrumentType,
+  Labels,
+  MetricJson,
+  MetricValue,
+  ScalarSeries,
+  VigilInstrument,
+} from './instruments';
+export { defaultRegistry, isRegistryLike, registryOption } from './registry';
+export type { RegistryLike, RegistryOptionRules } from './registry';

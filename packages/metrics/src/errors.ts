@@ -14,6 +14,9 @@ export const METRICS_ERROR_CODES = {
   METRIC_CONFLICT: 'ERR_VIGIL_METRICS_METRIC_CONFLICT',
 } as const;
 
+/** The package's name, in messages and as the owner of its instruments. */
+export const PACKAGE = '@vigil/metrics';
+
 export function context(factory: string): OptionContext {
-  return { pkg: '@vigil/metrics', codePrefix: 'ERR_VIGIL_METRICS', factory };
+  return { pkg: PACKAGE, codePrefix: 'ERR_VIGIL_METRICS', factory };
 }

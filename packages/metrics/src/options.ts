@@ -1,5 +1,5 @@
 // Defaults and resolveOptions(): every option checked once, at the factory call, into a frozen config.
-import { Registry, register as globalRegistry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import {
   type MinimalLogger,
   type OptionContext,
@@ -13,6 +13,7 @@ import {
   loggerOption,
   optionError,
   readOptions,
+  registryOption,
   stringOption,
 } from '@vigil/core';
 import type { MetricsOptions, NamingScheme, RequestInfo, RouteMatcher } from './types';
@@ -106,26 +107,10 @@ export interface ResolvedOptions {
   readonly logger: MinimalLogger | undefined;
 }
 
-function isRegistryLike(value: unknown): value is Registry {
-  if (value === null || typeof value !== 'object') return false;
-  const r = value as Record<string, unknown>;
-  return typeof r.registerMetric === 'function' && typeof r.getSingleMetric === 'function';
-}
-
+/** The `registry` option: a registry (duck-typed), or prom-client's global one when left out. */
 export function resolveRegistry(ctx: OptionContext, value: unknown): Registry {
-  if (value === undefined) return globalRegistry;
-  // Duck-typed: a registry from another copy of prom-client is still a registry.
-  if (!isRegistryLike(value)) {
-    throw optionError(
-      ctx,
-      'INVALID_REGISTRY',
-      'registry',
-      'a prom-client Registry',
-      value,
-      'Pass `new Registry()` from prom-client, or leave it out to use the global registry.',
-    );
-  }
-  return value;
+  // prom-client is a peer dependency of this package, so the global registry is always there.
+  return registryOption(ctx, value, { allowFalse: false }) as unknown as Registry;
 }
 
 function matcherList(

@@ -11,21 +11,20 @@ import {
   type RequestSink,
   allocateSlot,
   beginRequest,
-  createLabelGuard,
-  createProblemReporter,
-  getActiveTraceContext,
-  optionError,
-} from '@vigil/core';
-import {
   type CounterSeries,
   type GaugeSeries,
   type HistogramSeries,
   FastCounter,
   FastGauge,
   FastHistogram,
-  findConflict,
+  createLabelGuard,
+  createProblemReporter,
+  getActiveTraceContext,
   getOrRegister,
-} from './instruments';
+  optionError,
+  registryState,
+} from '@vigil/core';
+import { PACKAGE } from './errors';
 import type { ResolvedOptions } from './options';
 import type { RequestInfo } from './types';
 
@@ -84,12 +83,14 @@ export class HttpRecorder implements RequestSink {
           prefix + names.requests,
           'Total number of HTTP requests completed or aborted, by method, route template and status code',
           labels,
+          PACKAGE,
         )
       : undefined;
     const duration = new FastHistogram(
       prefix + names.duration,
       'Duration of HTTP requests in seconds, by method, route template and status code',
       labels,
+      PACKAGE,
       options.durationBuckets,
     );
     const sizeLabels = [names.method, names.route];
@@ -97,33 +98,38 @@ export class HttpRecorder implements RequestSink {
       prefix + names.requestSize,
       'Size of HTTP request bodies in bytes, by method and route template',
       sizeLabels,
+      PACKAGE,
       options.sizeBuckets,
     );
     const responseSize = new FastHistogram(
       prefix + names.responseSize,
       'Size of HTTP response bodies in bytes, by method and route template',
       sizeLabels,
+      PACKAGE,
       options.sizeBuckets,
     );
     const inFlightGauge = new FastGauge(
       prefix + names.inFlight,
       'Number of HTTP requests being served, by method',
       [names.method],
+      PACKAGE,
+      // In-flight requests are still in flight after a registry reset, and will decrement on completion.
+      false,
     );
     // Every name is checked before any is registered, so a conflict leaves the registry untouched.
     const all = [requests, duration, requestSize, responseSize, inFlightGauge].filter(
       (c) => c !== undefined,
     );
     for (const candidate of all) {
-      const conflict = findConflict(registry, candidate);
-      if (conflict !== undefined) {
+      const state = registryState(registry, candidate);
+      if (state === 'foreign' || state === 'different') {
         throw optionError(
           ctx,
           'METRIC_CONFLICT',
           'registry',
           `a registry where "${candidate.name}" is free or registered by @vigil/metrics with the same labels and buckets`,
           candidate.name,
-          conflict === 'foreign'
+          state === 'foreign'
             ? `The registry already holds another metric named "${candidate.name}". Use the "prefix" option or a separate Registry.`
             : `The registry holds "${candidate.name}" from @vigil/metrics with other labels or buckets. Give every instance on one registry the same options, or use a "prefix".`,
         );

@@ -1,8 +1,7 @@
 // Express 4 and 5 adapter: expressTracing() and the error recorder that goes before the app's handler.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { expressRouteTemplate, looksLikeFrameworkCall, notCalledError } from '@vigil/core';
+import { findRequest, looksLikeFrameworkCall, notCalledError } from '@vigil/core';
 import { context } from './errors';
-import { recordRequestError } from './request-context';
 import { ServerTracer } from './server';
 import type { TracingMiddlewareOptions } from './types';
 
@@ -25,11 +24,7 @@ export type ExpressErrorMiddleware = (
 export function expressTracing(options?: TracingMiddlewareOptions): ExpressMiddleware {
   const tracer = new ServerTracer(context('expressTracing'), options, arguments.length);
   return function vigilTracing(req, res, next) {
-    const active = tracer.begin(req, res);
-    res.once('close', () =>
-      tracer.end(active, res, expressRouteTemplate(req), !res.writableFinished),
-    );
-    tracer.run(active, next);
+    tracer.run(tracer.begin(req, res), next);
   };
 }
 
@@ -41,8 +36,9 @@ export function expressTracingErrors(...args: unknown[]): ExpressErrorMiddleware
   if (looksLikeFrameworkCall(args[0], args.length)) {
     throw notCalledError(context('expressTracingErrors'));
   }
-  return function vigilTracingErrors(err, _req, _res, next) {
-    recordRequestError(err);
+  return function vigilTracingErrors(err, req, _res, next) {
+    // On the request's record: the span, the request log line and the metrics all see it.
+    findRequest(req)?.recordError(err);
     next(err);
   };
 }

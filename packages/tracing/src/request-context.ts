@@ -7,6 +7,7 @@ import {
   createContextKey,
   ROOT_CONTEXT,
 } from '@opentelemetry/api';
+import { type RequestRecord, allocateSlot } from '@vigil/core';
 
 /** What getRequestContext() returns. */
 export interface RequestContext {
@@ -20,15 +21,42 @@ export interface RequestContext {
   readonly spanId: string | undefined;
 }
 
-/** Internal per-request state; the span is kept so trace ids are read only when asked for. */
-export interface RequestState {
-  readonly requestId: string;
-  readonly correlationId: string;
-  span: Span | undefined;
+/**
+ * Tracing's per-request state, kept in a slot of the request's @vigil/core record: the server span and
+ * the request's OpenTelemetry context; the ids and the error are the record's.
+ */
+export class RequestState {
+  span: Span | undefined = undefined;
   /** The request's OpenTelemetry context (server span and baggage), also without an SDK. */
-  context: Context;
+  context: Context = ROOT_CONTEXT;
+  constructor(readonly record: RequestRecord) {}
+
+  /** The validated or generated x-request-id. */
+  get requestId(): string {
+    return this.record.requestId;
+  }
+
+  /** The validated x-correlation-id, or the request id. */
+  get correlationId(): string {
+    return this.record.correlationId;
+  }
+
   /** The first error reported for the request, recorded on its span when it ends. */
-  error: unknown;
+  get error(): unknown {
+    return this.record.error;
+  }
+}
+
+const kState = allocateSlot();
+
+/** The tracing state kept on `record`, if a tracing middleware began one. */
+export function stateOf(record: RequestRecord): RequestState | undefined {
+  return record.slots[kState] as RequestState | undefined;
+}
+
+/** The tracing state of `record`, created on first call. */
+export function stateFor(record: RequestRecord): RequestState {
+  return ((record.slots[kState] as RequestState | undefined) ??= new RequestState(record));
 }
 
 const KEY = createContextKey('vigil.request');
@@ -75,7 +103,7 @@ export function currentRequestState(): RequestState | undefined {
 export function recordRequestError(error: unknown): boolean {
   const state = currentRequestState();
   if (state === undefined) return false;
-  if (state.error === undefined) state.error = error;
+  state.record.recordError(error);
   return true;
 }
 

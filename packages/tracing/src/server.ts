@@ -30,15 +30,16 @@ import {
 import {
   type OptionContext,
   type ProblemReporter,
+  type RequestRecord,
+  type RequestSink,
+  OPERATIONAL_PATH_PATTERN,
   UNMATCHED_ROUTE,
+  beginRequest,
   booleanOption,
   createProblemReporter,
   functionOption,
   hasMethod,
   loggerOption,
-  isOperational,
-  methodIndex,
-  METHOD_LABELS,
   optionError,
   readOptions,
   setRequestIdsProvider,
@@ -50,10 +51,15 @@ import {
   DEFAULT_TRUSTED_PROXIES,
   compileTrustList,
 } from './edge';
-import { acceptId, generateId } from './ids';
 import { installOutgoingPropagation } from './outgoing';
 import { extract } from './propagation';
-import { type RequestState, getRequestContext, runWithRequestState } from './request-context';
+import {
+  type RequestState,
+  getRequestContext,
+  runWithRequestState,
+  stateFor,
+  stateOf,
+} from './request-context';
 import type { TracingMiddlewareOptions } from './types';
 
 /** Span attributes carrying the request and correlation ids. */
@@ -63,13 +69,13 @@ export const ATTR_VIGIL_CORRELATION_ID = 'vigil.correlation_id';
 /** Set on the context of a span whose remote parent came from an untrusted caller (read by the sampler). */
 export const UNTRUSTED_PARENT = createContextKey('vigil.untrustedParent');
 
-/** Paths that get request ids but no span and no request log line, unless configured otherwise. */
-export const DEFAULT_IGNORE_PATHS: readonly string[] = Object.freeze([
-  '/metrics',
-  '/health',
-  '/health/live',
-  '/health/ready',
-  '/_vigil',
+/**
+ * Paths that get request ids but no span and no request log line, unless configured otherwise:
+ * @vigil/core's operational endpoints (`/metrics`, `/health`, `/alerts`, `/observability`, `/_vigil`
+ * and everything below them), as one RegExp.
+ */
+export const DEFAULT_IGNORE_PATHS: readonly (string | RegExp)[] = Object.freeze([
+  OPERATIONAL_PATH_PATTERN,
 ]);
 const MAX_BAGGAGE_ATTRIBUTES = 16;
 const MAX_HOOK_ATTRIBUTES = 32;
@@ -87,14 +93,11 @@ const KNOWN = [
   'logger',
 ] as const satisfies readonly (keyof TracingMiddlewareOptions)[];
 
-/** One request being traced. */
-export interface ActiveRequest {
-  readonly req: IncomingMessage;
-  readonly state: RequestState;
-  readonly method: string;
-}
+/** Tracing middleware instances share this key: a request gets one server span, from the first. */
+const EXCLUSIVE = Symbol.for('vigil.tracing.server');
 
-export class ServerTracer {
+export class ServerTracer implements RequestSink {
+  readonly exclusive = EXCLUSIVE;
   private readonly provider: TracerProvider | undefined;
   private readonly trust: TrustList;
   private readonly policy: InboundPolicy;
@@ -188,30 +191,30 @@ export class ServerTracer {
     this.provider = o.tracerProvider;
   }
 
-  /** Starts a request: ids, response header, inbound context, server span. Never throws. */
-  begin(req: IncomingMessage, res: ServerResponse, frameworkCtx?: unknown): ActiveRequest {
-    const headers = req.headers;
-    const requestId = acceptId(headers['x-request-id']) ?? generateId();
-    const correlationId = acceptId(headers['x-correlation-id']) ?? requestId;
-    const state: RequestState = {
-      requestId,
-      correlationId,
-      span: undefined,
-      context: ROOT_CONTEXT,
-      error: undefined,
-    };
-    const method = METHOD_LABELS[methodIndex(req.method)] as string;
-    const active: ActiveRequest = { req, state, method };
+  /**
+   * Starts a request: ids, response header, inbound context, server span, on the request's record
+   * (which ends the span when the request ends). Never throws.
+   */
+  begin(req: IncomingMessage, res: ServerResponse, frameworkCtx?: object): RequestState {
+    const record = beginRequest(req, res, frameworkCtx);
+    // A second tracing middleware on the same request joins the first one's span.
+    const existing = stateOf(record);
+    if (existing !== undefined || !record.subscribe(this)) return existing ?? stateFor(record);
+    const state = stateFor(record);
     try {
-      if (!res.headersSent) res.setHeader('x-request-id', requestId);
-      const path = pathOf(req.url);
-      if (this.ignored(path)) return active;
+      if (!res.headersSent) res.setHeader('x-request-id', record.requestId);
+      const path = record.path;
+      if (this.ignored(path)) return state;
+      const method = record.method;
       const parent = this.inbound(req);
       const span = this.startSpan(req, path, method, parent, frameworkCtx, state);
       state.span = span;
       state.context = trace.setSpan(parent.context, span);
+      const sc = span.spanContext();
+      record.traceId = sc.traceId;
+      record.spanId = sc.spanId;
+      record.sampled = (sc.traceFlags & TraceFlags.SAMPLED) !== 0;
       if (this.traceResponse && !res.headersSent) {
-        const sc = span.spanContext();
         res.setHeader(
           'traceresponse',
           `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & TraceFlags.SAMPLED}`,
@@ -220,26 +223,30 @@ export class ServerTracer {
     } catch (err) {
       this.problems.report('starting the server span failed', err);
     }
-    return active;
+    return state;
   }
 
   /** Runs `fn` inside the request's context. */
-  run<T>(active: ActiveRequest, fn: () => T): T {
-    return runWithRequestState(active.state, fn);
+  run<T>(state: RequestState, fn: () => T): T {
+    return runWithRequestState(state, fn);
   }
 
-  /** Ends the request's span with its route and outcome. Never throws. */
-  end(active: ActiveRequest, res: ServerResponse, route: string, aborted: boolean): void {
-    const span = active.state.span;
+  /** The request ended: ends its span with its route and outcome. Never throws. */
+  requestEnded(record: RequestRecord): void {
+    const state = stateOf(record);
+    const span = state?.span;
     if (span === undefined) return;
     try {
       // Operational endpoints answered this request: drop the span instead of exporting it.
-      if (isOperational(active.req)) return;
+      if (record.operational) return;
+      const route = record.route;
+      const method = record.method;
       if (route !== UNMATCHED_ROUTE) {
-        span.updateName(`${active.method === 'OTHER' ? 'HTTP' : active.method} ${route}`);
+        span.updateName(`${method === 'OTHER' ? 'HTTP' : method} ${route}`);
         span.setAttribute(ATTR_HTTP_ROUTE, route);
       }
-      const status = res.statusCode;
+      const status = record.res.statusCode;
+      const aborted = record.aborted;
       if (aborted) {
         span.setAttribute(ATTR_ERROR_TYPE, 'aborted');
         span.setStatus({ code: SpanStatusCode.ERROR, message: 'client aborted the request' });
@@ -251,8 +258,8 @@ export class ServerTracer {
         }
       }
       // An error answered with a 4xx is the client's: recorded as an event, not an ERROR status.
-      if (active.state.error !== undefined) {
-        this.recordError(span, active.state.error, aborted || res.statusCode >= 500);
+      if (record.error !== undefined) {
+        this.recordError(span, record.error, aborted || status >= 500);
       }
       span.end();
     } catch (err) {
@@ -382,12 +389,6 @@ function withOwnIds(span: Span, parent: Context): Span {
     traceFlags: parentValid ? parentSc.traceFlags & TraceFlags.SAMPLED : TraceFlags.NONE,
     traceState: parentValid ? parentSc.traceState : undefined,
   });
-}
-
-function pathOf(url: string | undefined): string {
-  if (url === undefined) return '/';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
 }
 
 function truncate(s: string, max: number): string {

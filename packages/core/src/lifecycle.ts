@@ -80,6 +80,8 @@ export class RequestRecord {
   operational = false;
   /** The first error reported for the request (error hooks, Koa's 'error' event, a response error). */
   error: unknown = undefined;
+  /** The first 'error' event of the response while watched (see watchResponseErrors). */
+  responseError: unknown = undefined;
   /** The Koa context, when a Koa middleware created or found the record (for its route template). */
   ctx: object | undefined;
   /** Trace id of the request's server span (32 hex), set by tracing. */
@@ -351,7 +353,9 @@ function onSocketClose(this: TrackedSocket): void {
 function onResponseError(this: ServerResponse, error: unknown): void {
   const req = (this as { req?: IncomingMessage }).req;
   const record = req === undefined ? undefined : findRequest(req);
-  record?.recordError(error);
+  if (record === undefined) return;
+  if (record.responseError === undefined) record.responseError = error;
+  record.recordError(error);
 }
 
 /**

@@ -10,7 +10,8 @@ export { DEFAULT_IGNORE_PATHS, ATTR_VIGIL_REQUEST_ID, ATTR_VIGIL_CORRELATION_ID 
 export type { RequestContext } from './request-context';
 export { TraceBuffer } from './trace-buffer';
 export type { RecordedSpan, TraceSummary, TraceBufferOptions } from './trace-buffer';
-export { acceptId, generateId, MAX_ID_LENGTH } from './ids';
+// The id rules are @vigil/core's (the request record applies them); re-exported for existing users.
+export { acceptId, generateId, MAX_ID_LENGTH } from '@vigil/core';
 export { DEFAULT_TRUSTED_PROXIES, compileTrustList } from './edge';
 export type { InboundPolicy, TrustList } from './edge';
 export { installOutgoingPropagation } from './outgoing';

@@ -4,12 +4,12 @@ import { createRequire } from 'node:module';
 import type { DestinationStream, Level, Logger, pino as PinoFactory } from 'pino';
 import {
   type OptionContext,
+  type RequestRecord,
+  beginRequest,
   createProblemReporter,
-  expressRouteTemplate,
   hasMethod,
-  isOperational,
-  koaRouteTemplate,
   optionError,
+  pathListOption,
   readOptions,
   REDACTED,
   SECRET_REQUEST_HEADERS,
@@ -23,19 +23,16 @@ import { context } from './errors';
 // The redaction value and secret query parameters are @vigil/core's, shared with the audit trail.
 export { REDACTED, DEFAULT_REDACTED_QUERY_PARAMS, redactUrlQuery } from '@vigil/core';
 import type { ExpressMiddleware } from './express';
-import { acceptId, generateId } from './ids';
 import type { KoaContextLike, KoaMiddleware } from './koa';
-import { currentRequestState, getRequestContext } from './request-context';
+import { getRequestContext } from './request-context';
 import {
-  type Ending,
   type LogSink,
-  type RequestIds,
   LoggedRequest,
-  PendingRequest,
   RequestLog,
+  attachLog,
   defineLogAccessor,
+  idsOf,
   requestPrototypeOf,
-  track,
 } from './request-log';
 import { DEFAULT_IGNORE_PATHS } from './server';
 
@@ -272,13 +269,7 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
       );
     }
   }
-  const ignore = o.ignorePaths as unknown;
-  if (
-    ignore !== undefined &&
-    !(Array.isArray(ignore) && ignore.every((p) => typeof p === 'string' || p instanceof RegExp))
-  ) {
-    throw optionError(ctx, 'INVALID_OPTION', 'ignorePaths', 'an array of paths or RegExps', ignore);
-  }
+  const ignored = pathListOption(ctx, 'ignorePaths', o.ignorePaths, DEFAULT_IGNORE_PATHS);
   const extraPaths = stringList(ctx, 'redact', o.redact, 'pino redact paths');
   const extraQuery = stringList(ctx, 'redactQuery', o.redactQuery, 'query parameter names');
 
@@ -315,24 +306,23 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
     );
   }
   const problems = createProblemReporter('@vigil/tracing', logger);
-  const ignored = ignoreMatcher(ignore ?? DEFAULT_IGNORE_PATHS);
   // Request lines carry the ids themselves: their logger is marked so a mixin leaves them alone.
   const lineLogger = logger.child({});
   (lineLogger as Marked)[kIdsBound] = true;
 
   const sink: LogSink = {
-    end(request, ending, error) {
+    requestEnded(record) {
       try {
-        writeLine(lineLogger, request, ending, error);
+        writeLine(lineLogger, record);
       } catch (err) {
         problems.report('writing the request line failed', err);
       }
     },
-    requestLogger(req, log) {
+    requestLogger(log) {
       if (log.logger !== undefined) return log.logger;
       try {
         // pino-http's shape: the request's logger is bound with `req`, and here with the ids too.
-        const child = logger.child({ req: new LoggedRequest(req, log), ...log.ids });
+        const child = logger.child({ req: new LoggedRequest(log.record), ...idsOf(log.record) });
         (child as Marked)[kIdsBound] = true;
         log.logger = child;
       } catch (err) {
@@ -347,9 +337,12 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
     logger,
     start(req, res, koa) {
       try {
-        const url = (req as Tracked).originalUrl ?? req.url ?? '/';
-        const log = new RequestLog(sink, idsOf(req), url);
-        track(new PendingRequest(req, log, res, koa, Date.now()), !ignored(pathOf(url)));
+        const record = beginRequest(req, res, koa);
+        attachLog(new RequestLog(sink, record));
+        if (ignored(record.path) || !record.subscribe(sink)) return;
+        // A response 'error' (a write after end) is part of the line; watching it also keeps such an
+        // error from crashing the process while the line is pending, as pino-http's listener did.
+        record.watchResponseErrors();
       } catch (err) {
         problems.report('request logger failed', err);
       }
@@ -357,71 +350,53 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
   };
 }
 
-/** The request's ids from expressTracing()/koaTracing(), or the logger's own when it runs alone. */
-function idsOf(req: IncomingMessage): RequestIds {
-  const state = currentRequestState();
-  if (state === undefined) return ownIdsOf(req);
-  // The span's ids are fixed when it starts, before the logger runs.
-  const sc = state.span?.spanContext();
-  // trace_id and span_id first, as the lines have always had them.
-  return sc === undefined
-    ? { request_id: state.requestId, correlation_id: state.correlationId }
-    : {
-        trace_id: sc.traceId,
-        span_id: sc.spanId,
-        request_id: state.requestId,
-        correlation_id: state.correlationId,
-      };
-}
-
-/** Without the tracing middleware: the caller's ids when they are safe to log, else a fresh one. */
-function ownIdsOf(req: IncomingMessage): RequestIds {
-  const requestId = acceptId(req.headers['x-request-id']) ?? generateId();
-  return {
-    request_id: requestId,
-    correlation_id: acceptId(req.headers['x-correlation-id']) ?? requestId,
-  };
-}
-
 const COMPLETED = 'request completed';
 const ABORTED = 'request aborted';
 
+/**
+ * The error a line shows: a response 'error' event or `res.err` set by the app, always; the request's
+ * error (the tracing error hook, Koa's 'error' event) when the response is a 5xx or never finished. A
+ * 4xx answered for an error is the client's: no stack trace for it.
+ */
+function errorOf(record: RequestRecord, status: number | undefined): unknown {
+  const own = record.responseError ?? (record.res as Failed).err;
+  if (own) return own;
+  if (record.aborted || (status !== undefined && status >= 500)) return record.error;
+  return undefined;
+}
+
 /** Writes the request's line, in pino-http's shape, with Vigil's fields. */
-function writeLine(log: Logger, request: PendingRequest, ending: Ending, error: unknown): void {
-  const { req, res } = request;
+function writeLine(log: Logger, record: RequestRecord): void {
   // Only known at the end: the operational endpoint marks the request while answering it.
-  if (isOperational(req)) return;
+  if (record.operational) return;
+  const { req, res } = record;
   // Before the headers went out there is no status yet: the 200 Node starts with would be a lie.
   const status = res.headersSent ? res.statusCode : undefined;
+  const err = errorOf(record, status);
   const level: Level =
-    error !== undefined || (status !== undefined && status >= 500)
+    err || (status !== undefined && status >= 500)
       ? 'error'
       : status !== undefined && status >= 400
         ? 'warn'
         : 'info';
   if (!log.isLevelEnabled(level)) return;
   // Key order is the line's: req, the ids, then what the response ended with.
-  const ids = request.log.ids;
-  const line: Record<string, unknown> = { req: request };
+  const ids = idsOf(record);
+  const line: Record<string, unknown> = { req: new LoggedRequest(record) };
   if (ids.trace_id !== undefined) {
     line.trace_id = ids.trace_id;
     line.span_id = ids.span_id;
   }
   line.request_id = ids.request_id;
   line.correlation_id = ids.correlation_id;
-  line.route =
-    request.koa !== undefined ? koaRouteTemplate(request.koa) : expressRouteTemplate(req);
+  line.route = record.route;
   line.method = req.method;
   if (status !== undefined) line.status_code = status;
-  line.duration_ms = Date.now() - request.startMs;
+  line.duration_ms = Math.round(record.endTime - record.start);
   line.res = res;
-  // Only a real error is worth a stack trace: a response 'error' event, or `res.err` set by the app.
-  const err: unknown = error ?? (res as Failed).err;
   if (err) line.err = err;
-  // `writableFinished`, as the tracing middleware and the metrics read it: a response cut off while
-  // still being sent reads as aborted in all three. A finished response is complete by definition.
-  const completed = ending === 'finish' || res.writableFinished;
-  log[level](line, completed ? COMPLETED : ABORTED);
+  // The record's one definition of aborted, the same for the span and the metrics.
+  log[level](line, record.aborted ? ABORTED : COMPLETED);
 }
 
 /**
@@ -448,16 +423,16 @@ function redactedHeaders(headers: Record<string, unknown>): Record<string, unkno
 /** A logged request (the request line, `req.log`) or a raw request (a `req` the app logs itself). */
 function serializeRequest(value: unknown, queryNames: ReadonlySet<string>): unknown {
   if (value instanceof LoggedRequest) {
-    const { req, log } = value;
-    const connection = log.connection;
+    const { record } = value;
     try {
       return {
-        method: req.method,
-        url: redactUrlQuery(log.url, queryNames),
-        headers: redactedHeaders(req.headers),
+        method: record.req.method,
+        // The URL as the first middleware saw it (Express's originalUrl): routers rewrite `req.url`.
+        url: redactUrlQuery(record.url, queryNames),
+        headers: redactedHeaders(record.req.headers),
         // Read when the connection was first seen: after an abort the socket has forgotten.
-        remoteAddress: connection ? connection.remoteAddress : req.socket?.remoteAddress,
-        remotePort: connection ? connection.remotePort : req.socket?.remotePort,
+        remoteAddress: record.remoteAddress,
+        remotePort: record.remotePort,
       };
     } catch {
       return {};
@@ -511,19 +486,6 @@ function compiles(base: Logger, path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function ignoreMatcher(paths: readonly (string | RegExp)[]): (path: string) => boolean {
-  const exact = new Set(paths.filter((p): p is string => typeof p === 'string'));
-  const patterns = paths
-    .filter((p): p is RegExp => p instanceof RegExp)
-    .map((p) => new RegExp(p.source, p.flags.replace(/[gy]/g, '')));
-  return (path) => exact.has(path) || patterns.some((p) => p.test(path));
-}
-
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
 }
 
 // Loaded only when Vigil creates the logger itself, so tracing alone never loads pino.

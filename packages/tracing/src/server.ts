@@ -41,6 +41,7 @@ import {
   hasMethod,
   loggerOption,
   optionError,
+  pathListOption,
   readOptions,
   setRequestIdsProvider,
   stringOption,
@@ -101,8 +102,7 @@ export class ServerTracer implements RequestSink {
   private readonly provider: TracerProvider | undefined;
   private readonly trust: TrustList;
   private readonly policy: InboundPolicy;
-  private readonly ignoreExact: Set<string>;
-  private readonly ignorePatterns: RegExp[];
+  private readonly ignored: (path: string) => boolean;
   private readonly baggageKeys: readonly string[];
   private readonly hook: TracingMiddlewareOptions['spanAttributes'];
   private readonly traceResponse: boolean;
@@ -133,24 +133,7 @@ export class ServerTracer implements RequestSink {
       'trustedProxies',
       (proxies as unknown[] | undefined) ?? DEFAULT_TRUSTED_PROXIES,
     );
-    const ignore = o.ignorePaths as unknown;
-    if (
-      ignore !== undefined &&
-      !(Array.isArray(ignore) && ignore.every((p) => typeof p === 'string' || p instanceof RegExp))
-    ) {
-      throw optionError(
-        ctx,
-        'INVALID_OPTION',
-        'ignorePaths',
-        'an array of paths or RegExps',
-        ignore,
-      );
-    }
-    const paths = ignore ?? DEFAULT_IGNORE_PATHS;
-    this.ignoreExact = new Set(paths.filter((p): p is string => typeof p === 'string'));
-    this.ignorePatterns = paths
-      .filter((p): p is RegExp => p instanceof RegExp)
-      .map((p) => new RegExp(p.source, p.flags.replace(/[gy]/g, '')));
+    this.ignored = pathListOption(ctx, 'ignorePaths', o.ignorePaths, DEFAULT_IGNORE_PATHS);
     const keys = o.baggageAttributes as unknown;
     if (
       keys !== undefined &&
@@ -278,12 +261,6 @@ export class ServerTracer implements RequestSink {
     } catch (err) {
       this.problems.report('recording an exception failed', err);
     }
-  }
-
-  private ignored(path: string): boolean {
-    if (this.ignoreExact.has(path)) return true;
-    for (const p of this.ignorePatterns) if (p.test(path)) return true;
-    return false;
   }
 
   /** The parent context for the server span, after the edge policy. */

@@ -368,8 +368,9 @@ describe('request logger bookkeeping', () => {
     await sleep(30);
     const lines = sink.requestLines();
     expect(lines).toHaveLength(1);
+    // The response was delivered whole (the body above), so the line says completed, with the error.
     expect(lines[0]).toMatchObject({
-      msg: 'request aborted',
+      msg: 'request completed',
       level: 50,
       request_id: 'late',
       status_code: 200,

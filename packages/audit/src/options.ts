@@ -7,6 +7,7 @@ import {
   loggerOption,
   optionError,
   readOptions,
+  optionNames,
 } from '@vigil/core';
 import type { DestinationStream } from 'pino';
 import { AUDIT_LIMITS } from './event';
@@ -19,18 +20,18 @@ export const DEFAULT_TAIL_SIZE = 100;
 /** Default number of distinct `type` label values on audit_events_total. */
 export const DEFAULT_MAX_TYPES = 100;
 
-const KNOWN_OPTIONS = [
-  'destination',
-  'resume',
-  'redact',
-  'service',
-  'registry',
-  'maxTypes',
-  'tailSize',
-  'signals',
-  'default',
-  'logger',
-] as const satisfies readonly (keyof AuditLoggerOptions)[];
+const KNOWN_OPTIONS = optionNames<AuditLoggerOptions>({
+  destination: true,
+  resume: true,
+  redact: true,
+  service: true,
+  registry: true,
+  maxTypes: true,
+  tailSize: true,
+  signals: true,
+  default: true,
+  logger: true,
+});
 
 export type ResolvedDestination =
   | { readonly kind: 'path'; readonly path: string }

@@ -1,5 +1,5 @@
 // The verifier: walks a log's lines, checks every hash and link, and names the first tampering found.
-import { booleanOption, optionError, readOptions } from '@vigil/core';
+import { booleanOption, optionError, optionNames, readOptions } from '@vigil/core';
 import { type ChainedLine, type LineFault, ZERO_HASH, isChained, parseLine } from './chain';
 import { context } from './errors';
 import type { AuditChainInfo, AuditProblem, AuditVerifyOptions, AuditVerifyResult } from './types';
@@ -17,7 +17,7 @@ interface ChainState {
 
 type Parsed = ChainedLine | LineFault;
 
-const KNOWN = ['allowForeign', 'partial'] as const satisfies readonly (keyof AuditVerifyOptions)[];
+const KNOWN = optionNames<AuditVerifyOptions>({ allowForeign: true, partial: true });
 
 const isBlank = (text: string) => text.trim() === '';
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

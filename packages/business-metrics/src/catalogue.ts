@@ -18,6 +18,7 @@ import {
   optionError,
   readOptions,
   prefixOption,
+  optionNames,
 } from '@vigil/core';
 import { PACKAGE, context } from './errors';
 import {
@@ -63,12 +64,12 @@ export const DEFAULT_MAX_ROUTES = 1000;
 /** Largest `cap` a label may declare. */
 export const MAX_LABEL_CAP = 100_000;
 
-const KNOWN_OPTIONS = [
-  'registry',
-  'prefix',
-  'logger',
-  'maxRoutes',
-] as const satisfies readonly (keyof CatalogueOptions)[];
+const KNOWN_OPTIONS = optionNames<CatalogueOptions>({
+  registry: true,
+  prefix: true,
+  logger: true,
+  maxRoutes: true,
+});
 const DEFINITION_KEYS = ['type', 'help', 'unit', 'labels', 'buckets'];
 const TYPES: readonly MetricType[] = ['counter', 'gauge', 'histogram'];
 const AUTO_LABELS: readonly AutoLabel[] = ['route', 'outcome', 'method'];

@@ -1,6 +1,6 @@
 // track(): a per-route middleware for Express and Koa that records one metric when the response ends.
 import type { ServerResponse } from 'node:http';
-import { VigilError, optionError } from '@vigil/core';
+import { VigilError, optionError, optionNames } from '@vigil/core';
 import { BUSINESS_METRICS_ERROR_CODES, PACKAGE, context } from './errors';
 import { type EndRecorder, type RequestScope, scopeFor } from './request';
 import {
@@ -76,7 +76,13 @@ class TrackRecorder implements EndRecorder {
   }
 }
 
-const KNOWN = ['labels', 'value', 'when', 'op'];
+// The gauge's spec has every key the others have, plus `op`.
+const KNOWN = optionNames<GaugeTrackSpec<Record<never, never>>>({
+  labels: true,
+  value: true,
+  when: true,
+  op: true,
+});
 
 function compile(metric: unknown, raw: unknown): TrackRecorder {
   const ctx = context('track');

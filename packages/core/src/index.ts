@@ -17,6 +17,7 @@ export {
   hasMethod,
   loggerOption,
   prefixOption,
+  optionNames,
   METRIC_NAME_PATTERN,
   LABEL_NAME_PATTERN,
 } from './validate';

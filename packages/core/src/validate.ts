@@ -157,3 +157,14 @@ export function prefixOption(context: OptionContext, value: unknown, fix: string
   }
   return prefix;
 }
+
+/**
+ * The option names of `T`, in the order given, for readOptions(). Written as an object with every
+ * key of `T`, so the compiler rejects a list that misses one: an option added to the type cannot be
+ * rejected at run time as unknown.
+ */
+export function optionNames<T extends object>(
+  names: Record<keyof Required<T>, true>,
+): readonly string[] {
+  return Object.freeze(Object.keys(names));
+}

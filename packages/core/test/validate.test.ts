@@ -12,6 +12,7 @@ import {
   bucketsOption,
   functionOption,
   integerOption,
+  optionNames,
   readOptions,
   stringOption,
 } from '@vigil/core';
@@ -315,5 +316,24 @@ describe('METRIC_NAME_PATTERN and LABEL_NAME_PATTERN', () => {
   ])('should judge %j as metric name %s and label name %s', (name, metric, label) => {
     expect(METRIC_NAME_PATTERN.test(name)).toBe(metric);
     expect(LABEL_NAME_PATTERN.test(name)).toBe(label);
+  });
+});
+
+describe('optionNames', () => {
+  interface Options {
+    alpha?: number;
+    beta?: string;
+  }
+
+  it('should list every option of the type, in the order given', () => {
+    expect(optionNames<Options>({ beta: true, alpha: true })).toEqual(['beta', 'alpha']);
+  });
+
+  it('should be rejected by the compiler when an option of the type is missing or unknown', () => {
+    // @ts-expect-error -- `beta` is missing: a new option must be listed where it is read.
+    const missing = optionNames<Options>({ alpha: true });
+    // @ts-expect-error -- `gamma` is not an option of the type.
+    const extra = optionNames<Options>({ alpha: true, beta: true, gamma: true });
+    expect([missing, extra].map((names) => names.length)).toEqual([1, 3]);
   });
 });

@@ -19,6 +19,7 @@ import {
   looksLikeFrameworkCall,
   notCalledError,
   optionError,
+  optionNames,
   readOptions,
   stringOption,
 } from '@vigil/core';
@@ -200,6 +201,15 @@ export function createClusterAggregator(options?: ClusterAggregatorOptions): Clu
 export interface ClusterMetricsServerOptions
   extends Omit<MetricsServerOptions, 'registry'>, ClusterAggregatorOptions {}
 
+const KNOWN = optionNames<ClusterMetricsServerOptions>({
+  token: true,
+  openMetrics: true,
+  path: true,
+  port: true,
+  host: true,
+  timeoutMs: true,
+});
+
 /**
  * In the cluster primary, serves the aggregated metrics of every worker on a port of its own
  * (default 9464). Workers need only expressMetrics() or koaMetrics().
@@ -208,11 +218,12 @@ export async function startClusterMetricsServer(
   options?: ClusterMetricsServerOptions,
 ): Promise<MetricsServer & { aggregator: ClusterAggregator }> {
   const ctx = context('startClusterMetricsServer');
+  // `registry` is read only to explain that it does not belong here.
   const o = readOptions<ClusterMetricsServerOptions & { registry?: unknown }>(
     ctx,
     options,
     arguments.length,
-    ['token', 'openMetrics', 'path', 'port', 'host', 'timeoutMs', 'registry'],
+    [...KNOWN, 'registry'],
   );
   if (o.registry !== undefined) {
     throw optionError(
@@ -225,7 +236,7 @@ export async function startClusterMetricsServer(
     );
   }
   const timeoutMs = integerOption(ctx, 'timeoutMs', o.timeoutMs, 2000, 1, 60_000);
-  const config = resolveHandlerOptions(ctx, o, ['port', 'host', 'timeoutMs']);
+  const config = resolveHandlerOptions(ctx, o, KNOWN);
   const port = integerOption(ctx, 'port', config.port, 9464, 0, 65535);
   const host = stringOption(ctx, 'host', config.host, '127.0.0.1');
   const path = config.path ?? '/metrics';

@@ -6,6 +6,7 @@ import {
   booleanOption,
   markOperational,
   optionError,
+  optionNames,
   readOptions,
 } from '@vigil/core';
 import type { Registry } from 'prom-client';
@@ -25,7 +26,12 @@ export interface ScrapeResponder {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
-const KNOWN = ['registry', 'token', 'openMetrics', 'path'];
+const KNOWN = optionNames<MetricsHandlerOptions>({
+  registry: true,
+  token: true,
+  openMetrics: true,
+  path: true,
+});
 
 /** Who may call an operational endpoint, and on which path it answers. */
 export interface EndpointAccess {
@@ -109,15 +115,13 @@ export function operationalResponder(
   };
 }
 
+/** Validates the options of an endpoint; `known` lists them (a server's add port and host). */
 export function resolveHandlerOptions(
   ctx: OptionContext,
   raw: unknown,
-  extraKnown: readonly string[] = [],
+  known: readonly string[] = KNOWN,
 ): HandlerConfig & Record<string, unknown> {
-  const o = readOptions<MetricsHandlerOptions & { path?: string }>(ctx, raw, 1, [
-    ...KNOWN,
-    ...extraKnown,
-  ]);
+  const o = readOptions<MetricsHandlerOptions & { path?: string }>(ctx, raw, 1, known);
   return {
     ...o,
     ...resolveAccess(ctx, o),

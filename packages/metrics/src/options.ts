@@ -15,6 +15,7 @@ import {
   readOptions,
   registryOption,
   stringOption,
+  optionNames,
 } from '@vigil/core';
 import type { MetricsOptions, NamingScheme, RequestInfo, RouteMatcher } from './types';
 
@@ -26,22 +27,22 @@ export const DEFAULT_SIZE_BUCKETS: readonly number[] = DEFAULT_BYTES_BUCKETS;
 
 export const DEFAULT_MAX_SERIES = 2000;
 
-const KNOWN_OPTIONS = [
-  'registry',
-  'prefix',
-  'namingScheme',
-  'durationBuckets',
-  'sizeBuckets',
-  'customLabels',
-  'includeRoutes',
-  'excludeRoutes',
-  'recordOperationalEndpoints',
-  'collectDefaultMetrics',
-  'maxSeries',
-  'streamingContentTypes',
-  'exemplars',
-  'logger',
-] as const satisfies readonly (keyof MetricsOptions)[];
+const KNOWN_OPTIONS = optionNames<MetricsOptions>({
+  registry: true,
+  prefix: true,
+  namingScheme: true,
+  durationBuckets: true,
+  sizeBuckets: true,
+  customLabels: true,
+  includeRoutes: true,
+  excludeRoutes: true,
+  recordOperationalEndpoints: true,
+  collectDefaultMetrics: true,
+  maxSeries: true,
+  streamingContentTypes: true,
+  exemplars: true,
+  logger: true,
+});
 
 const RESERVED_LABELS = new Set([
   'method',

@@ -1,10 +1,25 @@
 // The scrape endpoint on its own port, away from the app's traffic and its middleware.
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { integerOption, looksLikeFrameworkCall, notCalledError, stringOption } from '@vigil/core';
+import {
+  integerOption,
+  looksLikeFrameworkCall,
+  notCalledError,
+  optionNames,
+  stringOption,
+} from '@vigil/core';
 import { context } from './errors';
 import { type ScrapeResponder, resolveHandlerOptions, responderFromConfig } from './handler';
 import type { MetricsServer, MetricsServerOptions } from './types';
+
+const KNOWN = optionNames<MetricsServerOptions>({
+  registry: true,
+  token: true,
+  openMetrics: true,
+  path: true,
+  port: true,
+  host: true,
+});
 
 /** Serves a responder on a port; shared with the cluster primary's server. */
 export async function listen(
@@ -51,7 +66,7 @@ export async function listen(
 export async function startMetricsServer(options?: MetricsServerOptions): Promise<MetricsServer> {
   const ctx = context('startMetricsServer');
   if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx);
-  const config = resolveHandlerOptions(ctx, options, ['port', 'host']);
+  const config = resolveHandlerOptions(ctx, options, KNOWN);
   const port = integerOption(ctx, 'port', config.port, 9464, 0, 65535);
   const host = stringOption(ctx, 'host', config.host, '127.0.0.1');
   const path = config.path ?? '/metrics';

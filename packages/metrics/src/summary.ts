@@ -12,6 +12,7 @@ import {
   notCalledError,
   optionError,
   readOptions,
+  optionNames,
 } from '@vigil/core';
 import type { Registry } from 'prom-client';
 import { context } from './errors';
@@ -86,16 +87,16 @@ export interface MetricsSummary {
   [section: string]: unknown;
 }
 
-const KNOWN = [
-  'registry',
-  'prefix',
-  'namingScheme',
-  'topRoutes',
-  'sections',
-  'token',
-  'path',
-  'logger',
-] as const satisfies readonly (keyof MetricsSummaryOptions)[];
+const KNOWN = optionNames<MetricsSummaryOptions>({
+  registry: true,
+  prefix: true,
+  namingScheme: true,
+  topRoutes: true,
+  sections: true,
+  token: true,
+  path: true,
+  logger: true,
+});
 const BUILT_IN = new Set(['timestamp', 'uptimeSeconds', 'requests', 'topRoutes']);
 
 interface Names {

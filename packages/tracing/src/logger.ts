@@ -17,6 +17,7 @@ import {
   isSecretHeader,
   redactUrlQuery,
   secretQueryNames,
+  optionNames,
 } from '@vigil/core';
 import { context } from './errors';
 
@@ -114,14 +115,14 @@ function pathPart(name: string): string {
 
 const PINO_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-const KNOWN = [
-  'logger',
-  'level',
-  'destination',
-  'ignorePaths',
-  'redact',
-  'redactQuery',
-] as const satisfies readonly (keyof RequestLoggerOptions)[];
+const KNOWN = optionNames<RequestLoggerOptions>({
+  logger: true,
+  level: true,
+  destination: true,
+  ignorePaths: true,
+  redact: true,
+  redactQuery: true,
+});
 
 type Tracked = IncomingMessage & { originalUrl?: string };
 type Failed = ServerResponse & { err?: unknown };

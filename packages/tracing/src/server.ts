@@ -45,6 +45,7 @@ import {
   readOptions,
   setRequestIdsProvider,
   stringOption,
+  optionNames,
 } from '@vigil/core';
 import {
   type InboundPolicy,
@@ -83,16 +84,16 @@ const MAX_HOOK_ATTRIBUTES = 32;
 const MAX_ATTRIBUTE_LENGTH = 256;
 const MAX_PATH_LENGTH = 1024;
 
-const KNOWN = [
-  'inboundPolicy',
-  'trustedProxies',
-  'ignorePaths',
-  'baggageAttributes',
-  'spanAttributes',
-  'traceResponse',
-  'tracerProvider',
-  'logger',
-] as const satisfies readonly (keyof TracingMiddlewareOptions)[];
+const KNOWN = optionNames<TracingMiddlewareOptions>({
+  inboundPolicy: true,
+  trustedProxies: true,
+  ignorePaths: true,
+  baggageAttributes: true,
+  spanAttributes: true,
+  traceResponse: true,
+  tracerProvider: true,
+  logger: true,
+});
 
 /** Tracing middleware instances share this key: a request gets one server span, from the first. */
 const EXCLUSIVE = Symbol.for('vigil.tracing.server');

@@ -1,36 +1,29 @@
-// The public "gateway" service: the media platform's API, calling the catalog for video metadata.
+// The public "gateway" service: Vigil's observability wiring around the media platform's API, which
+// calls the catalog for video metadata. The routes live in routes/.
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { Registry } from 'prom-client';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { type AuditLogger, audit } from '@vigil/audit';
+import type { AuditLogger } from '@vigil/audit';
 import { markOperational } from '@vigil/core';
-import { metrics, track } from '@vigil/business-metrics';
 import {
   expressMetrics,
   expressMetricsHandler,
   expressMetricsSummaryHandler,
 } from '@vigil/metrics';
+import type { ExpressRateLimit } from '@vigil/rate-limit';
 import {
   type TraceBuffer,
   expressRequestLogger,
   expressTracing,
   expressTracingErrors,
-  getRequestContext,
 } from '@vigil/tracing';
-import { type ExpressRateLimit } from '@vigil/rate-limit';
+import { type BusinessMetrics, VIDEO_FORMATS } from './business';
+import { DEMO_USER, authRoutes } from './routes/auth';
+import { MAX_SLOW_MS, drillRoutes } from './routes/drills';
+import { streamRoutes } from './routes/streams';
+import { traceContextTestRoute } from './routes/trace-context-test';
+import { videoRoutes } from './routes/videos';
 
-import {
-  ANALYTICS_REPORTS,
-  type AnalyticsReport,
-  type BusinessMetrics,
-  VIDEO_FORMATS,
-  createAnalyticsService,
-} from './business';
-
-export { VIDEO_FORMATS };
-type VideoFormat = (typeof VIDEO_FORMATS)[number];
-/** Longest delay /api/slow will wait, whatever the caller asks. */
-export const MAX_SLOW_MS = 10_000;
+export { DEMO_USER, MAX_SLOW_MS, VIDEO_FORMATS };
 
 export interface GatewayOptions {
   registry: Registry;
@@ -50,26 +43,9 @@ export interface GatewayOptions {
   business: BusinessMetrics;
 }
 
-/** The demo account of POST /api/auth/login (see the README). */
-export const DEMO_USER = { username: 'demo', password: 'vigil-demo' } as const;
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 export function createGatewayApp(options: GatewayOptions): Express {
   const { registry, catalogUrl, traces, logDestination, auditLogger, rateLimit, business } =
     options;
-  const {
-    video_uploads_total,
-    video_upload_size_bytes,
-    streams_started_total,
-    streams_active,
-    login_attempts_total,
-  } = business.metrics;
-  const analytics = createAnalyticsService(business);
   const app = express();
   app.disable('x-powered-by');
   // Tracing first, so the metrics middleware sees the span and attaches trace exemplars.
@@ -99,131 +75,15 @@ export function createGatewayApp(options: GatewayOptions): Express {
     });
   }
   if (options.traceContextTest ?? process.env.VIGIL_TRACECONTEXT_TEST === '1') {
-    // The W3C Trace Context test harness: POST each element's `arguments` to its `url`, in order,
-    // from inside this request, so the context this service received is propagated.
-    app.post('/test', express.json({ limit: '1mb' }), async (req, res) => {
-      const steps = Array.isArray(req.body) ? (req.body as unknown[]) : [];
-      for (const step of steps) {
-        const { url, arguments: args } = (step ?? {}) as { url?: unknown; arguments?: unknown };
-        if (typeof url !== 'string') continue;
-        await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(args ?? []),
-          signal: AbortSignal.timeout(5_000),
-        }).catch(() => undefined);
-      }
-      res.json({ ok: true });
-    });
+    traceContextTestRoute(app);
   }
 
   const api = express.Router();
   api.use(express.json({ limit: '64kb' }));
-
-  api.post('/auth/login', (req, res) => {
-    const body = (req.body ?? {}) as { username?: unknown; password?: unknown };
-    const username =
-      typeof body.username === 'string' && /^[\w.@-]{1,64}$/.test(body.username)
-        ? body.username
-        : undefined;
-    const ok =
-      username === DEMO_USER.username &&
-      typeof body.password === 'string' &&
-      sameSecret(body.password, DEMO_USER.password);
-    // Request-scoped recording: the attempt's result, counted against this request.
-    metrics(req).inc(login_attempts_total, { result: ok ? 'success' : 'failure' });
-    // One audit event per attempt, with the request's ids; the password is never part of it.
-    audit(req, auditLogger).record({
-      type: 'auth.login',
-      outcome: ok ? 'success' : 'failure',
-      action: 'login',
-      ...(username !== undefined && { actor: username }),
-      ...(!ok && { reason: username === undefined ? 'malformed username' : 'invalid credentials' }),
-    });
-    if (!ok) {
-      res.status(401).json({ error: 'invalid_credentials' });
-      return;
-    }
-    res.json({ token: randomBytes(24).toString('base64url') });
-  });
-
-  const videos = express.Router();
-  videos.get('/:id', async (req, res) => {
-    // fetch carries traceparent, baggage, x-request-id and x-correlation-id to the catalog.
-    const upstream = await fetch(`${catalogUrl}/videos/${encodeURIComponent(req.params.id)}`, {
-      signal: AbortSignal.timeout(5_000),
-    });
-    res
-      .status(upstream.status)
-      .json({ ...((await upstream.json()) as object), requestId: getRequestContext()?.requestId });
-  });
-  // Route middleware: each upload is counted by format and outcome once the response has finished (a
-  // format outside the known set lands in one overflow series, never a new one).
-  const countUpload = track(video_uploads_total, {
-    labels: ({ req }) => ({
-      format: ((req as Request | undefined)?.body as { format?: unknown } | undefined)
-        ?.format as VideoFormat,
-    }),
-  });
-  videos.post('/', countUpload, (req, res) => {
-    const body = (req.body ?? {}) as { title?: unknown; format?: unknown; sizeBytes?: unknown };
-    if (typeof body.title !== 'string' || body.title.length === 0 || body.title.length > 200) {
-      res.status(400).json({ error: 'invalid_title' });
-      return;
-    }
-    if (
-      typeof body.format !== 'string' ||
-      !(VIDEO_FORMATS as readonly string[]).includes(body.format)
-    ) {
-      res.status(400).json({ error: 'unsupported_format', allowed: VIDEO_FORMATS });
-      return;
-    }
-    if (
-      typeof body.sizeBytes !== 'number' ||
-      !Number.isFinite(body.sizeBytes) ||
-      body.sizeBytes <= 0
-    ) {
-      res.status(400).json({ error: 'invalid_size' });
-      return;
-    }
-    const format = body.format as VideoFormat;
-    metrics(req).observe(video_upload_size_bytes, { format }, body.sizeBytes);
-    res.status(201).json({ id: `v${Date.now().toString(36)}`, title: body.title, format });
-  });
-  api.use('/videos', videos);
-
-  const activeStreams = new Set<string>();
-  const streams = express.Router();
-  streams.post('/:id/start', track(streams_started_total), (req, res) => {
-    activeStreams.add(req.params.id);
-    streams_active.set(activeStreams.size);
-    res.json({ id: req.params.id, active: activeStreams.size });
-  });
-  streams.post('/:id/stop', (req, res) => {
-    activeStreams.delete(req.params.id);
-    streams_active.set(activeStreams.size);
-    res.json({ id: req.params.id, active: activeStreams.size });
-  });
-  api.use('/streams', streams);
-
-  // Decorated service: the generation is timed by report and outcome, failures included.
-  api.post('/analytics/:report', async (req, res) => {
-    try {
-      res.json(await analytics.generate(req.params.report as AnalyticsReport, activeStreams.size));
-    } catch {
-      res.status(400).json({ error: 'unknown_report', allowed: ANALYTICS_REPORTS });
-    }
-  });
-
-  api.get('/fail', () => {
-    throw new Error('this endpoint always fails (it drives the error-rate alert)');
-  });
-  api.get('/slow', async (req, res) => {
-    const asked = Number(req.query.ms ?? 500);
-    const ms = Number.isFinite(asked) ? Math.min(Math.max(asked, 0), MAX_SLOW_MS) : 500;
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    res.json({ waitedMs: ms });
-  });
+  authRoutes(api, auditLogger, business);
+  videoRoutes(api, catalogUrl, business);
+  const activeStreams = streamRoutes(api, business);
+  drillRoutes(api, business, activeStreams);
   app.use('/api', api);
 
   app.use(expressTracingErrors());

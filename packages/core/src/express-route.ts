@@ -252,7 +252,20 @@ function matchLayer(layer: LayerLike, path: string): string | undefined {
     if (re.fast_slash === true) return '';
     if (re.fast_star === true) return path;
     re.lastIndex = 0;
-    return re.exec(path)?.[0];
+    const m = re.exec(path);
+    if (m === null) return undefined;
+    // Express 4 decodes each parameter while matching and answers 400 to one it cannot decode:
+    // such a request would not have reached the route.
+    for (let i = 1; i < m.length; i++) {
+      const value = m[i];
+      if (value === undefined || !value.includes('%')) continue;
+      try {
+        decodeURIComponent(value);
+      } catch {
+        return undefined;
+      }
+    }
+    return m[0];
   }
   if (typeof layer.match === 'function') {
     const m = layer.match(path);

@@ -46,6 +46,13 @@ export {
   markOperational,
   isOperational,
 } from './operational';
+export type {
+  ExpressErrorMiddleware,
+  ExpressMiddleware,
+  KoaContextLike,
+  KoaMiddleware,
+  NextFunction,
+} from './framework-types';
 export { RequestRecord, Connection, allocateSlot, beginRequest, findRequest } from './lifecycle';
 export type { RequestSink } from './lifecycle';
 export { requestRouteTemplate } from './request-route';

@@ -1,6 +1,5 @@
 // Express 4 and 5 adapter: expressMetrics() middleware and the /metrics handler.
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { looksLikeFrameworkCall, notCalledError } from '@vigil/core';
+import { type ExpressMiddleware, looksLikeFrameworkCall, notCalledError } from '@vigil/core';
 import { context } from './errors';
 import { resolveOptions } from './options';
 import { HttpRecorder } from './recorder';
@@ -8,9 +7,7 @@ import { createScrapeResponder } from './handler';
 import { exposeToClusterPrimary } from './cluster';
 import type { MetricsHandlerOptions, MetricsOptions } from './types';
 
-type Next = (err?: unknown) => void;
-/** An Express-compatible middleware. */
-export type ExpressMiddleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
+export type { ExpressMiddleware } from '@vigil/core';
 
 /**
  * HTTP RED metrics for Express 4 and 5. Mount it before the routes: `app.use(expressMetrics())`.

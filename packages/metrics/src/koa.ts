@@ -1,6 +1,10 @@
 // Koa 2 and 3 adapter: koaMetrics() middleware and the /metrics handler.
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { looksLikeFrameworkCall, notCalledError } from '@vigil/core';
+import {
+  type KoaContextLike as CoreKoaContext,
+  type KoaMiddleware as CoreKoaMiddleware,
+  looksLikeFrameworkCall,
+  notCalledError,
+} from '@vigil/core';
 import { context } from './errors';
 import { resolveOptions } from './options';
 import { HttpRecorder } from './recorder';
@@ -8,14 +12,12 @@ import { createScrapeResponder } from './handler';
 import { exposeToClusterPrimary } from './cluster';
 import type { MetricsHandlerOptions, MetricsOptions } from './types';
 
-/** The part of a Koa context the middleware uses. */
-export interface KoaContextLike {
-  req: IncomingMessage;
-  res: ServerResponse;
+/** The part of a Koa context the middleware uses: core's, and `respond` for the scrape handler. */
+export interface KoaContextLike extends CoreKoaContext {
   respond?: boolean;
 }
 /** A Koa-compatible middleware. */
-export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
+export type KoaMiddleware = CoreKoaMiddleware<KoaContextLike>;
 
 /**
  * HTTP RED metrics for Koa 2 and 3 (route templates from @koa/router). Mount it first:

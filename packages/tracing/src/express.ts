@@ -1,20 +1,16 @@
 // Express 4 and 5 adapter: expressTracing() and the error recorder that goes before the app's handler.
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { findRequest, looksLikeFrameworkCall, notCalledError } from '@vigil/core';
+import {
+  type ExpressErrorMiddleware,
+  type ExpressMiddleware,
+  findRequest,
+  looksLikeFrameworkCall,
+  notCalledError,
+} from '@vigil/core';
 import { context } from './errors';
 import { ServerTracer } from './server';
 import type { TracingMiddlewareOptions } from './types';
 
-type Next = (err?: unknown) => void;
-/** An Express-compatible middleware. */
-export type ExpressMiddleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
-/** An Express-compatible error middleware. */
-export type ExpressErrorMiddleware = (
-  err: unknown,
-  req: IncomingMessage,
-  res: ServerResponse,
-  next: Next,
-) => void;
+export type { ExpressErrorMiddleware, ExpressMiddleware } from '@vigil/core';
 
 /**
  * Server spans, W3C propagation and request ids for Express 4 and 5. Mount it first, before

@@ -1,17 +1,10 @@
 // Koa 2 and 3 adapter: koaTracing().
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KoaMiddleware } from '@vigil/core';
 import { context } from './errors';
 import { ServerTracer } from './server';
 import type { TracingMiddlewareOptions } from './types';
 
-/** The part of a Koa context the middleware uses. */
-export interface KoaContextLike {
-  req: IncomingMessage;
-  res: ServerResponse;
-  app?: { on?: (event: string, listener: (...args: never[]) => void) => unknown };
-}
-/** A Koa-compatible middleware. */
-export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
+export type { KoaContextLike, KoaMiddleware } from '@vigil/core';
 
 /**
  * Server spans, W3C propagation and request ids for Koa 2 and 3 (route templates from @koa/router).

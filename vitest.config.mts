@@ -1,9 +1,36 @@
-// Test projects: one per package (fast, in-process) and the cross-package integration suite.
+// Test projects: one per package under packages/ (fast, in-process), found from the packages' own
+// package.json files, and the cross-package integration suite.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string) =>
-  fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const root = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+interface Workspace {
+  /** The folder under packages/. */
+  dir: string;
+  /** The package name, e.g. `@vigil/metrics`. */
+  name: string;
+}
+
+/** Every package under packages/ with its own src/index.ts (private helpers such as test-utils too). */
+const workspaces: Workspace[] = readdirSync(root('./packages'))
+  .filter((dir) => existsSync(root(`./packages/${dir}/src/index.ts`)))
+  .sort()
+  .map((dir) => ({
+    dir,
+    name: (
+      JSON.parse(readFileSync(root(`./packages/${dir}/package.json`), 'utf8')) as {
+        name: string;
+      }
+    ).name,
+  }));
+
+/** Settings some packages' tests need beyond the defaults. */
+const SETTINGS: Record<string, { testTimeout?: number }> = {
+  // Redis outages are waited out for real.
+  'rate-limit': { testTimeout: 120_000 },
+};
 
 export default defineConfig({
   // Vite's transformer (Oxc) does not lower standard decorators, which Node 20 cannot run; it lowers
@@ -12,14 +39,9 @@ export default defineConfig({
   oxc: { decorator: { legacy: true } },
   resolve: {
     // In-process tests run the TypeScript sources; tests that spawn processes or pack tarballs use dist/.
-    alias: {
-      '@vigil/core': src('core'),
-      '@vigil/metrics': src('metrics'),
-      '@vigil/tracing': src('tracing'),
-      '@vigil/audit': src('audit'),
-      '@vigil/rate-limit': src('rate-limit'),
-      '@vigil/business-metrics': src('business-metrics'),
-    },
+    alias: Object.fromEntries(
+      workspaces.map((w) => [w.name, root(`./packages/${w.dir}/src/index.ts`)]),
+    ),
   },
   test: {
     // Tests start real servers on ephemeral ports; two workers fit a 2-core machine.
@@ -27,25 +49,14 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: 'core', include: ['packages/core/test/**/*.test.ts'] } },
-      { extends: true, test: { name: 'metrics', include: ['packages/metrics/test/**/*.test.ts'] } },
-      { extends: true, test: { name: 'tracing', include: ['packages/tracing/test/**/*.test.ts'] } },
-      { extends: true, test: { name: 'audit', include: ['packages/audit/test/**/*.test.ts'] } },
-      {
-        extends: true,
+      ...workspaces.map((w) => ({
+        extends: true as const,
         test: {
-          name: 'business-metrics',
-          include: ['packages/business-metrics/test/**/*.test.ts'],
+          name: w.dir,
+          include: [`packages/${w.dir}/test/**/*.test.ts`],
+          ...SETTINGS[w.dir],
         },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'rate-limit',
-          include: ['packages/rate-limit/test/**/*.test.ts'],
-          testTimeout: 120_000,
-        },
-      },
+      })),
       {
         extends: true,
         test: {

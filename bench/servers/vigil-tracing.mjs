@@ -2,7 +2,8 @@
 // through a BatchSpanProcessor to an exporter that discards them and no trace buffer, then
 // expressTracing() (and the request logger when asked) in front of the route mix.
 import pino from 'pino';
-import { expressRequestLogger, expressTracing, startTracing } from '@vigil/tracing';
+import { expressRequestLogger } from '@vigil/logging';
+import { expressTracing, startTracing } from '@vigil/tracing';
 import { discardingExporter, loadExpressAfterTracing, mountSpanCheck } from './tracing-common.mjs';
 
 /** Starts tracing, then serves the route mix; `logger` adds expressRequestLogger() to /dev/null. */

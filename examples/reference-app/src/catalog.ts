@@ -3,7 +3,8 @@ import type { TracerProvider } from '@opentelemetry/api';
 import express, { type Express } from 'express';
 import { Registry } from 'prom-client';
 import { expressMetrics, expressMetricsHandler } from '@vigil/metrics';
-import { expressRequestLogger, expressTracing } from '@vigil/tracing';
+import { expressRequestLogger } from '@vigil/logging';
+import { expressTracing } from '@vigil/tracing';
 
 export interface Video {
   id: string;

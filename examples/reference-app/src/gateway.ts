@@ -10,12 +10,8 @@ import {
   expressMetricsSummaryHandler,
 } from '@vigil/metrics';
 import type { ExpressRateLimit } from '@vigil/rate-limit';
-import {
-  type TraceBuffer,
-  expressRequestLogger,
-  expressTracing,
-  expressTracingErrors,
-} from '@vigil/tracing';
+import { expressRequestLogger } from '@vigil/logging';
+import { type TraceBuffer, expressTracing, expressTracingErrors } from '@vigil/tracing';
 import { type BusinessMetrics, VIDEO_FORMATS } from './business';
 import { DEMO_USER, authRoutes } from './routes/auth';
 import { MAX_SLOW_MS, drillRoutes } from './routes/drills';

@@ -17,18 +17,3 @@ export type { InboundPolicy, TrustList } from './edge';
 export { installOutgoingPropagation } from './outgoing';
 export { TRACING_ERROR_CODES } from './errors';
 export type { TracingMiddlewareOptions, SpanAttributeInfo } from './types';
-export {
-  expressRequestLogger,
-  koaRequestLogger,
-  vigilLogMixin,
-  DEFAULT_REDACT_PATHS,
-  DEFAULT_REDACTED_QUERY_PARAMS,
-  REDACTED,
-} from './logger';
-export type {
-  RequestLoggerOptions,
-  ExpressRequestLogger,
-  KoaRequestLogger,
-  LogMixin,
-  LogIds,
-} from './logger';

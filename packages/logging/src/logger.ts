@@ -18,14 +18,16 @@ import {
   redactUrlQuery,
   secretQueryNames,
   optionNames,
+  type ExpressMiddleware,
+  type KoaContextLike,
+  type KoaMiddleware,
+  OPERATIONAL_PATH_PATTERN,
+  getActiveRequestIds,
 } from '@vigil/core';
-import { context } from './errors';
+import { PACKAGE, context } from './errors';
 
 // The redaction value and secret query parameters are @vigil/core's, shared with the audit trail.
 export { REDACTED, DEFAULT_REDACTED_QUERY_PARAMS, redactUrlQuery } from '@vigil/core';
-import type { ExpressMiddleware } from './express';
-import type { KoaContextLike, KoaMiddleware } from './koa';
-import { getRequestContext } from './request-context';
 import {
   type LogSink,
   LoggedRequest,
@@ -35,7 +37,15 @@ import {
   idsOf,
   requestPrototypeOf,
 } from './request-log';
-import { DEFAULT_IGNORE_PATHS } from './server';
+
+/**
+ * Paths that produce no request line unless configured otherwise: @vigil/core's operational
+ * endpoints (`/metrics`, `/health`, `/alerts`, `/observability`, `/_vigil` and everything below
+ * them), the same paths tracing gives no span.
+ */
+export const DEFAULT_IGNORE_PATHS: readonly (string | RegExp)[] = Object.freeze([
+  OPERATIONAL_PATH_PATTERN,
+]);
 
 /** Options of expressRequestLogger() and koaRequestLogger(). */
 export interface RequestLoggerOptions {
@@ -129,7 +139,7 @@ type Failed = ServerResponse & { err?: unknown };
 
 // Marks loggers whose lines carry the ids already (the request line's, `req.log`), so vigilLogMixin()
 // does not write them a second time (a JSON line with duplicate keys) when the logger has the mixin.
-const kIdsBound = Symbol.for('vigil.tracing.logIdsBound');
+const kIdsBound = Symbol.for('vigil.logging.idsBound');
 type Marked = { [kIdsBound]?: boolean };
 
 /** Resolved options and the request bookkeeping shared by both adapters. */
@@ -144,7 +154,7 @@ interface RequestLogCore {
  * `route`, `method`, `status_code` and `duration_ms`, secrets redacted. Mount it right after
  * expressTracing(), so the ids are the request's: `app.use(expressRequestLogger())`. `req.log` is a
  * logger bound with the same ids.
- * @throws VigilError with an `ERR_VIGIL_TRACING_*` code on invalid options.
+ * @throws VigilError with an `ERR_VIGIL_LOGGING_*` code on invalid options.
  */
 export function expressRequestLogger(options?: RequestLoggerOptions): ExpressRequestLogger {
   const core = createCore(context('expressRequestLogger'), options, arguments.length);
@@ -167,7 +177,7 @@ export function expressRequestLogger(options?: RequestLoggerOptions): ExpressReq
  * One JSON line per request on pino for Koa 2 and 3 (route templates from @koa/router), with the
  * fields expressRequestLogger() writes. Mount it right after koaTracing():
  * `app.use(koaRequestLogger())`. `ctx.log` is a logger bound with the request's ids.
- * @throws VigilError with an `ERR_VIGIL_TRACING_*` code on invalid options.
+ * @throws VigilError with an `ERR_VIGIL_LOGGING_*` code on invalid options.
  */
 export function koaRequestLogger(options?: RequestLoggerOptions): KoaRequestLogger {
   const core = createCore(context('koaRequestLogger'), options, arguments.length);
@@ -220,7 +230,8 @@ function currentIds(logger?: unknown): LogIds {
   if (logger !== null && typeof logger === 'object' && (logger as Marked)[kIdsBound] === true) {
     return {};
   }
-  const rc = getRequestContext();
+  // The ids of the request whose async flow this is, as @vigil/tracing's middleware reports them.
+  const rc = getActiveRequestIds();
   if (rc === undefined) return {};
   const ids: LogIds = {};
   if (rc.traceId !== undefined) ids.trace_id = rc.traceId;
@@ -306,7 +317,7 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
       err instanceof Error ? `pino said: ${err.message}.` : undefined,
     );
   }
-  const problems = createProblemReporter('@vigil/tracing', logger);
+  const problems = createProblemReporter(PACKAGE, logger);
   // Request lines carry the ids themselves: their logger is marked so a mixin leaves them alone.
   const lineLogger = logger.child({});
   (lineLogger as Marked)[kIdsBound] = true;
@@ -489,7 +500,7 @@ function compiles(base: Logger, path: string): boolean {
   }
 }
 
-// Loaded only when Vigil creates the logger itself, so tracing alone never loads pino.
+// Loaded only when Vigil creates the logger itself: with the app's own logger, its pino is the one used.
 let pinoFactory: typeof PinoFactory | undefined;
 function loadPino(): typeof PinoFactory {
   pinoFactory ??= (createRequire(__filename)('pino') as { pino: typeof PinoFactory }).pino;

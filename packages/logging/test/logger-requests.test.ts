@@ -10,14 +10,8 @@ import express, { type Express } from 'express';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
-import {
-  type RequestLoggerOptions,
-  expressRequestLogger,
-  expressTracing,
-  getRequestContext,
-  koaRequestLogger,
-  koaTracing,
-} from '@vigil/tracing';
+import { expressTracing, getRequestContext, koaTracing } from '@vigil/tracing';
+import { type RequestLoggerOptions, expressRequestLogger, koaRequestLogger } from '@vigil/logging';
 import {
   abortedRequest,
   closeServers,

@@ -67,7 +67,7 @@ export function requestLoggerOf(req: unknown): Logger | undefined {
   return log === undefined ? undefined : log.sink.requestLogger(log);
 }
 
-const kAccessor = Symbol('vigil.tracing.logAccessor');
+const kAccessor = Symbol('vigil.logging.logAccessor');
 type Accessor = (() => unknown) & { [kAccessor]?: true };
 
 /**

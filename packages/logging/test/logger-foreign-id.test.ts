@@ -3,7 +3,8 @@ import { Writable } from 'node:stream';
 import express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Tracing, expressRequestLogger, expressTracing, startTracing } from '@vigil/tracing';
+import { type Tracing, expressTracing, startTracing } from '@vigil/tracing';
+import { expressRequestLogger } from '@vigil/logging';
 
 describe('expressRequestLogger after another middleware set req.id', () => {
   let tracing: Tracing;

@@ -10,13 +10,12 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type Tracing,
-  expressRequestLogger,
   expressTracing,
   expressTracingErrors,
-  koaRequestLogger,
   koaTracing,
   startTracing,
 } from '@vigil/tracing';
+import { expressRequestLogger, koaRequestLogger } from '@vigil/logging';
 import { closeServers, rawRequest, startServer } from '../../metrics/test/support/http';
 
 const load = createRequire(__filename);

@@ -23,20 +23,22 @@ import { type RawResponse, rawRequest } from '../../metrics/test/support/http';
 import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { markOperational } from '@vigil/core';
 import {
+  type Tracing,
+  expressTracing,
+  getRequestContext,
+  koaTracing,
+  startTracing,
+} from '@vigil/tracing';
+import {
   DEFAULT_REDACT_PATHS,
   DEFAULT_REDACTED_QUERY_PARAMS,
   type ExpressRequestLogger,
   REDACTED,
   type RequestLoggerOptions,
-  type Tracing,
   expressRequestLogger,
-  expressTracing,
-  getRequestContext,
   koaRequestLogger,
-  koaTracing,
-  startTracing,
   vigilLogMixin,
-} from '@vigil/tracing';
+} from '@vigil/logging';
 import { redactUrlQuery } from '../src/logger';
 
 // The other majors are npm aliases without types; they are typed as their sibling major.
@@ -676,35 +678,35 @@ describe('request logger error codes', () => {
 
   it('should say how to mount a factory given without ()', () => {
     expect(() => express4Call(expressRequestLogger)).toThrow(
-      'ERR_VIGIL_TRACING_NOT_CALLED: expressRequestLogger is a factory: mount it as app.use(expressRequestLogger()) — with the parentheses — not app.use(expressRequestLogger). See "Error codes" in the @vigil/tracing README.',
+      'ERR_VIGIL_LOGGING_NOT_CALLED: expressRequestLogger is a factory: mount it as app.use(expressRequestLogger()) — with the parentheses — not app.use(expressRequestLogger). See "Error codes" in the @vigil/logging README.',
     );
     expect(() =>
       (koaRequestLogger as unknown as (...a: unknown[]) => unknown)({}, () => undefined),
-    ).toThrow(expect.objectContaining({ code: 'ERR_VIGIL_TRACING_NOT_CALLED' }) as Error);
+    ).toThrow(expect.objectContaining({ code: 'ERR_VIGIL_LOGGING_NOT_CALLED' }) as Error);
   });
 
   it('should pin the unknown-option message', () => {
     expect(() => expressRequestLogger({ levle: 'info' } as RequestLoggerOptions)).toThrow(
-      'ERR_VIGIL_TRACING_UNKNOWN_OPTION: expressRequestLogger(): option "levle" must be one of logger, level, destination, ignorePaths, redact, redactQuery, received \'levle\'. Check the spelling of the option name. See "Error codes" in the @vigil/tracing README.',
+      'ERR_VIGIL_LOGGING_UNKNOWN_OPTION: expressRequestLogger(): option "levle" must be one of logger, level, destination, ignorePaths, redact, redactQuery, received \'levle\'. Check the spelling of the option name. See "Error codes" in the @vigil/logging README.',
     );
   });
 
   const log = pino({ enabled: false });
   it.each([
-    ['options', 'not options', 'ERR_VIGIL_TRACING_INVALID_OPTIONS'],
-    ['logger', { logger: console }, 'ERR_VIGIL_TRACING_INVALID_OPTION'],
-    ['level', { level: 'loud' }, 'ERR_VIGIL_TRACING_INVALID_OPTION'],
-    ['level', { logger: log, level: 'verbose' }, 'ERR_VIGIL_TRACING_INVALID_OPTION'],
-    ['destination', { destination: 42 }, 'ERR_VIGIL_TRACING_INVALID_OPTION'],
+    ['options', 'not options', 'ERR_VIGIL_LOGGING_INVALID_OPTIONS'],
+    ['logger', { logger: console }, 'ERR_VIGIL_LOGGING_INVALID_OPTION'],
+    ['level', { level: 'loud' }, 'ERR_VIGIL_LOGGING_INVALID_OPTION'],
+    ['level', { logger: log, level: 'verbose' }, 'ERR_VIGIL_LOGGING_INVALID_OPTION'],
+    ['destination', { destination: 42 }, 'ERR_VIGIL_LOGGING_INVALID_OPTION'],
     [
       'destination',
       { logger: log, destination: process.stdout },
-      'ERR_VIGIL_TRACING_INVALID_OPTION',
+      'ERR_VIGIL_LOGGING_INVALID_OPTION',
     ],
-    ['ignorePaths', { ignorePaths: '/metrics' }, 'ERR_VIGIL_TRACING_INVALID_OPTION'],
-    ['redact', { redact: 'req.headers.x' }, 'ERR_VIGIL_TRACING_INVALID_OPTION'],
-    ['redact', { redact: ['req.headers.ok', 'a..b'] }, 'ERR_VIGIL_TRACING_INVALID_OPTION'],
-    ['redactQuery', { redactQuery: [''] }, 'ERR_VIGIL_TRACING_INVALID_OPTION'],
+    ['ignorePaths', { ignorePaths: '/metrics' }, 'ERR_VIGIL_LOGGING_INVALID_OPTION'],
+    ['redact', { redact: 'req.headers.x' }, 'ERR_VIGIL_LOGGING_INVALID_OPTION'],
+    ['redact', { redact: ['req.headers.ok', 'a..b'] }, 'ERR_VIGIL_LOGGING_INVALID_OPTION'],
+    ['redactQuery', { redactQuery: [''] }, 'ERR_VIGIL_LOGGING_INVALID_OPTION'],
   ])('should reject a bad %s (%o) with %s', (option, value, code) => {
     for (const factory of [expressRequestLogger, koaRequestLogger]) {
       let error: unknown;
@@ -720,7 +722,7 @@ describe('request logger error codes', () => {
 
   it("should name the bad redact path and pino's reason", () => {
     expect(() => expressRequestLogger({ redact: ['req.headers.ok', 'a..b'] })).toThrow(
-      `ERR_VIGIL_TRACING_INVALID_OPTION: expressRequestLogger(): option "redact" must be paths in pino redact syntax, such as req.headers["x-session"], received 'a..b'. pino said: Invalid redaction path (a..b). See "Error codes" in the @vigil/tracing README.`,
+      `ERR_VIGIL_LOGGING_INVALID_OPTION: expressRequestLogger(): option "redact" must be paths in pino redact syntax, such as req.headers["x-session"], received 'a..b'. pino said: Invalid redaction path (a..b). See "Error codes" in the @vigil/logging README.`,
     );
   });
 

@@ -1,6 +1,14 @@
 // audit(req) / audit(ctx): a recorder that fills in the request's ids and client address.
 import { isIP } from 'node:net';
-import { describeValue, getActiveRequestIds, getActiveTraceContext, hasMethod } from '@vigil/core';
+import type { IncomingMessage } from 'node:http';
+import {
+  type ActiveRequestIds,
+  describeValue,
+  findRequest,
+  getActiveRequestIds,
+  getActiveTraceContext,
+  hasMethod,
+} from '@vigil/core';
 import { getDefaultAuditLogger } from './default-logger';
 import { AUDIT_ERROR_CODES, auditError } from './errors';
 import type { AuditEventInput, AuditRecorder, AuditSink } from './types';
@@ -57,12 +65,36 @@ function usableId(value: unknown): value is string {
   return typeof value === 'string' && value !== '' && value.length <= 256;
 }
 
+/**
+ * The request's ids: those of its @vigil/core record when a Vigil middleware saw it (the ids its
+ * response header, log line and rate-limit events carry), else those of the async context.
+ */
+function requestIds(target: RequestLike): ActiveRequestIds | undefined {
+  let req: unknown;
+  try {
+    req = (target as { req?: unknown }).req ?? target;
+  } catch {
+    return getActiveRequestIds();
+  }
+  const record =
+    req !== null && typeof req === 'object' && 'headers' in req
+      ? findRequest(req as IncomingMessage)
+      : undefined;
+  if (record === undefined) return getActiveRequestIds();
+  return {
+    requestId: record.requestId,
+    correlationId: record.correlationId,
+    traceId: record.traceId,
+    spanId: record.spanId,
+  };
+}
+
 /** A copy of `event` with what the request knows filled in where the event is silent. */
 export function withRequestContext(event: AuditEventInput, target: RequestLike): AuditEventInput {
   // Anything that is not an object is passed on untouched, for record() to reject with its message.
   if (event === null || typeof event !== 'object') return event;
   const out: AuditEventInput = { ...event };
-  const ids = getActiveRequestIds();
+  const ids = requestIds(target);
   if (out.request_id === undefined && usableId(ids?.requestId)) out.request_id = ids.requestId;
   if (out.correlation_id === undefined && usableId(ids?.correlationId)) {
     out.correlation_id = ids.correlationId;

@@ -57,8 +57,8 @@ export { RequestRecord, Connection, allocateSlot, beginRequest, findRequest } fr
 export type { RequestSink } from './lifecycle';
 export { requestRouteTemplate } from './request-route';
 export { targetPath } from './request-path';
-export { pathListOption, pathMatcher } from './path-match';
-export type { PathPattern } from './path-match';
+export { canonicalPath, collapseSlashes, pathListOption, pathMatcher } from './path-match';
+export type { PathMatchRules, PathPattern } from './path-match';
 export { acceptId, generateId, MAX_ID_LENGTH } from './request-id';
 export { setTraceContextProvider, getActiveTraceContext } from './trace-context';
 export type { ActiveTraceContext, TraceContextProvider } from './trace-context';

@@ -4,29 +4,39 @@ import type { IncomingMessage } from 'node:http';
 import { findRequest } from './lifecycle';
 
 /**
- * The paths of Vigil's operational endpoints, each with everything below it (`/health` covers
- * `/health/live`, `/_vigil` covers `/_vigil/traces/:id`): `/metrics` (and `/metrics/summary`),
- * `/health`, `/alerts`, `/observability`, `/_vigil`. Tracing gives them no span and no request log
- * line, rate limiting never limits them, unless configured otherwise.
+ * The paths of Vigil's operational endpoints: `/metrics`, `/metrics/summary`, `/health`,
+ * `/health/live`, `/health/ready`, `/health/startup`, `/observability`, and everything under
+ * `/alerts/` and `/_vigil/` (the alerts API and the live page own those namespaces). Tracing gives
+ * them no span, the request logger no line, rate limiting never limits them, unless configured
+ * otherwise. Compared as Express and Koa route by default: without case, with or without a trailing
+ * slash.
  */
 export const OPERATIONAL_PATHS: readonly string[] = Object.freeze([
   '/metrics',
+  '/metrics/summary',
   '/health',
-  '/alerts',
+  '/health/live',
+  '/health/ready',
+  '/health/startup',
   '/observability',
+  '/alerts',
+  '/alerts/*',
   '/_vigil',
+  '/_vigil/*',
 ]);
 
-// Compared as Express and Koa routes compare by default: without case, with or without a trailing slash.
+const escape = (p: string): string => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+// `/x/*` is everything below /x; anything else is exact.
 const PATTERN = new RegExp(
-  `^(?:${OPERATIONAL_PATHS.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})(?:/|$)`,
+  `^(?:${OPERATIONAL_PATHS.map((p) => (p.endsWith('/*') ? `${escape(p.slice(0, -2))}/.+` : escape(p))).join('|')})/?$`,
   'i',
 );
 
 /** The operational paths as one RegExp, for options that take paths or RegExps. */
 export const OPERATIONAL_PATH_PATTERN: RegExp = PATTERN;
 
-/** True when `path` (without query) is one of OPERATIONAL_PATHS or below one. */
+/** True when `path` (without query) is one of OPERATIONAL_PATHS. */
 export function isOperationalPath(path: string): boolean {
   return PATTERN.test(path);
 }

@@ -5,13 +5,14 @@ import { Counter, type Registry } from 'prom-client';
 import {
   type ProblemReporter,
   VigilError,
+  type RequestRecord,
   createProblemReporter,
-  getActiveRequestIds,
   getActiveTraceContext,
 } from '@vigil/core';
 import { RATE_LIMIT_ERROR_CODES } from './errors';
 import { ipKey } from './keys';
-import type { AuditSink, LimitInfo, ParsedOptions, Policy } from './options';
+import type { ParsedOptions, Policy } from './options';
+import type { AuditSink, LimitInfo } from './types';
 import { type StoreEvents, messageOf } from './store';
 
 export const METRIC_NAME = 'rate_limit_requests_total';
@@ -64,6 +65,7 @@ export class Decisions implements StoreEvents {
     info: LimitInfo,
     clientIp: string | undefined,
     path: string,
+    record: RequestRecord | undefined,
   ): void {
     this.count(index, 'limited');
     if (this.audit === undefined) return;
@@ -93,7 +95,7 @@ export class Decisions implements StoreEvents {
           reset_at: info.resetTime?.toISOString(),
         },
       },
-      true,
+      record,
     );
   }
 
@@ -129,26 +131,37 @@ export class Decisions implements StoreEvents {
     );
   }
 
-  private record(event: Parameters<AuditSink['record']>[0], withRequest = false): void {
+  /**
+   * Writes an audit event; a request's event carries the ids audit(req) gives an event of the same
+   * request: request and correlation ids, and the server span's trace and span ids.
+   */
+  private record(event: Parameters<AuditSink['record']>[0], request?: RequestRecord): void {
     if (this.audit === undefined) return;
     try {
-      if (withRequest) {
-        const ids = getActiveRequestIds();
-        const trace = ids === undefined ? getActiveTraceContext() : undefined;
-        const requestId = ids?.requestId;
-        const traceId = ids?.traceId ?? trace?.traceId;
-        this.audit.record({
-          ...event,
-          ...(requestId !== undefined && { request_id: requestId }),
-          ...(traceId !== undefined && { trace_id: traceId }),
-        });
-      } else {
-        this.audit.record(event);
-      }
+      this.audit.record(request === undefined ? event : { ...event, ...idsOf(request) });
     } catch (error) {
       this.problems.report(`audit:${event.type}`, error);
     }
   }
+}
+
+/**
+ * The ids of a request for its audit event: the record's, and its server span's; without a tracing
+ * middleware on the request, the span active where the limiter runs (the app's own tracer).
+ */
+function idsOf(record: RequestRecord): {
+  request_id: string;
+  correlation_id: string;
+  trace_id?: string;
+  span_id?: string;
+} {
+  const ids = { request_id: record.requestId, correlation_id: record.correlationId };
+  const trace =
+    record.traceId !== undefined
+      ? { traceId: record.traceId, spanId: record.spanId }
+      : getActiveTraceContext();
+  if (trace?.traceId === undefined || trace.spanId === undefined) return ids;
+  return { ...ids, trace_id: trace.traceId, span_id: trace.spanId };
 }
 
 /** The client address for an audit event: a valid IP (IPv4-mapped shown as IPv4), else left out. */

@@ -2,6 +2,13 @@
 // keys, metrics and audit.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  type ExpressMiddleware,
+  type RequestRecord,
+  beginRequest,
+  findRequest,
+  targetPath,
+} from '@vigil/core';
+import {
   type Options,
   type RateLimitRequestHandler,
   type Store,
@@ -10,13 +17,13 @@ import {
 import type { Decisions } from './decisions';
 import { ipKey } from './keys';
 import { type LimiterControls, failClosedRetryAfter, setUp, withControls } from './limiter';
-import { type LimitInfo, type LimitedRequest, type ParsedOptions, type Policy } from './options';
+import { type ParsedOptions, type Policy } from './options';
+import type { LimitInfo, LimitedRequest, RateLimitOptions } from './types';
+import { RequestPath } from './paths';
 import { limitedBody, resetSeconds, resolveKey, unavailableBody } from './resolve';
 import { StoreUnavailableError } from './store';
 
-type Next = (err?: unknown) => void;
-/** An Express-compatible middleware. */
-export type ExpressMiddleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
+export type { ExpressMiddleware } from '@vigil/core';
 
 export type ExpressRateLimit = ExpressMiddleware & LimiterControls<ExpressMiddleware>;
 
@@ -28,25 +35,19 @@ type ExpressRequest = IncomingMessage & {
   rateLimit?: { limit: number; used: number; remaining: number; resetTime?: Date; key: string };
 };
 
+/** The request's path (query removed, absolute-form target reduced), from its record when it has one. */
+function pathOf(req: ExpressRequest): string {
+  return findRequest(req)?.path ?? targetPath(req.originalUrl ?? req.url);
+}
+
 /**
- * The request's path without the query. An absolute-form target (`POST http://host/api/login`, which
- * Node and Express accept and route) is reduced to its path, or it would match no policy's routes.
+ * The route a refused request is shown under in metrics, spans and log lines: the one its policy
+ * names, when the path is exactly that route (else core finds the route it would have reached).
  */
-export function pathOf(req: ExpressRequest): string {
-  const url = req.originalUrl ?? req.url ?? '/';
-  let start = 0;
-  if (url.charCodeAt(0) !== 47) {
-    const scheme = url.indexOf('://');
-    if (scheme !== -1) {
-      const slash = url.indexOf('/', scheme + 3);
-      start = slash === -1 ? url.length : slash;
-    }
+function hintRoute(record: RequestRecord | undefined, policy: Policy, path: string): void {
+  if (record !== undefined && record.routeHint === undefined) {
+    record.routeHint = policy.routes.routeOf(new RequestPath(path));
   }
-  let end = url.indexOf('?', start);
-  if (end === -1) end = url.length;
-  const hash = url.indexOf('#', start);
-  if (hash !== -1 && hash < end) end = hash;
-  return start === end ? '/' : url.slice(start, end);
 }
 
 function clientAddress(req: ExpressRequest): string | undefined {
@@ -73,16 +74,17 @@ function defaultUser(request: LimitedRequest): unknown {
  * routes and methods match it, in order, and the first one exceeded answers it.
  * @throws VigilError with an `ERR_VIGIL_RATE_LIMIT_*` code on invalid options.
  */
-export function expressRateLimit(options?: unknown, ...rest: unknown[]): ExpressRateLimit {
-  const { opts, decisions, stores, trust } = setUp('expressRateLimit', options, 1 + rest.length);
+export function expressRateLimit(options: RateLimitOptions): ExpressRateLimit {
+  const { opts, decisions, stores, trust } = setUp('expressRateLimit', options, arguments.length);
   const limiters = opts.policies.map((policy, index) =>
     createLimiter(opts, policy, index, stores.stores[index] as Store, decisions),
   );
 
   const chain = (indexes: readonly number[], matchRoutes: boolean): ExpressMiddleware =>
     function vigilRateLimit(req: ExpressRequest, res, next) {
-      const path = pathOf(req);
-      if (opts.isSkipped(path)) {
+      const record = beginRequest(req, res);
+      const path = new RequestPath(record.path);
+      if (opts.isSkipped(path.raw)) {
         next();
         return;
       }
@@ -98,7 +100,9 @@ export function expressRateLimit(options?: unknown, ...rest: unknown[]): Express
           }
           decisions.count(current, 'store_error');
           if (err.behaviour === 'fail-closed') {
-            failClosed(opts, opts.policies[current] as Policy, res);
+            const policy = opts.policies[current] as Policy;
+            hintRoute(record, policy, path.raw);
+            failClosed(opts, policy, res);
             return;
           }
         } else if (current !== -1) {
@@ -106,7 +110,9 @@ export function expressRateLimit(options?: unknown, ...rest: unknown[]): Express
         }
         while (i < indexes.length) {
           const index = indexes[i++] as number;
-          if (matchRoutes && !(opts.policies[index] as Policy).matches(method, path)) continue;
+          if (matchRoutes && !(opts.policies[index] as Policy).routes.matches(method, path)) {
+            continue;
+          }
           current = index;
           void (limiters[index] as RateLimitRequestHandler)(req as never, res as never, step);
           return;
@@ -157,7 +163,9 @@ function createLimiter(
     handler(req, res) {
       const r = req as unknown as ExpressRequest;
       const state = r.rateLimit;
-      const path = pathOf(r);
+      const record = findRequest(r);
+      const path = record?.path ?? pathOf(r);
+      hintRoute(record, policy, path);
       const info: LimitInfo = {
         policy: policy.name,
         limit: state?.limit ?? policy.limit,
@@ -172,6 +180,7 @@ function createLimiter(
         info,
         clientAddress(r),
         path,
+        record,
       );
       if (res.headersSent) return;
       const body = limitedBody(policy, info, problems);

@@ -12,10 +12,11 @@ export type {
   LimitedRequest,
   PolicyOptions,
   RateLimitOptions,
+  RateLimitState,
   RedisClientLike,
   RedisOptions,
   StoreErrorBehaviour,
-} from './options';
+} from './types';
 export { DEFAULT_IPV6_SUBNET, ipKey } from './keys';
 export { METRIC_NAME, MAX_AUDITED_KEYS } from './decisions';
 export { StoreUnavailableError } from './store';

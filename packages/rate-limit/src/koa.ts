@@ -1,28 +1,33 @@
 // koaRateLimit(): the same policies, stores, keys, headers and bodies as expressRateLimit(), for Koa.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type KoaContextLike as CoreKoaContext,
+  type KoaMiddleware as CoreKoaMiddleware,
+  type RequestRecord,
+  beginRequest,
+} from '@vigil/core';
 import { MemoryStore, type Store } from 'express-rate-limit';
 import type { Decisions } from './decisions';
 import { type LimiterControls, failClosedRetryAfter, setUp, withControls } from './limiter';
 import { ipKey } from './keys';
-import { type LimitInfo, type LimitedRequest, type ParsedOptions, type Policy } from './options';
+import { type ParsedOptions, type Policy } from './options';
+import type { LimitInfo, LimitedRequest, RateLimitOptions, RateLimitState } from './types';
+import { RequestPath } from './paths';
 import { limitedBody, resetSeconds, resolveKey, standardHeaders, unavailableBody } from './resolve';
 import { StoreUnavailableError, storeInitOptions } from './store';
 
 /** The part of a Koa context the limiter uses (Koa 2 and 3). */
-export interface KoaContextLike {
-  req: IncomingMessage;
-  res: ServerResponse;
+export interface KoaContextLike extends CoreKoaContext {
   method: string;
   path: string;
   ip: string;
   status: number;
   body: unknown;
-  state?: { user?: { id?: unknown } };
+  state?: { user?: { id?: unknown }; rateLimit?: RateLimitState };
   app?: { proxy?: unknown; maxIpsCount?: unknown };
   set(field: string, value: string): void;
   append(field: string, value: string): void;
 }
-export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
+export type KoaMiddleware = CoreKoaMiddleware<KoaContextLike>;
 export type KoaRateLimit = KoaMiddleware & LimiterControls<KoaMiddleware>;
 
 function defaultUser(request: LimitedRequest): unknown {
@@ -34,14 +39,15 @@ function defaultUser(request: LimitedRequest): unknown {
  * Counting, keys, headers, Retry-After and bodies are those of expressRateLimit().
  * @throws VigilError with an `ERR_VIGIL_RATE_LIMIT_*` code on invalid options.
  */
-export function koaRateLimit(options?: unknown, ...rest: unknown[]): KoaRateLimit {
-  const { opts, decisions, stores, trust } = setUp('koaRateLimit', options, 1 + rest.length);
+export function koaRateLimit(options: RateLimitOptions): KoaRateLimit {
+  const { opts, decisions, stores, trust } = setUp('koaRateLimit', options, arguments.length);
   opts.policies.forEach((policy, i) => initStore(stores.stores[i] as Store, policy, decisions));
 
   const chain = (indexes: readonly number[], matchRoutes: boolean): KoaMiddleware =>
     async function vigilRateLimit(ctx, next) {
-      const path = ctx.path;
-      if (opts.isSkipped(path)) {
+      const record = beginRequest(ctx.req, ctx.res, ctx);
+      const path = new RequestPath(record.path);
+      if (opts.isSkipped(path.raw)) {
         await next();
         return;
       }
@@ -49,7 +55,7 @@ export function koaRateLimit(options?: unknown, ...rest: unknown[]): KoaRateLimi
       let decrements: Decrement[] | undefined;
       for (const index of indexes) {
         const policy = opts.policies[index] as Policy;
-        if (matchRoutes && !policy.matches(ctx.method, path)) continue;
+        if (matchRoutes && !policy.routes.matches(ctx.method, path)) continue;
         const outcome = await check(
           opts,
           policy,
@@ -57,6 +63,8 @@ export function koaRateLimit(options?: unknown, ...rest: unknown[]): KoaRateLimi
           stores.stores[index] as Store,
           decisions,
           ctx,
+          record,
+          path,
         );
         if (outcome === 'stop') {
           // Refused by this policy (429 or 503): a failed request for the policies that counted it.
@@ -110,11 +118,13 @@ async function check(
   store: Store,
   decisions: Decisions,
   ctx: KoaContextLike,
+  record: RequestRecord,
+  path: RequestPath,
 ): Promise<'stop' | 'next' | Decrement> {
   const request: LimitedRequest = {
     source: ctx,
     method: ctx.method,
-    path: ctx.path,
+    path: path.raw,
     headers: ctx.req.headers,
     ip: ctx.ip === '' ? undefined : ctx.ip,
   };
@@ -130,6 +140,7 @@ async function check(
     decisions.count(index, 'store_error');
     if (!(error instanceof StoreUnavailableError)) decisions.problem(policy, 'increment', error);
     if (policy.onStoreError !== 'fail-closed') return 'next';
+    hintRoute(record, policy, path);
     const retryAfter = failClosedRetryAfter(opts);
     ctx.status = 503;
     ctx.set('Retry-After', String(retryAfter));
@@ -151,9 +162,20 @@ async function check(
       else ctx.set(name, value);
     }
   }
+  // What express-rate-limit puts on Express's req.rateLimit, for the app's handlers on Koa.
+  if (ctx.state !== undefined) {
+    ctx.state.rateLimit = {
+      limit: policy.limit,
+      used: totalHits,
+      remaining: info.remaining,
+      resetTime,
+      key,
+    };
+  }
   if (totalHits > policy.limit) {
     if (opts.headers !== false) ctx.set('Retry-After', String(info.retryAfterSeconds));
-    decisions.limited(index, key, info, request.ip, ctx.path);
+    hintRoute(record, policy, path);
+    decisions.limited(index, key, info, request.ip, path.raw, record);
     const body = limitedBody(policy, info, decisions.problems);
     ctx.status = policy.statusCode;
     ctx.set('Content-Type', body.type);
@@ -170,4 +192,9 @@ async function check(
       .then(() => store.decrement(key))
       .catch((error: unknown) => decisions.problem(policy, 'decrement', error));
   };
+}
+
+/** The route a refused request is shown under (see expressRateLimit's). */
+function hintRoute(record: RequestRecord, policy: Policy, path: RequestPath): void {
+  if (record.routeHint === undefined) record.routeHint = policy.routes.routeOf(path);
 }

@@ -1,153 +1,45 @@
-// Options of expressRateLimit() / koaRateLimit(): policies, store, headers, metrics and audit.
-import type { IncomingHttpHeaders } from 'node:http';
+// Options of expressRateLimit() / koaRateLimit(): validated once, at the factory call, into a frozen
+// configuration of policies, store, headers, metrics and audit.
 import type { Registry } from 'prom-client';
 import {
   type MinimalLogger,
   type OptionContext,
+  OPERATIONAL_PATH_PATTERN,
   hasMethod,
   integerOption,
   loggerOption,
   optionError,
+  optionNames,
+  pathListOption,
   readOptions,
 } from '@vigil/core';
 import { DEFAULT_IPV6_SUBNET } from './keys';
+import { type PolicyRoutes, policyRoutes } from './paths';
+import type {
+  AuditSink,
+  KeyFunction,
+  LimitedRequest,
+  PolicyOptions,
+  RateLimitOptions,
+  RedisClientLike,
+  RedisOptions,
+  StoreErrorBehaviour,
+} from './types';
 
-/** What a policy does when its store (Redis) fails or times out. */
-export type StoreErrorBehaviour = 'fail-open' | 'fail-closed' | 'fallback';
+/**
+ * Paths never limited unless configured otherwise: @vigil/core's operational endpoints (`/metrics`,
+ * `/health`, `/alerts`, `/observability`, `/_vigil` and every path below them), as one RegExp.
+ */
+export const DEFAULT_SKIP_PATHS: readonly (string | RegExp)[] = Object.freeze([
+  OPERATIONAL_PATH_PATTERN,
+]);
+
+/** The store-failure behaviours a policy may declare. */
 export const STORE_ERROR_BEHAVIOURS: readonly StoreErrorBehaviour[] = [
   'fail-open',
   'fail-closed',
   'fallback',
 ];
-
-/** What a key function and a response function are given, for Express and Koa alike. */
-export interface LimitedRequest {
-  /** The framework's request (Express `req`) or context (Koa `ctx`). */
-  readonly source: unknown;
-  readonly method: string;
-  readonly path: string;
-  readonly headers: IncomingHttpHeaders;
-  /** The client address as the framework resolved it (trust proxy / app.proxy applied). */
-  readonly ip: string | undefined;
-}
-
-/** A key function: a string (or number) key, or undefined to fall back to the client address. */
-export type KeyFunction = (request: LimitedRequest) => unknown;
-
-/** Where a request stands against one policy, given to response functions and audit events. */
-export interface LimitInfo {
-  readonly policy: string;
-  readonly limit: number;
-  readonly used: number;
-  readonly remaining: number;
-  readonly resetTime: Date | undefined;
-  /** Seconds until the window resets (the Retry-After value of a 429). */
-  readonly retryAfterSeconds: number;
-}
-
-export interface PolicyOptions {
-  /** Names the policy in metrics, headers and audit events: letters, digits, `_`, `-`; up to 64. */
-  name: string;
-  /** Requests allowed per key per window. */
-  limit: number;
-  /** The window in milliseconds (fixed window, as express-rate-limit's stores count). */
-  windowMs: number;
-  /**
-   * What a client is: `ip` (default), `user` (the `user` function's id), `api-key` (the
-   * `apiKeyHeader` value, hashed), or a function. Requests without a user or API key, and key
-   * functions returning nothing, are keyed by client address.
-   */
-  key?: 'ip' | 'user' | 'api-key' | KeyFunction;
-  /** For `key: 'user'`: reads the user id. Default: `req.user.id` (Express), `ctx.state.user.id` (Koa). */
-  user?: (request: LimitedRequest) => unknown;
-  /** For `key: 'api-key'`: the header carrying the key. Default `x-api-key`. */
-  apiKeyHeader?: string;
-  /**
-   * Paths the policy applies to: a string is a path prefix on segment boundaries, compared without
-   * case and trailing slash as Express routes match (`/api` covers `/api` and `/api/x`, not `/apix`);
-   * a RegExp is tested on the path. Default: every path.
-   */
-  routes?: (string | RegExp)[];
-  /** Methods the policy applies to. Default: every method. */
-  methods?: string[];
-  /** See StoreErrorBehaviour. Default `fallback`. */
-  onStoreError?: StoreErrorBehaviour;
-  /** Status of a limited response. Default 429. */
-  statusCode?: number;
-  /** Body of a limited response (sent as JSON when not a string), or a function of LimitInfo. */
-  message?: unknown;
-  /** Count only requests that fail (status >= 400): a failed-login limit. Default false. */
-  skipSuccessfulRequests?: boolean;
-  /** Count only requests that succeed. Default false. */
-  skipFailedRequests?: boolean;
-}
-
-/** The part of a Redis client the stores use: ioredis (`call`) or node-redis (`sendCommand`). */
-export type RedisClientLike =
-  | { call(command: string, ...args: (string | number)[]): Promise<unknown> }
-  | { sendCommand(args: string[]): Promise<unknown> };
-
-export interface RedisOptions {
-  /** A `redis://` or `rediss://` URL; Vigil creates an ioredis client configured to fail fast. */
-  url?: string;
-  /** A client of your own (ioredis or node-redis). Configure it to fail fast (see the README). */
-  client?: RedisClientLike;
-  /** Key prefix; each policy adds its name. Default `vigil-rl:`. */
-  prefix?: string;
-  /** Longest a store call may take before it counts as a failure. Default 250 ms. */
-  commandTimeoutMs?: number;
-}
-
-/** Anything with record(event), such as @vigil/audit's AuditLogger. */
-export interface AuditSink {
-  record(event: {
-    type: string;
-    outcome: 'success' | 'failure' | 'denied' | 'error' | 'unknown';
-    action?: string;
-    actor?: string;
-    resource?: string;
-    reason?: string;
-    client_ip?: string;
-    request_id?: string;
-    trace_id?: string;
-    metadata?: Record<string, unknown>;
-  }): unknown;
-}
-
-export interface RateLimitOptions {
-  policies: PolicyOptions[];
-  /**
-   * `memory` (per process) or `redis` (shared). Default: `redis` when `redis` is given or
-   * `REDIS_URL` is set, else `memory`.
-   */
-  store?: 'memory' | 'redis';
-  redis?: RedisOptions;
-  /** IPv6 prefix length that keys a client, 1-128, or false for whole addresses. Default 56. */
-  ipv6Subnet?: number | false;
-  /** IETF header draft: `draft-8` (named policies), `draft-7`, or false. Default `draft-8`. */
-  headers?: 'draft-7' | 'draft-8' | false;
-  /** Paths never limited (exact, or RegExp). Default: Vigil's operational endpoints. */
-  skipPaths?: (string | RegExp)[];
-  /** After a store failure, how long policies skip the store before trying it again. Default 1000. */
-  retryIntervalMs?: number;
-  /** Registry for `rate_limit_requests_total`; false for none. Default: prom-client's global registry. */
-  registry?: Registry | false;
-  /** Where `rate_limit.*` audit events go; false for none. Default: none. */
-  audit?: AuditSink | false;
-  /** Logger for configuration warnings and store failures (pino works). Default: process warnings. */
-  logger?: MinimalLogger;
-}
-
-/** Vigil's operational endpoints: never limited. */
-export const DEFAULT_SKIP_PATHS: readonly string[] = Object.freeze([
-  '/metrics',
-  '/metrics/summary',
-  '/health',
-  '/health/live',
-  '/health/ready',
-  '/observability',
-  '/_vigil',
-]);
 
 export interface Policy {
   readonly name: string;
@@ -156,7 +48,7 @@ export interface Policy {
   readonly key: 'ip' | 'user' | 'api-key' | KeyFunction;
   readonly user: ((request: LimitedRequest) => unknown) | undefined;
   readonly apiKeyHeader: string;
-  readonly matches: (method: string, path: string) => boolean;
+  readonly routes: PolicyRoutes;
   readonly onStoreError: StoreErrorBehaviour;
   readonly statusCode: number;
   readonly message: unknown;
@@ -182,34 +74,39 @@ export interface ParsedOptions {
   readonly logger: MinimalLogger | undefined;
 }
 
-const KEYS = [
-  'policies',
-  'store',
-  'redis',
-  'ipv6Subnet',
-  'headers',
-  'skipPaths',
-  'retryIntervalMs',
-  'registry',
-  'audit',
-  'logger',
-] as const;
-const POLICY_KEYS = [
-  'name',
-  'limit',
-  'windowMs',
-  'key',
-  'user',
-  'apiKeyHeader',
-  'routes',
-  'methods',
-  'onStoreError',
-  'statusCode',
-  'message',
-  'skipSuccessfulRequests',
-  'skipFailedRequests',
-] as const;
-const REDIS_KEYS = ['url', 'client', 'prefix', 'commandTimeoutMs'] as const;
+const KEYS = optionNames<RateLimitOptions>({
+  policies: true,
+  store: true,
+  redis: true,
+  ipv6Subnet: true,
+  headers: true,
+  skipPaths: true,
+  retryIntervalMs: true,
+  registry: true,
+  audit: true,
+  logger: true,
+});
+const POLICY_KEYS = optionNames<PolicyOptions>({
+  name: true,
+  limit: true,
+  windowMs: true,
+  key: true,
+  user: true,
+  apiKeyHeader: true,
+  routes: true,
+  methods: true,
+  onStoreError: true,
+  statusCode: true,
+  message: true,
+  skipSuccessfulRequests: true,
+  skipFailedRequests: true,
+});
+const REDIS_KEYS = optionNames<RedisOptions>({
+  url: true,
+  client: true,
+  prefix: true,
+  commandTimeoutMs: true,
+});
 
 const POLICY_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -342,7 +239,9 @@ export function parseOptions(
     },
     ipv6Subnet,
     headers,
-    isSkipped: pathSet(ctx, 'skipPaths', o.skipPaths, DEFAULT_SKIP_PATHS),
+    isSkipped: pathListOption(ctx, 'skipPaths', o.skipPaths, DEFAULT_SKIP_PATHS, {
+      canonical: true,
+    }),
     retryIntervalMs: integerOption(ctx, 'retryIntervalMs', o.retryIntervalMs, 1000, 10, 600_000),
     registry: registry ?? defaultRegistry(),
     audit: audit === false ? undefined : audit,
@@ -356,7 +255,7 @@ function readRedisOptions(ctx: OptionContext, value: unknown): Partial<RedisOpti
     throw optionError(ctx, 'INVALID_OPTION', 'redis', 'an object { url } or { client }', value);
   }
   for (const key of Object.keys(value)) {
-    if (!(REDIS_KEYS as readonly string[]).includes(key)) {
+    if (!REDIS_KEYS.includes(key)) {
       throw optionError(
         ctx,
         'UNKNOWN_OPTION',
@@ -400,7 +299,7 @@ function parsePolicy(ctx: OptionContext, value: unknown, index: number): Policy 
   }
   const pctx: OptionContext = { ...ctx, codePrefix: ctx.codePrefix };
   for (const key of Object.keys(value)) {
-    if (!(POLICY_KEYS as readonly string[]).includes(key)) {
+    if (!POLICY_KEYS.includes(key)) {
       throw optionError(
         pctx,
         'INVALID_POLICY',
@@ -470,7 +369,7 @@ function parsePolicy(ctx: OptionContext, value: unknown, index: number): Policy 
     key,
     user,
     apiKeyHeader: apiKeyHeader.toLowerCase(),
-    matches: routeMatcher(ctx, at, p.routes, p.methods),
+    routes: policyRoutes(ctx, at, p.routes, p.methods),
     onStoreError,
     statusCode,
     message: p.message,
@@ -480,111 +379,5 @@ function parsePolicy(ctx: OptionContext, value: unknown, index: number): Policy 
       p.skipSuccessfulRequests,
     ),
     skipFailedRequests: policyBoolean(ctx, `${at}.skipFailedRequests`, p.skipFailedRequests),
-  };
-}
-
-/** Lower-cased, without trailing slashes (but `/` stays `/`): how Express routes compare paths. */
-export function canonicalPath(path: string): string {
-  let end = path.length;
-  while (end > 1 && path.charCodeAt(end - 1) === 47) end--;
-  return (end === path.length ? path : path.slice(0, end)).toLowerCase();
-}
-
-function routeMatcher(
-  ctx: OptionContext,
-  at: string,
-  routes: unknown,
-  methods: unknown,
-): (method: string, path: string) => boolean {
-  let prefixes: string[] | undefined;
-  let patterns: RegExp[] = [];
-  if (routes !== undefined) {
-    if (!Array.isArray(routes) || routes.length === 0) {
-      throw optionError(
-        ctx,
-        'INVALID_POLICY',
-        `${at}.routes`,
-        'a non-empty array of path prefixes or RegExps',
-        routes,
-      );
-    }
-    prefixes = [];
-    for (const r of routes as unknown[]) {
-      if (r instanceof RegExp) patterns.push(r);
-      else if (typeof r === 'string' && r.startsWith('/')) prefixes.push(canonicalPath(r));
-      else
-        throw optionError(
-          ctx,
-          'INVALID_POLICY',
-          `${at}.routes`,
-          'path prefixes starting with "/" or RegExps',
-          r,
-        );
-    }
-  }
-  let methodSet: Set<string> | undefined;
-  if (methods !== undefined) {
-    if (
-      !Array.isArray(methods) ||
-      methods.length === 0 ||
-      !methods.every((m) => typeof m === 'string' && /^[A-Za-z]+$/.test(m))
-    ) {
-      throw optionError(
-        ctx,
-        'INVALID_POLICY',
-        `${at}.methods`,
-        'a non-empty array of HTTP method names',
-        methods,
-      );
-    }
-    // Upper case, as Node reports methods; GET covers HEAD, which Express and @koa/router answer
-    // with the GET handler (else a client could probe a GET-limited route unlimited with HEAD).
-    methodSet = new Set((methods as string[]).map((m) => m.toUpperCase()));
-    if (methodSet.has('GET')) methodSet.add('HEAD');
-  }
-  if (prefixes === undefined && methodSet === undefined) return () => true;
-  const list = prefixes;
-  if (patterns.length === 0) patterns = [];
-  return (method, path) => {
-    if (methodSet !== undefined && !methodSet.has(method) && !methodSet.has(method.toUpperCase())) {
-      return false;
-    }
-    if (list === undefined) return true;
-    const canonical = canonicalPath(path);
-    for (const prefix of list) {
-      if (
-        canonical === prefix ||
-        prefix === '/' ||
-        (canonical.startsWith(prefix) && canonical.charCodeAt(prefix.length) === 47)
-      )
-        return true;
-    }
-    for (const re of patterns) {
-      re.lastIndex = 0;
-      if (re.test(path)) return true;
-    }
-    return false;
-  };
-}
-
-function pathSet(
-  ctx: OptionContext,
-  name: string,
-  value: unknown,
-  fallback: readonly string[],
-): (path: string) => boolean {
-  const list = value ?? fallback;
-  if (!Array.isArray(list) || !list.every((p) => typeof p === 'string' || p instanceof RegExp)) {
-    throw optionError(ctx, 'INVALID_OPTION', name, 'an array of paths or RegExps', value);
-  }
-  const exact = new Set(list.filter((p): p is string => typeof p === 'string').map(canonicalPath));
-  const patterns = list.filter((p): p is RegExp => p instanceof RegExp);
-  return (path) => {
-    if (exact.size > 0 && exact.has(canonicalPath(path))) return true;
-    for (const re of patterns) {
-      re.lastIndex = 0;
-      if (re.test(path)) return true;
-    }
-    return false;
   };
 }

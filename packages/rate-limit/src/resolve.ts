@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import type { ProblemReporter } from '@vigil/core';
 import { apiKeyKey, ipKey, normaliseCustomKey, userKey } from './keys';
-import type { LimitInfo, LimitedRequest, Policy } from './options';
+import type { Policy } from './options';
+import type { LimitInfo, LimitedRequest } from './types';
 
 /**
  * The key of `request` under `policy`. Requests without a user or API key, and key functions that

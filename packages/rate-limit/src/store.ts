@@ -3,7 +3,8 @@
 import { type IncrementResponse, MemoryStore, type Options, type Store } from 'express-rate-limit';
 import { Redis } from 'ioredis';
 import { RedisStore } from 'rate-limit-redis';
-import type { ParsedOptions, Policy, RedisClientLike, StoreErrorBehaviour } from './options';
+import type { ParsedOptions, Policy } from './options';
+import type { RedisClientLike, StoreErrorBehaviour } from './types';
 
 /** Thrown by a guarded store when the store failed and the policy fails open or closed. */
 export class StoreUnavailableError extends Error {

@@ -42,7 +42,8 @@ const FACTORIES = [
   {
     name: 'expressRateLimit',
     create: (...args: unknown[]): ExpressRateLimit => {
-      const limiter = expressRateLimit(...args);
+      // Deliberately untyped calls: the checks below are the run-time ones, for JavaScript callers.
+      const limiter = (expressRateLimit as (...a: unknown[]) => ExpressRateLimit)(...args);
       created.push(limiter);
       return limiter;
     },
@@ -50,7 +51,7 @@ const FACTORIES = [
   {
     name: 'koaRateLimit',
     create: (...args: unknown[]): KoaRateLimit => {
-      const limiter = koaRateLimit(...args);
+      const limiter = (koaRateLimit as (...a: unknown[]) => KoaRateLimit)(...args);
       created.push(limiter);
       return limiter;
     },

@@ -65,7 +65,7 @@ function expressApp(factory: typeof express, settings: AppSettings): RequestList
 function koaApp(Factory: typeof Koa, settings: AppSettings): RequestListener {
   const app = new Factory();
   if (settings.proxy) app.proxy = true;
-  if (settings.tracing) app.use(koaTracing() as unknown as Koa.Middleware);
+  if (settings.tracing) app.use(koaTracing());
   // Koa prints errors it answers with 500 on stderr unless the app listens.
   app.on('error', () => {});
   app.use(async (ctx) => {

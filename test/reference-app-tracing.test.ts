@@ -2,6 +2,8 @@
 // request ids end to end, exemplars, and the W3C Trace Context test-harness endpoint.
 import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Tracing, startTracing } from '@vigil/tracing';
 import { type ReferenceApp, startReferenceApp } from '../examples/reference-app/src/index';
@@ -19,6 +21,11 @@ interface Span {
   service: string;
   kind: string;
   name: string;
+}
+
+/** The test's own requests: not traced (OpenTelemetry's undici instrumentation would add a span). */
+function clientFetch(url: string, init?: RequestInit): Promise<Response> {
+  return context.with(suppressTracing(context.active()), () => fetch(url, init));
 }
 
 describe('reference app with tracing', () => {
@@ -54,7 +61,7 @@ describe('reference app with tracing', () => {
   });
 
   it('should record one trace across both services for a gateway call', async () => {
-    const res = await fetch(`${app.gatewayUrl}/api/videos/3`, {
+    const res = await clientFetch(`${app.gatewayUrl}/api/videos/3`, {
       headers: { 'x-request-id': 'ref-app-1' },
     });
     expect(res.status).toBe(200);
@@ -62,12 +69,12 @@ describe('reference app with tracing', () => {
     // The catalog answered inside the same request context, so its id came back too.
     expect(((await res.json()) as { requestId: string }).requestId).toBe('ref-app-1');
 
-    const list = (await (await fetch(`${app.gatewayUrl}/_vigil/traces`)).json()) as Summary[];
+    const list = (await (await clientFetch(`${app.gatewayUrl}/_vigil/traces`)).json()) as Summary[];
     const summary = list.find((t) => t.rootName === 'GET /api/videos/:id');
     expect(summary).toBeDefined();
     expect(summary!.services.sort()).toEqual(['catalog', 'gateway']);
     const spans = (await (
-      await fetch(`${app.gatewayUrl}/_vigil/traces/${summary!.traceId}`)
+      await clientFetch(`${app.gatewayUrl}/_vigil/traces/${summary!.traceId}`)
     ).json()) as Span[];
     const gateway = spans.find((s) => s.service === 'gateway' && s.kind === 'server')!;
     const catalog = spans.find((s) => s.service === 'catalog' && s.kind === 'server')!;
@@ -77,8 +84,13 @@ describe('reference app with tracing', () => {
     expect(gateway.name).toBe('GET /api/videos/:id');
     expect(catalog.name).toBe('GET /videos/:id');
     expect(catalog.traceId).toBe(gateway.traceId);
-    expect(catalog.parentSpanId).toBe(gateway.spanId);
-    expect((await fetch(`${app.gatewayUrl}/_vigil/traces/${'0'.repeat(32)}`)).status).toBe(404);
+    // gateway server span -> its fetch's client span -> catalog server span.
+    const call = spans.find((s) => s.spanId === catalog.parentSpanId)!;
+    expect(call.kind).toBe('client');
+    expect(call.parentSpanId).toBe(gateway.spanId);
+    expect((await clientFetch(`${app.gatewayUrl}/_vigil/traces/${'0'.repeat(32)}`)).status).toBe(
+      404,
+    );
 
     // Both services' log lines for the request carry the trace and their own server span.
     const entries = lines
@@ -93,18 +105,18 @@ describe('reference app with tracing', () => {
   });
 
   it('should keep its operational endpoints out of traces', async () => {
-    await fetch(`${app.gatewayUrl}/_vigil/traces`);
-    await fetch(`${app.gatewayUrl}/metrics`);
-    const list = (await (await fetch(`${app.gatewayUrl}/_vigil/traces`)).json()) as Summary[];
+    await clientFetch(`${app.gatewayUrl}/_vigil/traces`);
+    await clientFetch(`${app.gatewayUrl}/metrics`);
+    const list = (await (await clientFetch(`${app.gatewayUrl}/_vigil/traces`)).json()) as Summary[];
     expect(list.some((t) => t.rootName.includes('_vigil') || t.rootName.includes('/metrics'))).toBe(
       false,
     );
   });
 
   it('should attach trace exemplars to the OpenMetrics scrape', async () => {
-    await fetch(`${app.gatewayUrl}/api/videos/5`);
+    await clientFetch(`${app.gatewayUrl}/api/videos/5`);
     const body = await (
-      await fetch(`${app.gatewayUrl}/metrics`, {
+      await clientFetch(`${app.gatewayUrl}/metrics`, {
         headers: { accept: 'application/openmetrics-text; version=1.0.0' },
       })
     ).text();
@@ -117,7 +129,7 @@ describe('reference app with tracing', () => {
   it('should serve the W3C test-harness endpoint, propagating the received context', async () => {
     received.length = 0;
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const res = await fetch(`${app.gatewayUrl}/test`, {
+    const res = await clientFetch(`${app.gatewayUrl}/test`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',

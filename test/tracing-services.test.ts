@@ -215,7 +215,8 @@ describe('two services over real HTTP with @vigil/tracing', () => {
       expect(traceId).toMatch(/^[0-9a-f]{32}$/);
       expect(ctxB?.traceId).toBe(traceId);
 
-      const expected = via === 'http' ? 3 : 2;
+      // A's server span, the client span of its call (http or undici instrumentation), B's server span.
+      const expected = 3;
       const spans = await spansOf(traceId, expected);
       const serverA = spans.find((s) => s.kind === SpanKind.SERVER && serviceOf(s) === SERVICE_A);
       const serverB = spans.find((s) => s.kind === SpanKind.SERVER && serviceOf(s) === SERVICE_B);
@@ -237,26 +238,19 @@ describe('two services over real HTTP with @vigil/tracing', () => {
       expect(serverB?.spanContext().spanId).toBe(ctxB?.spanId);
       expect(serverB?.parentSpanContext?.traceId).toBe(traceId);
 
-      if (via === 'http') {
-        // The SDK's http client span sits between the two server spans.
-        expect(clients).toHaveLength(1);
-        const client = clients[0]!;
-        expect(serviceOf(client)).toBe(SERVICE_A);
-        expect(client.parentSpanContext?.spanId).toBe(serverA?.spanContext().spanId);
-        expect(serverB?.parentSpanContext?.spanId).toBe(client.spanContext().spanId);
-        expect(replyB.headers.traceparent).toBe(`00-${traceId}-${client.spanContext().spanId}-01`);
-      } else {
-        // No fetch instrumentation: B's parent is A's server span, injected by Vigil's undici hook.
-        expect(clients).toEqual([]);
-        expect(serverB?.parentSpanContext?.spanId).toBe(serverA?.spanContext().spanId);
-        expect(replyB.headers.traceparent).toBe(`00-${traceId}-${ctxA?.spanId}-01`);
-      }
+      // The call's client span (OpenTelemetry's http or undici instrumentation) sits between the two
+      // server spans, and is the parent B receives (Trace Context §3.2.2.3). The trace was started
+      // by A: sampled, and (Level 2) flagged as having a random trace id.
+      expect(clients).toHaveLength(1);
+      const client = clients[0]!;
+      expect(serviceOf(client)).toBe(SERVICE_A);
+      expect(client.parentSpanContext?.spanId).toBe(serverA?.spanContext().spanId);
+      expect(serverB?.parentSpanContext?.spanId).toBe(client.spanContext().spanId);
+      expect(replyB.headers.traceparent).toBe(`00-${traceId}-${client.spanContext().spanId}-03`);
 
       // The ring buffer holds the whole trace, both services in it.
       const buffered = tracing.traces?.get(traceId);
-      expect(buffered?.map((s) => s.service).sort()).toEqual(
-        via === 'http' ? [SERVICE_A, SERVICE_A, SERVICE_B] : [SERVICE_A, SERVICE_B],
-      );
+      expect(buffered?.map((s) => s.service).sort()).toEqual([SERVICE_A, SERVICE_A, SERVICE_B]);
       const summary = tracing.traces?.recent(200).find((t) => t.traceId === traceId);
       expect(summary?.services.slice().sort()).toEqual([SERVICE_A, SERVICE_B]);
       expect(summary?.spanCount).toBe(expected);
@@ -310,16 +304,19 @@ describe('two services over real HTTP with @vigil/tracing', () => {
       });
       expect(status, raw).toBe(200);
       const { a: ctxA, b: replyB } = reply;
-      const spans = await spansOf(traceId, 2);
+      const spans = await spansOf(traceId, 3);
       const serverA = spans.find((s) => s.kind === SpanKind.SERVER && serviceOf(s) === SERVICE_A);
       const serverB = spans.find((s) => s.kind === SpanKind.SERVER && serviceOf(s) === SERVICE_B);
+      const client = spans.find((s) => s.kind === SpanKind.CLIENT);
 
       expect(ctxA?.traceId).toBe(traceId);
       expect(replyB.context?.traceId).toBe(traceId);
-      expect(spans).toHaveLength(2);
+      expect(spans).toHaveLength(3);
       expect(serverA?.parentSpanContext?.spanId).toBe(callerSpan);
       expect(serverA?.parentSpanContext?.isRemote).toBe(true);
-      expect(serverB?.parentSpanContext?.spanId).toBe(serverA?.spanContext().spanId);
+      // A -> its fetch's client span -> B.
+      expect(client?.parentSpanContext?.spanId).toBe(serverA?.spanContext().spanId);
+      expect(serverB?.parentSpanContext?.spanId).toBe(client?.spanContext().spanId);
       const summary = tracing.traces?.recent(200).find((t) => t.traceId === traceId);
       expect(summary?.services.slice().sort()).toEqual([SERVICE_A, SERVICE_B]);
       expect(answered).toBe(requestId);

@@ -5,8 +5,12 @@
 // only after the headers are written, so `request` and `get` of both modules are wrapped instead (as
 // OpenTelemetry's http instrumentation does), adding the headers to the options before the call.
 // Either way `traceparent`, `tracestate`, `baggage`, `x-request-id` and `x-correlation-id` are added
-// only when the caller (or an instrumentation that made a client span) has not set them.
-import { subscribe } from 'node:diagnostics_channel';
+// only when the caller (or an instrumentation that made a client span) has not set them. Each call
+// gets a parent-id of its own (W3C Trace Context: the id of the client span for that call): the
+// client span OpenTelemetry's http or undici instrumentation made, else a fresh span id, a child of
+// the active span, so that three calls made while serving one request carry three parent-ids.
+import { randomBytes } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import http from 'node:http';
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
@@ -14,16 +18,36 @@ import {
   type Context,
   type TextMapSetter,
   context as otelContext,
+  isSpanContextValid,
   trace,
 } from '@opentelemetry/api';
 import { inject } from './propagation';
 import { type RequestState, currentRequestState } from './request-context';
 
-// The innermost span the app started wins; otherwise the request's own context (which also works
-// without an SDK, where OpenTelemetry's active context is always empty).
+/**
+ * The context an outgoing call of the request propagates: a child of the innermost span the app
+ * started, else of the request's server span (the request's own context also works without an SDK,
+ * where OpenTelemetry's active context is always empty), with a span id of its own for this call.
+ * (A client span an instrumentation made for the call has set the headers already.)
+ */
 function contextFor(state: RequestState): Context {
   const active = otelContext.active();
-  return trace.getSpan(active) !== undefined ? active : state.context;
+  const base = trace.getSpan(active) !== undefined ? active : state.context;
+  const parent = trace.getSpanContext(base);
+  if (parent === undefined || !isSpanContextValid(parent)) return base;
+  return trace.setSpanContext(base, {
+    traceId: parent.traceId,
+    spanId: freshSpanId(),
+    traceFlags: parent.traceFlags,
+    traceState: parent.traceState,
+    isRemote: false,
+  });
+}
+
+/** A random span id, never all zeros (an invalid id). */
+function freshSpanId(): string {
+  const id = randomBytes(8).toString('hex');
+  return id === '0000000000000000' ? freshSpanId() : id;
 }
 
 interface UndiciRequest {
@@ -51,10 +75,25 @@ export function installOutgoingPropagation(): void {
   }
   // ESM `import { request } from 'node:http'` sees the wrapped functions from now on.
   syncBuiltinESMExports();
-  subscribe('undici:request:create', (message) => {
-    const request = (message as { request?: UndiciRequest }).request;
-    if (request !== undefined) addToUndiciRequest(request);
-  });
+  subscribe(UNDICI_CREATE, onUndiciRequest);
+}
+
+const UNDICI_CREATE = 'undici:request:create';
+
+function onUndiciRequest(message: unknown): void {
+  const request = (message as { request?: UndiciRequest }).request;
+  if (request !== undefined) addToUndiciRequest(request);
+}
+
+/**
+ * Moves Vigil's fetch subscriber behind those subscribed since (OpenTelemetry's undici
+ * instrumentation): subscribers run in order, and the instrumentation adds its client span's headers
+ * without looking, so Vigil must see them already there, or a request would carry two traceparents.
+ */
+export function runFetchPropagationLast(): void {
+  if (!installed) return;
+  unsubscribe(UNDICI_CREATE, onUndiciRequest);
+  subscribe(UNDICI_CREATE, onUndiciRequest);
 }
 
 type RequestFn = (...args: unknown[]) => http.ClientRequest;

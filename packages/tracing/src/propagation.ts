@@ -4,7 +4,11 @@ import {
   type TextMapGetter,
   type TextMapPropagator,
   type TextMapSetter,
+  TraceFlags,
+  createContextKey,
+  isSpanContextValid,
   propagation,
+  trace,
 } from '@opentelemetry/api';
 import {
   CompositePropagator,
@@ -12,6 +16,7 @@ import {
   W3CTraceContextPropagator,
 } from '@opentelemetry/core';
 import type { IncomingHttpHeaders } from 'node:http';
+import { VigilTraceState, parseTracestate } from './tracestate';
 
 /** W3C Baggage limits: members and bytes (whole members only). */
 export const MAX_BAGGAGE_MEMBERS = 64;
@@ -30,9 +35,28 @@ function traceparentAllowed(value: string): boolean {
 }
 
 /**
- * Wraps a propagator with the limits the W3C specifications set and OpenTelemetry does not enforce:
- * a traceparent with characters outside visible ASCII is invalid, at most 64 baggage members and
- * 8192 bytes are kept (whole members, in order), and an empty header value is never sent.
+ * Whether the trace's id was random (Trace Context Level 2, the `random-trace-id` flag, bit 1 of
+ * trace-flags), set when a caller's traceparent is extracted. OpenTelemetry's SDK keeps only the
+ * sampled bit on the spans it makes, so the flag travels in the context instead. A context without it
+ * belongs to a trace started here, whose id is random.
+ */
+export const RANDOM_TRACE_ID = createContextKey('vigil.randomTraceId');
+
+/** The random-trace-id flag of Trace Context Level 2. */
+export const RANDOM_FLAG = 0x02;
+
+/** The trace-flags Vigil sends for `ctx`'s span: its sampled bit, and the random bit of its trace. */
+export function outgoingFlags(ctx: Context, sampledFlags: number): number {
+  const random = ctx.getValue(RANDOM_TRACE_ID) !== false;
+  return (sampledFlags & TraceFlags.SAMPLED) | (random ? RANDOM_FLAG : 0);
+}
+
+/**
+ * Wraps a propagator with what the W3C specifications ask and OpenTelemetry does not do: a traceparent
+ * with characters outside visible ASCII is invalid; tracestate follows Level 2's grammar and limits
+ * and is dropped whole when it breaks a rule; the random-trace-id flag is propagated; at most 64
+ * baggage members and 8192 bytes are kept (whole members, in order); an empty header value is never
+ * sent.
  */
 export class GuardedPropagator implements TextMapPropagator {
   constructor(private readonly inner: TextMapPropagator) {}
@@ -40,7 +64,17 @@ export class GuardedPropagator implements TextMapPropagator {
   inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
     this.inner.inject(ctx, carrier, {
       set(c, key, value) {
-        if (value !== '') setter.set(c, key, value);
+        if (value === '') return;
+        if (key === 'traceparent') {
+          // Written again from the span context: the flags carry the random bit and no undefined bit.
+          const sc = trace.getSpanContext(ctx);
+          if (sc !== undefined && isSpanContextValid(sc)) {
+            const flags = outgoingFlags(ctx, sc.traceFlags);
+            setter.set(c, key, `00-${sc.traceId}-${sc.spanId}-0${flags.toString(16)}`);
+            return;
+          }
+        }
+        setter.set(c, key, value);
       },
     });
   }
@@ -49,6 +83,8 @@ export class GuardedPropagator implements TextMapPropagator {
     const guarded: TextMapGetter = {
       keys: (c) => getter.keys(c),
       get(c, key) {
+        // Read below, by Level 2's rules, once the traceparent is known valid.
+        if (key === 'tracestate') return undefined;
         const value = getter.get(c, key);
         if (key === 'traceparent' && typeof value === 'string' && !traceparentAllowed(value)) {
           return undefined;
@@ -56,7 +92,19 @@ export class GuardedPropagator implements TextMapPropagator {
         return value;
       },
     };
-    const out = this.inner.extract(ctx, carrier, guarded);
+    const before = trace.getSpanContext(ctx);
+    let out = this.inner.extract(ctx, carrier, guarded);
+    const sc = trace.getSpanContext(out);
+    if (sc !== undefined && sc !== before && sc.isRemote === true) {
+      // A traceparent was extracted: its trace keeps the caller's random flag, and only now may
+      // tracestate be parsed (§3.3: not when the traceparent is invalid).
+      out = out.setValue(RANDOM_TRACE_ID, (sc.traceFlags & RANDOM_FLAG) !== 0);
+      const members = parseTracestate(getter.get(carrier, 'tracestate'));
+      out = trace.setSpanContext(out, {
+        ...sc,
+        traceState: members === undefined ? undefined : new VigilTraceState(members),
+      });
+    }
     const bag = propagation.getBaggage(out);
     if (bag === undefined) return out;
     const entries = bag.getAllEntries();

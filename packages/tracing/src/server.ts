@@ -54,7 +54,7 @@ import {
   compileTrustList,
 } from './edge';
 import { installOutgoingPropagation } from './outgoing';
-import { extract } from './propagation';
+import { extract, outgoingFlags } from './propagation';
 import {
   type RequestState,
   getRequestContext,
@@ -199,10 +199,8 @@ export class ServerTracer implements RequestSink {
       record.spanId = sc.spanId;
       record.sampled = (sc.traceFlags & TraceFlags.SAMPLED) !== 0;
       if (this.traceResponse && !res.headersSent) {
-        res.setHeader(
-          'traceresponse',
-          `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & TraceFlags.SAMPLED}`,
-        );
+        const flags = outgoingFlags(state.context, sc.traceFlags);
+        res.setHeader('traceresponse', `00-${sc.traceId}-${sc.spanId}-0${flags.toString(16)}`);
       }
     } catch (err) {
       this.problems.report('starting the server span failed', err);

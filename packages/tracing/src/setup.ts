@@ -19,6 +19,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { type Instrumentation, registerInstrumentations } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { KoaInstrumentation } from '@opentelemetry/instrumentation-koa';
 import {
   defaultResource,
@@ -51,7 +52,7 @@ import {
   stringOption,
 } from '@vigil/core';
 import { context as errorContext } from './errors';
-import { installOutgoingPropagation } from './outgoing';
+import { installOutgoingPropagation, runFetchPropagationLast } from './outgoing';
 import { GuardedPropagator, setVigilPropagator } from './propagation';
 import { resetContextProbe } from './request-context';
 import { UNTRUSTED_PARENT } from './server';
@@ -86,7 +87,10 @@ export interface TracingOptions {
   traceBuffer?: boolean | TraceBufferOptions;
   /** Extra span processors (an in-memory exporter in tests, for instance). */
   spanProcessors?: SpanProcessor[];
-  /** Client spans for outgoing http/https calls (OpenTelemetry's http instrumentation). Default: `true`. */
+  /**
+   * Client spans for outgoing calls: http/https (OpenTelemetry's http instrumentation) and fetch
+   * (its undici instrumentation). Default: `true`.
+   */
   httpClientSpans?: boolean;
   /** Spans for Express and Koa middleware layers, routers and handlers. Costly and noisy. Default: `false`. */
   layerSpans?: boolean;
@@ -207,6 +211,17 @@ function buildPropagator(
     }
   }
   return new GuardedPropagator(new CompositePropagator({ propagators }));
+}
+
+/** True when an undici request already carries a traceparent header (set by the app). */
+function hasOwnTraceparent(request: { headers?: unknown }): boolean {
+  const h = request.headers;
+  if (typeof h === 'string') return /(^|\r\n)traceparent:/i.test(h);
+  if (Array.isArray(h)) {
+    for (let i = 0; i < h.length; i += 2)
+      if (String(h[i]).toLowerCase() === 'traceparent') return true;
+  }
+  return false;
 }
 
 /**
@@ -330,11 +345,18 @@ export function startTracing(options?: TracingOptions): Tracing {
   const instrumentations: Instrumentation[] = [];
   // Server spans come from expressTracing() / koaTracing(), which apply the edge policy and name
   // spans by route template; the http instrumentation only makes client spans.
-  if (httpClientSpans)
-    instrumentations.push(new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }));
+  if (httpClientSpans) {
+    instrumentations.push(
+      new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
+      // fetch (undici): a client span per call, with its duration and status. A call that carries a
+      // traceparent of the app's own is left alone, as Vigil leaves any header the app set.
+      new UndiciInstrumentation({ ignoreRequestHook: hasOwnTraceparent }),
+    );
+  }
   if (layerSpans) instrumentations.push(new ExpressInstrumentation(), new KoaInstrumentation());
   const unregister = registerInstrumentations({ tracerProvider: provider, instrumentations });
   installOutgoingPropagation();
+  runFetchPropagationLast();
 
   setTraceContextProvider(() => {
     const sc = trace.getActiveSpan()?.spanContext();

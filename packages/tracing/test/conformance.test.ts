@@ -35,6 +35,13 @@ import {
   tracestateMembers,
 } from './support/conformance-w3c';
 
+// Every printable ASCII character a tracestate value may hold (§3.3.1.3.2): 0x20-0x7E but "," and "=".
+const TS_ALL_VALUE_CHARS = [
+  ...Array.from({ length: 0x2b - 0x20 + 1 }, (_, i) => String.fromCharCode(0x20 + i)),
+  ...Array.from({ length: 0x3c - 0x2d + 1 }, (_, i) => String.fromCharCode(0x2d + i)),
+  ...Array.from({ length: 0x7e - 0x3e + 1 }, (_, i) => String.fromCharCode(0x3e + i)),
+].join('');
+
 // The example ids of the Trace Context spec.
 const T = '0af7651916cd43dd8448eb211c80319c';
 const P = 'b7ad6b7169203331';
@@ -57,12 +64,16 @@ const hexish = (length: number) =>
   Array.from({ length }, () => '0123456789abcdef-'[Math.floor(random() * 17)]).join('');
 
 const TRACEPARENT_ROWS: TraceparentRow[] = [
-  { name: 'valid, sampled', lines: [VALID] },
-  { name: 'valid, not sampled', lines: [`00-${T}-${P}-00`] },
-  { name: 'valid, random-trace-id flag (Level 2)', lines: [`00-${T}-${P}-03`] },
-  { name: 'valid, undefined flag bits 0x09', lines: [`00-${T}-${P}-09`] },
-  { name: 'valid, flags ff', lines: [`00-${T}-${P}-ff`] },
-  { name: 'valid, flags 10', lines: [`00-${T}-${P}-10`] },
+  { name: '§3.2.2.5 valid, sampled', lines: [VALID] },
+  { name: '§3.2.2.5 valid, not sampled', lines: [`00-${T}-${P}-00`] },
+  { name: '§3.2.2.5.2 valid, random-trace-id flag (Level 2), sampled', lines: [`00-${T}-${P}-03`] },
+  {
+    name: '§3.2.2.5.2 valid, random-trace-id flag (Level 2), not sampled',
+    lines: [`00-${T}-${P}-02`],
+  },
+  { name: '§3.2.2.5.3 valid, undefined flag bits 0x09', lines: [`00-${T}-${P}-09`] },
+  { name: '§3.2.2.5.3 valid, flags ff', lines: [`00-${T}-${P}-ff`] },
+  { name: '§3.2.2.5.3 valid, flags 10', lines: [`00-${T}-${P}-10`] },
   { name: 'future version 01 with an extra field', lines: [`01-${T}-${P}-01-xyz`] },
   {
     name: 'future version cc with extra fields',
@@ -128,87 +139,183 @@ interface TracestateRow {
   /** traceparent lines; default [VALID]. */
   traceparent?: string[];
   /** Exactly the members expected downstream, in order; undefined: no tracestate header at all. */
-  expected?: string[] | undefined;
-  /** When set, only the general rules (at most 32 whole valid members) are checked. */
-  bounded?: true;
+  expected: string[] | undefined;
 }
 
 const members = (n: number, prefix = 'k') =>
   Array.from({ length: n }, (_, i) => `${prefix}${i}=v${i}`);
+// Members that break a Level 2 rule (§3.3.1.3): the whole header is dropped for any one of them.
 const INVALID_MEMBERS: [string, string][] = [
-  ['an upper-case key', 'Rojo=1'],
-  ['a key starting with a digit', '1abc=1'],
-  ['a space in the key', 'ro jo=1'],
-  ['"=" in the value', 'a=b=c'],
-  ['a non-ASCII value', 'a=\xe9t\xe9'],
-  ['an empty value', 'a='],
-  ['an empty key', '=a'],
-  ['no "="', 'novalue'],
-  ['a tab in the value', 'a=x\ty'],
-  ['a system id over 14 characters', 't@abcdefghijklmno=1'],
-  ['a key of 257 characters', `${'k'.repeat(257)}=1`],
-  ['a value of 257 characters', `k=${'v'.repeat(257)}`],
+  ['§3.3.1.3.1 an upper-case key', 'Rojo=1'],
+  ['§3.3.1.3.1 a simple key starting with a digit', '1abc=1'],
+  ['§3.3.1.3.1 a space in the key', 'ro jo=1'],
+  ['§3.3.1.3.1 a dot in the key', 'foo.bar=1'],
+  ['§3.3.1.3.1 a key of 257 characters', `${'k'.repeat(257)}=1`],
+  ['§3.3.1.3.1 a tenant id of 242 characters', `${'t'.repeat(242)}@v=1`],
+  ['§3.3.1.3.1 a system id of 15 characters', `t@${'v'.repeat(15)}=1`],
+  ['§3.3.1.3.1 an empty system id', 'foo@=1'],
+  ['§3.3.1.3.1 an empty tenant id', '@foo=1'],
+  ['§3.3.1.3.1 two @ in a row', 'foo@@bar=1'],
+  ['§3.3.1.3.1 two @', 'foo@bar@baz=1'],
+  ['§3.3.1.3.1 a system id starting with a digit', 'tenant@1vendor=1'],
+  ['§3.3.1.3.1 an empty key', '=a'],
+  ['§3.3.1.3.2 "=" in the value', 'a=b=c'],
+  ['§3.3.1.3.2 a non-ASCII value', 'a=\xe9t\xe9'],
+  ['§3.3.1.3.2 an empty value', 'a='],
+  ['§3.3.1.3.2 a tab in the value', 'a=x\ty'],
+  ['§3.3.1.3.2 a value of 257 characters', `k=${'v'.repeat(257)}`],
+  ['§3.3.1.2 no "="', 'novalue'],
 ];
 
 const TRACESTATE_ROWS: TracestateRow[] = [
-  { name: 'two valid members', lines: [TRACESTATE], expected: TRACESTATE.split(',') },
+  { name: '§3.3.1 two valid members', lines: [TRACESTATE], expected: TRACESTATE.split(',') },
   {
-    name: 'a multi-tenant key',
+    name: '§3.3.1.3.1 a multi-tenant key',
     lines: ['tenant@vendor=x,a=1'],
     expected: ['tenant@vendor=x', 'a=1'],
   },
   {
-    name: 'an invalid traceparent (dropped)',
+    name: '§3.3.1.3.1 a multi-tenant key with a digit-led tenant id',
+    lines: ['1tenant@vendor=x'],
+    expected: ['1tenant@vendor=x'],
+  },
+  {
+    name: '§3.3.1.3.1 a tenant id of 241 and a system id of 14 characters (kept)',
+    lines: ['foo=1', `${'t'.repeat(241)}@${'v'.repeat(14)}=1`],
+    expected: ['foo=1', `${'t'.repeat(241)}@${'v'.repeat(14)}=1`],
+  },
+  {
+    name: '§3.3.1.3.1 a key of 256 characters (kept)',
+    lines: [`${'k'.repeat(256)}=1,ok=1`],
+    expected: [`${'k'.repeat(256)}=1`, 'ok=1'],
+  },
+  {
+    name: '§3.3.1.3.1 every character a key may hold',
+    lines: ['abcdefghijklmnopqrstuvwxyz0123456789_-*/=1'],
+    expected: ['abcdefghijklmnopqrstuvwxyz0123456789_-*/=1'],
+  },
+  {
+    name: '§3.3.1.3.2 every character a value may hold',
+    lines: [`k=${TS_ALL_VALUE_CHARS}`],
+    expected: [`k=${TS_ALL_VALUE_CHARS}`],
+  },
+  {
+    name: '§3.3.1.3.2 a value of 256 characters (kept)',
+    lines: [`k=${'v'.repeat(256)},ok=1`],
+    expected: [`k=${'v'.repeat(256)}`, 'ok=1'],
+  },
+  {
+    name: '§3.3.1.3.2 a value with a leading space (kept as part of the value)',
+    lines: ['a= x'],
+    expected: ['a= x'],
+  },
+  {
+    name: '§3.3 an invalid traceparent (tracestate not parsed)',
     lines: [TRACESTATE],
     traceparent: [`00-${T.toUpperCase()}-${P}-01`],
     expected: undefined,
   },
   {
-    name: 'duplicated traceparent headers (dropped)',
+    name: '§3.3 duplicated traceparent headers (tracestate not parsed)',
     lines: [TRACESTATE],
     traceparent: [VALID, VALID],
     expected: undefined,
   },
-  { name: 'no traceparent (dropped)', lines: [TRACESTATE], traceparent: [], expected: undefined },
-  { name: '32 members', lines: [members(32).join(',')], expected: members(32) },
-  { name: '33 members', lines: [members(33).join(',')], bounded: true },
-  { name: '40 members', lines: [members(40).join(',')], bounded: true },
   {
-    name: '40 members over two headers',
-    lines: [members(20, 'a').join(','), members(20, 'b').join(',')],
-    bounded: true,
+    name: '§3.3 no traceparent (tracestate not parsed)',
+    lines: [TRACESTATE],
+    traceparent: [],
+    expected: undefined,
+  },
+  { name: '§3.3.1.1 32 members (kept)', lines: [members(32).join(',')], expected: members(32) },
+  {
+    name: '§3.3.1.1 32 members over four header lines (kept, combined in order)',
+    lines: [0, 10, 20, 30].map((start) =>
+      members(32)
+        .slice(start, start + 10)
+        .join(','),
+    ),
+    expected: members(32),
   },
   {
-    name: 'a key of 256 characters (kept)',
-    lines: [`${'k'.repeat(256)}=1,ok=1`],
-    expected: [`${'k'.repeat(256)}=1`, 'ok=1'],
+    name: '§3.3.1.1 33 members (header invalid)',
+    lines: [members(33).join(',')],
+    expected: undefined,
   },
   {
-    name: 'a value of 256 characters (kept)',
-    lines: [`k=${'v'.repeat(256)},ok=1`],
-    expected: [`k=${'v'.repeat(256)}`, 'ok=1'],
+    name: '§3.3.1.1 33 members over four header lines (header invalid)',
+    lines: [0, 10, 20, 30].map((start) =>
+      members(33)
+        .slice(start, start + 10)
+        .join(','),
+    ),
+    expected: undefined,
+  },
+  {
+    name: '§3.3.1.1 40 members (header invalid)',
+    lines: [members(40).join(',')],
+    expected: undefined,
   },
   ...INVALID_MEMBERS.map(([what, member]) => ({
-    name: `a member with ${what} (that member dropped)`,
+    name: `${what} (header invalid)`,
     lines: [`ok=1,${member},ok2=2`],
-    expected: ['ok=1', 'ok2=2'],
+    expected: undefined,
+  })),
+  ...INVALID_MEMBERS.map(([what, member]) => ({
+    name: `${what} on a second header line (header invalid)`,
+    lines: ['ok=1', member],
+    expected: undefined,
   })),
   {
-    name: 'members over 512 characters in total (whole members only)',
-    lines: [['a', 'b', 'c'].map((k) => `${k}=${'x'.repeat(250)}`).join(',')],
-    bounded: true,
+    name: '§3.3.1.4 a key given twice (header invalid)',
+    lines: ['foo=1,foo=2'],
+    expected: undefined,
   },
-  { name: 'an empty member', lines: ['a=1,,b=2'], expected: ['a=1', 'b=2'] },
-  { name: 'a whitespace-only member', lines: ['a=1, \t ,b=2'], expected: ['a=1', 'b=2'] },
-  { name: 'whitespace around members', lines: [' a=1 ,\tb=2\t'], expected: ['a=1', 'b=2'] },
-  { name: 'leading and trailing commas', lines: [',a=1,'], expected: ['a=1'] },
-  { name: 'only commas', lines: [',,,'], expected: undefined },
   {
-    name: 'duplicated tracestate headers (combined)',
-    lines: ['a=1', 'b=2'],
+    name: '§3.3.1.4 a key given twice with one value (header invalid)',
+    lines: ['foo=1,foo=1'],
+    expected: undefined,
+  },
+  {
+    name: '§3.3.1.4 a key given twice over two header lines (header invalid)',
+    lines: ['foo=1', 'foo=2'],
+    expected: undefined,
+  },
+  {
+    name: '§3.3.1.5 members over 512 characters in total (kept whole)',
+    lines: [['a', 'b', 'c'].map((k) => `${k}=${'x'.repeat(250)}`).join(',')],
+    expected: ['a', 'b', 'c'].map((k) => `${k}=${'x'.repeat(250)}`),
+  },
+  { name: '§3.3.1.2 an empty member', lines: ['a=1,,b=2'], expected: ['a=1', 'b=2'] },
+  { name: '§3.3.1.2 a whitespace-only member', lines: ['a=1, \t ,b=2'], expected: ['a=1', 'b=2'] },
+  {
+    name: '§3.3.1.2 whitespace around members',
+    lines: [' a=1 ,\tb=2\t'],
     expected: ['a=1', 'b=2'],
   },
-  { name: 'duplicated headers, one invalid', lines: ['a=1', 'B=2'], expected: ['a=1'] },
+  {
+    name: '§3.3.1.2 spaces and tabs around every member',
+    lines: ['foo=1 \t , \t bar=2, \t baz=3'],
+    expected: ['foo=1', 'bar=2', 'baz=3'],
+  },
+  { name: '§3.3.1.2 leading and trailing commas', lines: [',a=1,'], expected: ['a=1'] },
+  { name: '§3.3.1.2 only commas', lines: [',,,'], expected: undefined },
+  { name: '§3.3.1.2 an empty header', lines: [''], expected: undefined },
+  {
+    name: '§3.3.1.2 an empty header line after one member',
+    lines: ['foo=1', ''],
+    expected: ['foo=1'],
+  },
+  {
+    name: '§3.3.1.2 an empty header line before one member',
+    lines: ['', 'foo=1'],
+    expected: ['foo=1'],
+  },
+  {
+    name: '§3.3.1 several header lines (combined in order)',
+    lines: ['foo=1,bar=2', 'rojo=1,congo=2', 'baz=3'],
+    expected: ['foo=1', 'bar=2', 'rojo=1', 'congo=2', 'baz=3'],
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------
@@ -588,7 +695,7 @@ describe.each(MODES)('@vigil/tracing propagation $name', (mode) => {
     return { result, verdict, service };
   }
 
-  /** The exported server span with this id (only sampled spans are exported). */
+  /** The exported span with this id (only sampled spans are exported). */
   async function serverSpan(spanId: string | undefined): Promise<ReadableSpan | undefined> {
     return eventually(() =>
       exporter.getFinishedSpans().find((s) => s.spanContext().spanId === spanId),
@@ -607,28 +714,44 @@ describe.each(MODES)('@vigil/tracing propagation $name', (mode) => {
         const inbound = parseTraceparent(receivedValue(headers, 'traceparent'));
         const ds = parseTraceparent(downstreamHeader(result.body?.fetch, 'traceparent'));
         const tracestate = downstreamHeader(result.body?.fetch, 'tracestate');
+        const serverSpanId = result.body?.before?.spanId;
+        const viaHttp = parseTraceparent(downstreamHeader(result.body?.http, 'traceparent'));
+        // §3.2.2.3: each call carries the id of its own client span: not the server span's, not the
+        // caller's, and not shared by the two calls.
+        expect(ds?.parentId).not.toBe(serverSpanId);
+        expect(viaHttp?.parentId).not.toBe(serverSpanId);
+        expect(viaHttp?.parentId).not.toBe(ds?.parentId);
+        expect(viaHttp?.traceId).toBe(ds?.traceId);
+        const flags = parseInt(ds?.flags ?? 'zz', 16);
         if (inbound !== undefined) {
-          // Valid: same trace id, the server span as the new parent, tracestate kept as sent.
+          // Valid: same trace id, a new parent, tracestate kept as sent.
           expect(verdict.continued).toBe(true);
           expect(ds?.traceId).toBe(T);
           expect(ds?.parentId).not.toBe(P);
-          expect(ds?.parentId).toBe(result.body?.before?.spanId);
           expect(tracestate).toBe(TRACESTATE);
-          const sampled = parseInt(inbound.flags, 16) & 1;
+          const inboundFlags = parseInt(inbound.flags, 16);
           // A trusted caller's sampled flag is obeyed; an untrusted one's is not (Vigil's sampler decides).
-          if (trusted) expect(parseInt(ds?.flags ?? 'zz', 16) & 1).toBe(sampled);
+          if (trusted) expect(flags & 1).toBe(inboundFlags & 1);
+          // §3.2.2.5.2 (Level 2): the random-trace-id flag goes on with the trace id it describes.
+          expect(flags & 2).toBe(inboundFlags & 2);
         } else {
-          // Invalid: a fresh trace, tracestate dropped.
+          // Invalid: a fresh trace, tracestate dropped; its id is random, and the flag says so.
           expect(verdict.continued).toBe(false);
           expect(ds?.traceId).toMatch(/^[0-9a-f]{32}$/);
           expect(ds?.traceId).not.toBe(T);
           expect(tracestate).toBeUndefined();
+          expect(flags & 2).toBe(2);
         }
-        if (mode.sdk && ds !== undefined && (parseInt(ds.flags, 16) & 1) === 1) {
-          const span = await serverSpan(ds.parentId);
-          expect(span?.kind).toBe(SpanKind.SERVER);
-          expect(span?.spanContext().traceId).toBe(ds.traceId);
-          expect(span?.parentSpanContext?.spanId).toBe(inbound === undefined ? undefined : P);
+        if (mode.sdk && ds !== undefined && (flags & 1) === 1) {
+          // With the SDK, the parent-id is the fetch call's client span (OpenTelemetry's undici
+          // instrumentation), a child of the server span.
+          const client = await serverSpan(ds.parentId);
+          expect(client?.kind).toBe(SpanKind.CLIENT);
+          expect(client?.parentSpanContext?.spanId).toBe(serverSpanId);
+          const server = await serverSpan(serverSpanId);
+          expect(server?.kind).toBe(SpanKind.SERVER);
+          expect(server?.spanContext().traceId).toBe(ds.traceId);
+          expect(server?.parentSpanContext?.spanId).toBe(inbound === undefined ? undefined : P);
         }
       });
     });
@@ -642,11 +765,9 @@ describe.each(MODES)('@vigil/tracing propagation $name', (mode) => {
         const { result, verdict } = await send(label, 'tracestate', headers);
         expect({ fetch: verdict.problems, http: verdict.httpProblems }).toEqual(CLEAN);
         const tracestate = downstreamHeader(result.body?.fetch, 'tracestate');
-        if (row.bounded) {
-          // General rules (whole valid inbound members, at most 32) are part of verdict.problems.
-          expect(tracestateMembers(tracestate).length).toBeGreaterThan(0);
-          expect(tracestateMembers(tracestate).length).toBeLessThanOrEqual(32);
-        } else if (row.expected === undefined) {
+        // Both calls carry the same tracestate.
+        expect(downstreamHeader(result.body?.http, 'tracestate')).toBe(tracestate);
+        if (row.expected === undefined) {
           expect(tracestate).toBeUndefined();
         } else {
           expect(tracestateMembers(tracestate)).toEqual(row.expected);

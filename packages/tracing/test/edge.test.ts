@@ -465,7 +465,10 @@ describe.each(MODES)('inboundPolicy $name', (mode) => {
       const ds = parseTraceparent(downstreamHeader(result.body?.fetch, 'traceparent'));
       const tracestate = downstreamHeader(result.body?.fetch, 'tracestate');
       const baggage = downstreamHeader(result.body?.fetch, 'baggage');
-      expect(ds?.parentId).toBe(result.body?.before?.spanId);
+      // §3.2.2.3: the call's own id, not the server span's (a client span with the SDK).
+      expect(ds?.parentId).toMatch(/^[0-9a-f]{16}$/);
+      expect(ds?.parentId).not.toBe(result.body?.before?.spanId);
+      expect(ds?.parentId).not.toBe(P);
       if (row.continued) {
         expect(ds?.traceId).toBe(T);
         expect(tracestate).toBe(TRACESTATE);

@@ -139,7 +139,8 @@ describe('outgoing calls without an SDK', () => {
       expect(sent!.parentId).toMatch(HEX16);
       expect(sent!.parentId).not.toBe(inbound);
       expect(sent!.parentId).not.toBe('0'.repeat(16));
-      expect(sent!.parentId).toBe(ctx.spanId);
+      // §3.2.2.3: an id of the call's own (without an SDK there is no client span to name it).
+      expect(sent!.parentId).not.toBe(ctx.spanId);
       expect(headers.baggage).toBe('tenant=acme,plan=gold');
       expect(headers['x-request-id']).toBe(res.headers['x-request-id']);
       expect(headers['x-correlation-id']).toBe(res.headers['x-request-id']);
@@ -155,7 +156,8 @@ describe('outgoing calls without an SDK', () => {
       expect(sent!.traceId).toMatch(HEX32);
       expect(sent!.traceId).not.toBe('0'.repeat(32));
       expect(sent!.traceId).toBe(ctx.traceId);
-      expect(sent!.parentId).toBe(ctx.spanId);
+      expect(sent!.parentId).toMatch(HEX16);
+      expect(sent!.parentId).not.toBe(ctx.spanId);
       expect(headers.tracestate).toBeUndefined();
       expect(headers.baggage).toBeUndefined();
     },

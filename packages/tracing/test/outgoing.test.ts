@@ -154,12 +154,9 @@ describe('outgoing calls with the SDK and its http client spans (default)', () =
         expect(sent, `traceparent ${String(got.headers.traceparent)}`).toBeDefined();
         expect(sent!.traceId).toBe(traceId);
         expect(sent!.parentId).not.toBe(inboundParent);
-        // An http call gets a CLIENT span of its own, which becomes the downstream parent; fetch has
-        // no client span, so the server span is the parent.
-        const parent =
-          client.kind === 'http'
-            ? (await clientSpanOf(otel, server, got.url)).spanContext().spanId
-            : server.spanContext().spanId;
+        // Each call gets a CLIENT span of its own (OpenTelemetry's http or undici instrumentation),
+        // which becomes the downstream parent (§3.2.2.3).
+        const parent = (await clientSpanOf(otel, server, got.url)).spanContext().spanId;
         expect(sent!.parentId).toBe(parent);
         expect(got.headers.tracestate).toBe('vendor=abc,other=x');
         expect(got.headers.baggage).toContain('tenant=acme');
@@ -203,7 +200,8 @@ describe('outgoing calls with the SDK and its http client spans (default)', () =
         );
         expect(vigilHeaders(got.headers)).toEqual(OWN_VIGIL);
         // OpenTelemetry's own http instrumentation injects trace headers before the call is made;
-        // only fetch leaves them to Vigil alone.
+        // a fetch call that carries its own traceparent is left alone by the undici instrumentation
+        // (Vigil's setting) and by Vigil.
         if (client.kind === 'fetch') {
           expect(got.headers.traceparent).toBe(OWN_W3C.traceparent);
           expect(got.headers.baggage).toBe(OWN_W3C.baggage);
@@ -224,10 +222,9 @@ describe('outgoing calls with the SDK and its http client spans (default)', () =
         });
         expect(got.baggage).toBeUndefined();
         expect(got.tracestate).toBeUndefined();
-        if (client.kind === 'fetch') {
-          expect(got.traceparent).toBeUndefined();
-        } else {
-          // OpenTelemetry's client span of this very call, a root span: no request's trace.
+        {
+          // OpenTelemetry's client span of this very call (http or undici instrumentation), a root
+          // span: no request's trace.
           const sent = parseTraceparent(got.traceparent);
           const span = await waitForSpan(
             otel.exporter,
@@ -252,7 +249,7 @@ describe('outgoing calls with the SDK and no http client spans (httpClientSpans:
   afterAll(() => otel.tracing.shutdown());
 
   it.each(CLIENTS.filter(runnable))(
-    'should carry the server span as the parent and every header on $name',
+    "should carry the request's trace with an id of the call's own and every header on $name",
     async (client) => {
       const traceId = newTraceId();
       const { res, got } = await callThrough(origin, client, {
@@ -262,13 +259,17 @@ describe('outgoing calls with the SDK and no http client spans (httpClientSpans:
       });
       const server = await waitForServerSpan(otel.exporter, traceId);
       const headers = got.headers;
+      // No client span: the call still gets a parent-id of its own, not the server span's (§3.2.2.3).
+      const sent = parseTraceparent(headers.traceparent);
+      expect(sent?.parentId).toMatch(HEX16);
+      expect(sent?.parentId).not.toBe(server.spanContext().spanId);
       expect({
         traceparent: headers.traceparent,
         tracestate: headers.tracestate,
         baggage: headers.baggage,
         ...vigilHeaders(headers),
       }).toEqual({
-        traceparent: `00-${traceId}-${server.spanContext().spanId}-01`,
+        traceparent: `00-${traceId}-${sent?.parentId}-01`,
         tracestate: 'vendor=abc',
         baggage: 'tenant=acme',
         'x-request-id': res.headers['x-request-id'],

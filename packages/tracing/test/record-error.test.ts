@@ -2,7 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Tracing, koaTracing, recordRequestError, startTracing } from '@vigil/tracing';
 
@@ -64,7 +64,8 @@ describe('recordRequestError', () => {
     const res = await fetch(`${app.base}/x`);
     expect(res.status).toBe(502);
     await settle();
-    const [span] = app.exporter.getFinishedSpans();
+    // The server span (the test's own fetch has a client span too).
+    const [span] = app.exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);
     expect(span?.status.code).toBe(SpanStatusCode.ERROR);
     expect(span?.status.message).toBe('upstream broke');
     expect(span?.events.map((e) => e.name)).toEqual(['exception']);
@@ -91,7 +92,10 @@ describe('errors answered with a 4xx', () => {
     expect((await fetch(`${app.base}/broken`)).status).toBe(500);
     await settle();
     const byStatus = new Map(
-      app.exporter.getFinishedSpans().map((s) => [s.attributes['http.response.status_code'], s]),
+      app.exporter
+        .getFinishedSpans()
+        .filter((s) => s.kind === SpanKind.SERVER)
+        .map((s) => [s.attributes['http.response.status_code'], s]),
     );
     expect(byStatus.get(404)?.status.code).toBe(SpanStatusCode.UNSET);
     expect(byStatus.get(404)?.events.map((e) => e.name)).toEqual(['exception']);
@@ -104,7 +108,8 @@ describe('errors answered with a 4xx', () => {
       headers: { 'x-request-id': 'span-id-check', 'x-correlation-id': 'corr 9' },
     });
     await settle();
-    const [span] = app.exporter.getFinishedSpans();
+    // The server span (the test's own fetch has a client span too).
+    const [span] = app.exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);
     expect(res.headers.get('x-request-id')).toBe('span-id-check');
     expect(span?.attributes['vigil.request_id']).toBe('span-id-check');
     // "corr 9" has a space: rejected, so the correlation id falls back to the request id.

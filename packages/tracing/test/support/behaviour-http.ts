@@ -1,4 +1,6 @@
 // Real loopback servers, raw HTTP clients, a header-capturing server and polling, for the behaviour suites.
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { spawnSync } from 'node:child_process';
 import { type IncomingHttpHeaders, type RequestListener, request } from 'node:http';
 
@@ -114,13 +116,19 @@ export function findBinary(name: string, pkg: string): string | undefined {
   return undefined;
 }
 
-/** A request made with global fetch (never instrumented by OpenTelemetry, so it adds no headers). */
+/**
+ * A request made with global fetch as a test client, with OpenTelemetry's tracing suppressed so its
+ * undici instrumentation adds no client span and no headers of its own: the server sees exactly
+ * `headers`.
+ */
 export async function fetchRaw(
   origin: string,
   path: string,
   headers: Record<string, string> = {},
 ): Promise<RawResponse> {
-  const res = await fetch(`${origin}${path}`, { headers });
+  const res = await context.with(suppressTracing(context.active()), () =>
+    fetch(`${origin}${path}`, { headers }),
+  );
   return {
     status: res.status,
     headers: Object.fromEntries(res.headers.entries()),

@@ -28,7 +28,8 @@ export function startMemoryTracing(options: TracingOptions = {}): MemoryTracing 
 
 export const HEX32 = /^[0-9a-f]{32}$/;
 export const HEX16 = /^[0-9a-f]{16}$/;
-export const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/;
+// Version 00; flags: sampled (bit 0) and, Level 2, random-trace-id (bit 1).
+export const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[0-3]$/;
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 export const newTraceId = (): string => randomBytes(16).toString('hex');

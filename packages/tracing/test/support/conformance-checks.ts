@@ -7,6 +7,7 @@ import {
   decodablePairs,
   isSafeId,
   isValidTracestateMember,
+  tracestateLevel2,
   outgoingBaggageProblems,
   parseTraceparent,
   tracestateMembers,
@@ -83,15 +84,18 @@ export function short(value: string | undefined): string {
   return json.length > 120 ? `${json.slice(0, 117)}...` : json;
 }
 
-/** Checks one downstream call; `serverSpanId` is required as its parent when given. */
+/**
+ * Checks one downstream call. Trace Context §3.2.2.3: its parent-id is the id of the caller's span for
+ * that call, a client span (or, without an SDK, an id of its own) — never the server span's id, which
+ * several calls would then share, nor the caller's own parent-id.
+ */
 function judgeDownstream(
   sent: HeaderList,
   captured: Captured,
   serverIds: { traceId: string | undefined; spanId: string | undefined },
   ids: { requestId: string | undefined; correlationId: string | undefined },
   expectation: Expectation,
-  parentMustBeServerSpan: boolean,
-): { problems: Problem[]; continued: boolean } {
+): { problems: Problem[]; continued: boolean; parentId: string | undefined } {
   const problems: Problem[] = [];
   const add = (kind: string, detail: string) => problems.push({ kind, detail });
   const inboundTp = receivedValue(sent, 'traceparent');
@@ -136,10 +140,10 @@ function judgeDownstream(
         `downstream trace id ${ds.traceId}, server span ${serverIds.traceId}`,
       );
     }
-    if (parentMustBeServerSpan && ds.parentId !== serverIds.spanId) {
+    if (ds.parentId === serverIds.spanId) {
       add(
         'traceparent parent',
-        `downstream parent ${ds.parentId}, server span ${serverIds.spanId}`,
+        `downstream parent ${ds.parentId} is the server span's id, not an id for this call`,
       );
     }
     if (inbound !== undefined && ds.parentId === inbound.parentId) {
@@ -166,6 +170,12 @@ function judgeDownstream(
   if (tsText !== undefined) {
     if (!continued)
       add('tracestate after restart', `tracestate ${short(tsText)} propagated on a new trace`);
+    if (tracestateLevel2(receivedValue(sent, 'tracestate')) === 'invalid') {
+      add(
+        'tracestate from an invalid header',
+        `tracestate ${short(tsText)} propagated from a header Level 2 invalidates whole`,
+      );
+    }
     const inboundMembers = new Set(tracestateMembers(receivedValue(sent, 'tracestate')));
     const members = tracestateMembers(tsText);
     if (members.length === 0) add('tracestate empty', 'empty tracestate header propagated');
@@ -213,7 +223,7 @@ function judgeDownstream(
       }
     }
   }
-  return { problems, continued };
+  return { problems, continued, parentId: ds?.parentId };
 }
 
 /** Judges one request sent to a service built by startService(). */
@@ -277,10 +287,12 @@ export function judge(sent: HeaderList, result: ProbeResult, expectation: Expect
   const serverIds = { traceId: before?.traceId, spanId: before?.spanId };
   const ids = { requestId, correlationId };
   let continued = false;
+  let fetchParent: string | undefined;
   if (body.fetch !== undefined) {
-    const r = judgeDownstream(sent, body.fetch, serverIds, ids, expectation, true);
+    const r = judgeDownstream(sent, body.fetch, serverIds, ids, expectation);
     problems.push(...r.problems);
     continued = r.continued;
+    fetchParent = r.parentId;
   }
   if (body.http !== undefined) {
     if (
@@ -292,10 +304,14 @@ export function judge(sent: HeaderList, result: ProbeResult, expectation: Expect
         detail: 'http.request() reached downstream without traceparent or x-request-id',
       });
     } else {
-      // An http client span (OpenTelemetry's instrumentation) may sit between the server span and the call.
-      httpProblems.push(
-        ...judgeDownstream(sent, body.http, serverIds, ids, expectation, false).problems,
-      );
+      const r = judgeDownstream(sent, body.http, serverIds, ids, expectation);
+      httpProblems.push(...r.problems);
+      if (r.parentId !== undefined && r.parentId === fetchParent) {
+        httpProblems.push({
+          kind: 'traceparent shared parent',
+          detail: `fetch() and http.request() carried the same parent ${r.parentId}`,
+        });
+      }
     }
   }
   return { crashed, inboundValid, continued, problems, httpProblems };

@@ -57,6 +57,25 @@ export function isValidTracestateMember(member: string): boolean {
   return (TS_SIMPLE_KEY.test(key) || TS_TENANT_KEY.test(key)) && TS_VALUE.test(value);
 }
 
+/**
+ * A tracestate as Level 2 reads it (§3.3.1): the members in order, or `invalid` when any member is not
+ * a valid `key=value`, a key repeats, or there are more than 32 members — then the whole header is
+ * dropped. Empty and whitespace-only members are allowed. Undefined when there is no member at all.
+ */
+export function tracestateLevel2(value: string | undefined): string[] | 'invalid' | undefined {
+  const members = tracestateMembers(value);
+  if (members.length === 0) return undefined;
+  if (members.length > 32) return 'invalid';
+  const keys = new Set<string>();
+  for (const m of members) {
+    if (!isValidTracestateMember(m)) return 'invalid';
+    const key = m.slice(0, m.indexOf('='));
+    if (keys.has(key)) return 'invalid';
+    keys.add(key);
+  }
+  return members;
+}
+
 /** The list members of a tracestate value: split on `,`, trimmed of OWS, empty members skipped. */
 export function tracestateMembers(value: string | undefined): string[] {
   if (value === undefined) return [];

@@ -37,7 +37,7 @@ export { koaRouteTemplate } from './koa-route';
 export { markOperational, isOperational, onOperational } from './operational';
 export { setTraceContextProvider, getActiveTraceContext } from './trace-context';
 export type { ActiveTraceContext, TraceContextProvider } from './trace-context';
-export { createProblemReporter } from './report';
+export { createProblemReporter, emitVigilWarning } from './report';
 export type { MinimalLogger, ProblemReporter } from './report';
 export { setRequestIdsProvider, getActiveRequestIds } from './request-ids';
 export type { ActiveRequestIds, RequestIdsProvider } from './request-ids';

@@ -42,6 +42,9 @@ function serviceEnv(receiverPort: number): Record<string, string> {
     OTEL_TRACES_SAMPLER: '',
     OTEL_PROPAGATORS: '',
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+    OTEL_EXPORTER_OTLP_PROTOCOL: '',
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: '',
+    OTEL_SDK_DISABLED: '',
     NODE_OPTIONS: '',
   };
 }
@@ -186,6 +189,8 @@ describe('OTLP/HTTP export from a service process', () => {
       ...Array<number>(BOOM_REQUESTS).fill(500),
     ]);
     expect(store.problems).toEqual([]);
+    // OTEL_EXPORTER_OTLP_PROTOCOL is unset: the specification's default, http/protobuf.
+    expect(new Set(store.requests.map((r) => r.encoding))).toEqual(new Set(['protobuf']));
     expect(server).toHaveLength(sent.length);
     expect(store.spans).toHaveLength(sent.length);
 

@@ -1,8 +1,10 @@
-// A minimal OTLP/HTTP trace receiver (JSON encoding) and a child-process wrapper, for the tracing suites.
+// A minimal OTLP/HTTP trace receiver (protobuf and JSON encodings) and a child-process wrapper, for the
+// tracing suites.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
+import { decodeTraceRequest } from './otlp-protobuf';
 
 /** An OTLP AnyValue as the JSON encoding spells it (64-bit integers may arrive as strings). */
 interface OtlpAnyValue {
@@ -103,12 +105,19 @@ export function flattenSpans(body: ExportTraceServiceRequest, receivedAt: number
   return out;
 }
 
+/** The two OTLP/HTTP encodings, as their content types name them. */
+export type OtlpEncoding = 'protobuf' | 'json';
+
 /** What every receiver started on it has collected; survives a receiver's restart on the same port. */
 export class OtlpStore {
   /** Decoded request bodies, in arrival order. */
-  readonly requests: { body: ExportTraceServiceRequest; receivedAt: number }[] = [];
+  readonly requests: {
+    body: ExportTraceServiceRequest;
+    encoding: OtlpEncoding;
+    receivedAt: number;
+  }[] = [];
   readonly spans: ReceivedSpan[] = [];
-  /** Requests the receiver refused (wrong path, method, content type, or a body that is not JSON). */
+  /** Requests the receiver refused (wrong path, method, content type, or a body that does not decode). */
   readonly problems: string[] = [];
 
   serverSpans(): ReceivedSpan[] {
@@ -124,8 +133,9 @@ export interface OtlpReceiver {
 }
 
 /**
- * Listens on 127.0.0.1 (`port`, or a free one) for `POST /v1/traces` with a JSON body, answers 200 `{}`
- * and stores the decoded body in `store`.
+ * Listens on 127.0.0.1 (`port`, or a free one) for `POST /v1/traces` with a protobuf
+ * (`application/x-protobuf`) or JSON (`application/json`) body, answers 200 with an empty response of
+ * the same encoding, and stores the decoded body in `store`.
  */
 export async function startOtlpReceiver(store: OtlpStore, port = 0): Promise<OtlpReceiver> {
   const server: Server = createServer((req, res) => {
@@ -133,27 +143,35 @@ export async function startOtlpReceiver(store: OtlpStore, port = 0): Promise<Otl
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const type = req.headers['content-type'] ?? '';
-      if (
-        req.method !== 'POST' ||
-        req.url !== '/v1/traces' ||
-        !type.startsWith('application/json')
-      ) {
+      const encoding: OtlpEncoding | undefined = type.startsWith('application/x-protobuf')
+        ? 'protobuf'
+        : type.startsWith('application/json')
+          ? 'json'
+          : undefined;
+      if (req.method !== 'POST' || req.url !== '/v1/traces' || encoding === undefined) {
         store.problems.push(`${req.method} ${req.url} content-type ${type}`);
         res.writeHead(404).end();
         return;
       }
       let body: ExportTraceServiceRequest;
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportTraceServiceRequest;
+        const raw = Buffer.concat(chunks);
+        body =
+          encoding === 'protobuf'
+            ? decodeTraceRequest(raw)
+            : (JSON.parse(raw.toString('utf8')) as ExportTraceServiceRequest);
       } catch (err) {
-        store.problems.push(`body is not JSON: ${String(err)}`);
+        store.problems.push(`${encoding} body does not decode: ${String(err)}`);
         res.writeHead(400).end();
         return;
       }
       const receivedAt = Date.now();
-      store.requests.push({ body, receivedAt });
+      store.requests.push({ body, encoding, receivedAt });
       store.spans.push(...flattenSpans(body, receivedAt));
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      // An empty ExportTraceServiceResponse: zero bytes in protobuf, {} in JSON.
+      if (encoding === 'protobuf')
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((resolve, reject) => {

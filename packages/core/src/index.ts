@@ -62,7 +62,7 @@ export type { PathMatchRules, PathPattern } from './path-match';
 export { acceptId, generateId, MAX_ID_LENGTH } from './request-id';
 export { setTraceContextProvider, getActiveTraceContext } from './trace-context';
 export type { ActiveTraceContext, TraceContextProvider } from './trace-context';
-export { createProblemReporter } from './report';
+export { createProblemReporter, emitVigilWarning } from './report';
 export type { MinimalLogger, ProblemReporter } from './report';
 export { setRequestIdsProvider, getActiveRequestIds } from './request-ids';
 export type { ActiveRequestIds, RequestIdsProvider } from './request-ids';

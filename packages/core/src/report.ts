@@ -14,6 +14,14 @@ export interface ProblemReporter {
 
 const MAX_KEYS = 100;
 
+/**
+ * Writes one Vigil process warning: code `VIGIL_WARNING`, the component as its detail. The default
+ * destination of every Vigil package's reports when no logger is given.
+ */
+export function emitVigilWarning(component: string, message: string): void {
+  process.emitWarning(message, { code: 'VIGIL_WARNING', detail: component });
+}
+
 /** Creates a reporter that writes to `logger`, or to process warnings when none is given. */
 export function createProblemReporter(component: string, logger?: MinimalLogger): ProblemReporter {
   const seen = new Set<string>();
@@ -27,8 +35,7 @@ export function createProblemReporter(component: string, logger?: MinimalLogger)
       try {
         const message = problem instanceof Error ? problem.message : String(problem);
         if (logger) logger.warn({ component, problem: key, err: message }, `${component}: ${key}`);
-        else
-          process.emitWarning(`${key}: ${message}`, { code: 'VIGIL_WARNING', detail: component });
+        else emitVigilWarning(component, `${key}: ${message}`);
       } catch {
         // A broken logger must not break the request either.
       }

@@ -1,6 +1,11 @@
 // Public API of @vigil/tracing.
-export { startTracing, getTracing, EdgeAwareSampler } from './setup';
-export type { Tracing, TracingOptions, SamplerName } from './setup';
+export { startTracing, getTracing } from './setup';
+export type { Tracing, TracingOptions } from './setup';
+export { EdgeAwareSampler } from './sampler';
+export type { SamplerName } from './sampler';
+export type { TracingLogger, LogLevelName } from './diag';
+export type { ExporterName } from './exporters';
+export { EXPORTED_METRIC, DROPPED_METRIC } from './export-metrics';
 export { expressTracing, expressTracingErrors } from './express';
 export type { ExpressMiddleware, ExpressErrorMiddleware } from './express';
 export { koaTracing } from './koa';

@@ -3,8 +3,11 @@
 import { register } from 'node:module';
 import { createRequire } from 'node:module';
 
-register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 const require = createRequire(import.meta.url);
+const { sdkDisabled } = require('./env.js') as typeof import('./env.js');
+// With OTEL_SDK_DISABLED=true nothing is registered, the loader hook included (startTracing() then
+// returns a disabled Tracing).
+if (!sdkDisabled().value) register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 // The CommonJS entry holds the setup, so both forms share one tracing instance.
 const { tracing } = require('./register.js') as typeof import('./register.js');
 

@@ -4,6 +4,21 @@ import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { integerOption, readOptions } from '@vigil/core';
 import { context } from './errors';
 
+/**
+ * The resource's service.name. While a detector's attribute is still being read (host.id right after
+ * startTracing()), `attributes` would log OpenTelemetry's "accessed before async attributes settled"
+ * error; the raw list already holds service.name, first entry winning as in `attributes`.
+ */
+function serviceOf(resource: ReadableSpan['resource']): string {
+  if (!resource.asyncAttributesPending) {
+    return String(resource.attributes['service.name'] ?? 'unknown_service');
+  }
+  for (const [key, value] of resource.getRawAttributes()) {
+    if (key === 'service.name' && typeof value === 'string') return value;
+  }
+  return 'unknown_service';
+}
+
 /** A finished span as the buffer keeps it. */
 export interface RecordedSpan {
   traceId: string;
@@ -111,7 +126,7 @@ export class TraceBuffer implements SpanProcessor {
         parentSpanId: span.parentSpanContext?.spanId,
         name: span.name,
         kind: KINDS[span.kind] ?? 'internal',
-        service: String(span.resource.attributes['service.name'] ?? 'unknown_service'),
+        service: serviceOf(span.resource),
         startTimeMs: toMs(span.startTime),
         durationMs: toMs(span.duration),
         status:

@@ -4,8 +4,12 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import Koa from 'koa';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { KoaInstrumentation } from '@opentelemetry/instrumentation-koa';
+import { Gauge, Registry } from 'prom-client';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  EXPORTED_METRIC,
   TRACING_ERROR_CODES,
   type TracingMiddlewareOptions,
   type TracingOptions,
@@ -248,6 +252,145 @@ const START_CASES: (OptionCase & { env: Record<string, string> })[] = [
     code: TRACING_ERROR_CODES.INVALID_OPTIONS,
     words: ['"options"', "'on'"],
   },
+  {
+    label: 'exporter []',
+    options: { exporter: [] },
+    env: {},
+    code: TRACING_ERROR_CODES.INVALID_OPTION,
+    words: ['"exporter"', 'or an array of them', 'received []', 'Use "none" for no exporter.'],
+  },
+  {
+    label: 'exporter "otlp,console" (a list as a string)',
+    options: { exporter: 'otlp,console' },
+    env: {},
+    code: TRACING_ERROR_CODES.INVALID_OPTION,
+    words: ['"exporter"', "'otlp,console'", 'Pass a list as an array: ["otlp", "console"].'],
+  },
+  {
+    label: 'exporter ["none", "console"]',
+    options: { exporter: ['none', 'console'] },
+    env: {},
+    code: TRACING_ERROR_CODES.INVALID_OPTION,
+    words: [
+      '"exporter"',
+      "[ 'none', 'console' ]",
+      '"none" means no exporter, so it cannot be listed with others',
+    ],
+  },
+  {
+    label: 'OTEL_TRACES_EXPORTER=otlp,zipkin',
+    options: {},
+    env: { OTEL_TRACES_EXPORTER: 'otlp,zipkin' },
+    code: TRACING_ERROR_CODES.INVALID_OPTION,
+    words: [
+      '"OTEL_TRACES_EXPORTER"',
+      'a comma-separated list of "otlp" and "console", or "none"',
+      "'otlp,zipkin'",
+    ],
+  },
+  {
+    label: 'OTEL_TRACES_EXPORTER=console,none',
+    options: {},
+    env: { OTEL_TRACES_EXPORTER: 'console,none' },
+    code: TRACING_ERROR_CODES.INVALID_OPTION,
+    words: ['"OTEL_TRACES_EXPORTER"', "'console,none'", 'drop "none", or list it alone'],
+  },
+  {
+    label: 'OTEL_EXPORTER_OTLP_PROTOCOL=grpc',
+    options: {},
+    env: { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+    code: TRACING_ERROR_CODES.UNSUPPORTED_PROTOCOL,
+    words: [
+      '"OTEL_EXPORTER_OTLP_PROTOCOL"',
+      'must be "http/protobuf" or "http/json"',
+      "received 'grpc'",
+      'use http/protobuf',
+      'port 4318',
+    ],
+  },
+  {
+    label: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc (over a valid OTEL_EXPORTER_OTLP_PROTOCOL)',
+    options: {},
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc',
+    },
+    code: TRACING_ERROR_CODES.UNSUPPORTED_PROTOCOL,
+    words: ['"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"', "received 'grpc'"],
+  },
+  {
+    label: 'OTEL_EXPORTER_OTLP_PROTOCOL=http',
+    options: { exporter: 'otlp' },
+    env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http' },
+    code: TRACING_ERROR_CODES.INVALID_OPTION,
+    words: ['"OTEL_EXPORTER_OTLP_PROTOCOL"', '"http/protobuf" or "http/json"', "received 'http'"],
+  },
+  {
+    label: 'logger {}',
+    options: { logger: {} },
+    env: {},
+    code: TRACING_ERROR_CODES.INVALID_OPTION,
+    words: [
+      '"logger"',
+      'a logger with error(), warn(), info() and debug() methods (pino works; missing: error(), warn(), info(), debug())',
+    ],
+  },
+  {
+    label: 'logger with warn() only (a middleware logger)',
+    options: { logger: { warn() {} } },
+    env: {},
+    code: TRACING_ERROR_CODES.INVALID_OPTION,
+    words: ['"logger"', 'missing: error(), info(), debug()'],
+  },
+  {
+    label: 'logLevel "loud"',
+    options: { logLevel: 'loud' },
+    env: {},
+    code: TRACING_ERROR_CODES.INVALID_OPTION,
+    words: ['"logLevel"', 'one of none, error, warn, info, debug, verbose, all', "'loud'"],
+  },
+  {
+    label: 'registry {}',
+    options: { registry: {} },
+    env: {},
+    code: TRACING_ERROR_CODES.INVALID_OPTION,
+    words: ['"registry"', 'a prom-client Registry or false', 'received {}'],
+  },
+  {
+    label: 'instrumentations as one instrumentation, not an array',
+    options: { instrumentations: new KoaInstrumentation({ enabled: false }) },
+    env: {},
+    code: TRACING_ERROR_CODES.INVALID_OPTION,
+    words: ['"instrumentations"', 'an array of OpenTelemetry instrumentations'],
+  },
+  {
+    label: 'instrumentations [[KoaInstrumentation]] (the class)',
+    options: { instrumentations: [[KoaInstrumentation]] },
+    env: {},
+    code: TRACING_ERROR_CODES.INVALID_OPTION,
+    words: [
+      '"instrumentations"',
+      'item 0 (after flattening) is not one',
+      'KoaInstrumentation',
+      'Pass instances',
+    ],
+  },
+  {
+    label: 'resourceAttributes "team=core"',
+    options: { resourceAttributes: 'team=core' },
+    env: {},
+    code: TRACING_ERROR_CODES.INVALID_OPTION,
+    words: ['"resourceAttributes"', 'an object of attributes', "'team=core'"],
+  },
+];
+
+/** The variables START_CASES set, cleared around each case. */
+const START_VARS = [
+  ...new Set(START_CASES.flatMap((c) => Object.keys(c.env))),
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_SDK_DISABLED',
 ];
 
 describe.each([
@@ -373,21 +516,16 @@ describe('mounting a factory without calling it', () => {
 });
 
 describe('startTracing options and variables', () => {
-  const saved = {
-    sampler: process.env.OTEL_TRACES_SAMPLER,
-    arg: process.env.OTEL_TRACES_SAMPLER_ARG,
-    exporter: process.env.OTEL_TRACES_EXPORTER,
-  };
+  const saved = Object.fromEntries(START_VARS.map((k) => [k, process.env[k]]));
+  beforeEach(() => {
+    for (const k of START_VARS) delete process.env[k];
+  });
   afterEach(async () => {
     await getTracing()?.shutdown();
-    delete process.env.OTEL_TRACES_SAMPLER;
-    delete process.env.OTEL_TRACES_SAMPLER_ARG;
-    delete process.env.OTEL_TRACES_EXPORTER;
+    for (const k of START_VARS) delete process.env[k];
   });
   afterAll(() => {
-    if (saved.sampler !== undefined) process.env.OTEL_TRACES_SAMPLER = saved.sampler;
-    if (saved.arg !== undefined) process.env.OTEL_TRACES_SAMPLER_ARG = saved.arg;
-    if (saved.exporter !== undefined) process.env.OTEL_TRACES_EXPORTER = saved.exporter;
+    for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
   });
 
   it.each(START_CASES)(
@@ -411,6 +549,39 @@ describe('startTracing options and variables', () => {
     expect(getTracing()).toBe(tracing);
   });
 
+  it('should throw ERR_VIGIL_TRACING_METRIC_CONFLICT when the registry holds another metric of the name', () => {
+    const registry = new Registry();
+    new Gauge({
+      name: EXPORTED_METRIC,
+      help: 'not ours',
+      labelNames: ['exporter'],
+      registers: [registry],
+    });
+    const err = codedError(() =>
+      startTracing({ registry, exporter: 'console', httpClientSpans: false }),
+    );
+    expect(err.code).toBe(TRACING_ERROR_CODES.METRIC_CONFLICT);
+    expect(err.message).toBe(
+      'ERR_VIGIL_TRACING_METRIC_CONFLICT: startTracing(): option "registry" already holds tracing_spans_exported_total as a gauge with labels [exporter]; @vigil/tracing needs a counter with labels [exporter, outcome]. Pass another Registry, or remove the other metric. See "Error codes" in the @vigil/tracing README.',
+    );
+    expect(getTracing()).toBeUndefined();
+  });
+
+  it('should refuse an instrumentation Vigil registers already, and leave Vigil’s own off', () => {
+    const mine = new HttpInstrumentation();
+    const err = codedError(() => startTracing({ exporter: 'none', instrumentations: [mine] }));
+    mine.disable();
+    expect(err.code).toBe(TRACING_ERROR_CODES.INVALID_OPTION);
+    expect(err.message).toBe(
+      `ERR_VIGIL_TRACING_INVALID_OPTION: startTracing(): option "instrumentations" must be instrumentations Vigil does not register already, received '@opentelemetry/instrumentation-http'. Vigil registers it (httpClientSpans, layerSpans): turn that option off to register your own, or leave it out. ${README}`,
+    );
+    expect(getTracing()).toBeUndefined();
+    // With Vigil's turned off, the app's own is taken.
+    const own = new HttpInstrumentation({ enabled: false });
+    startTracing({ exporter: 'none', httpClientSpans: false, instrumentations: [own] });
+    expect(own.isEnabled()).toBe(true);
+  });
+
   it('should reject an empty service name for providerFor()', () => {
     const tracing = startTracing({ exporter: 'none', httpClientSpans: false });
     const err = codedError(() => tracing.providerFor(''));
@@ -432,9 +603,10 @@ describe('TRACING_ERROR_CODES', () => {
     const pinned = new Set([
       ...MIDDLEWARE_CASES.map((c) => c.code),
       ...START_CASES.map((c) => c.code),
-      // Pinned by the mounting tests and the second-start test.
+      // Pinned by the mounting tests, the second-start test and the metric-conflict test.
       TRACING_ERROR_CODES.NOT_CALLED,
       TRACING_ERROR_CODES.ALREADY_STARTED,
+      TRACING_ERROR_CODES.METRIC_CONFLICT,
     ]);
     expect([...pinned].sort()).toEqual(Object.values(TRACING_ERROR_CODES).sort());
   });

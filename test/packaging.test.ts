@@ -165,9 +165,9 @@ describe('the packed vigil-audit bin', () => {
   it('should be declared, shipped with a shebang, and verify a log from the consumer project', async () => {
     const { manifest, files } = get('audit');
     const bin = (manifest as { bin?: Record<string, string> }).bin?.['vigil-audit'];
-    expect(bin).toBe('./dist/cli.js');
-    expect(files).toContain('dist/cli.js');
-    const script = join(consumer, 'node_modules', '@vigil', 'audit', 'dist', 'cli.js');
+    expect(bin).toBe('./bin/vigil-audit.cjs');
+    expect(files).toContain('bin/vigil-audit.cjs');
+    const script = join(consumer, 'node_modules', '@vigil', 'audit', 'bin', 'vigil-audit.cjs');
     expect(readFileSync(script, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     const log = join(tmp, 'packed-audit.log');
     const logger = createAuditLogger({

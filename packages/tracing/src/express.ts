@@ -39,7 +39,7 @@ export function expressTracing(options?: TracingMiddlewareOptions): ExpressMiddl
  */
 export function expressTracingErrors(...args: unknown[]): ExpressErrorMiddleware {
   if (looksLikeFrameworkCall(args[0], args.length)) {
-    throw notCalledError(context('expressTracingErrors'));
+    throw notCalledError(context('expressTracingErrors'), args[0]);
   }
   return function vigilTracingErrors(err, _req, _res, next) {
     recordRequestError(err);

@@ -217,7 +217,7 @@ function buildPropagator(
  */
 export function startTracing(options?: TracingOptions): Tracing {
   const ctx = errorContext('startTracing');
-  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx);
+  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx, options);
   const o = readOptions<TracingOptions>(ctx, options, 1, KNOWN);
   if (running !== undefined) {
     throw new VigilError(

@@ -1,5 +1,5 @@
-// Integration: the tarballs `npm pack` makes of @vigil/core and @vigil/metrics, installed offline into a
-// temp consumer and used from CommonJS, ESM and TypeScript, with only the peers a user would install.
+// Integration: the tarballs `npm pack` makes of every package in packages/, installed offline into a
+// temp consumer and used from CommonJS, ESM and TypeScript, with only the dependencies a user would get.
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
@@ -7,6 +7,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -19,19 +20,17 @@ import { createAuditLogger } from '@vigil/audit';
 // Test files compile as CommonJS (no import.meta); Vitest provides __dirname.
 const ROOT = join(__dirname, '..');
 const FIXTURES = join(__dirname, 'fixtures');
-const PACKAGES = ['core', 'metrics', 'tracing', 'audit', 'rate-limit'] as const;
-type PackageDir = (typeof PACKAGES)[number];
-// The consumer gets the required peer (prom-client), the framework it uses (express) and @types/node;
-// koa, an optional peer, is left out on purpose: loading @vigil/metrics must not need it.
-const THIRD_PARTY = [
-  'prom-client',
-  'express',
-  '@types/node',
-  // What the packed audit CLI loads.
-  'pino',
-  '@pinojs/redact',
-  'safe-stable-stringify',
-];
+// Every directory of packages/ with a package.json is a published package: a new one is packed too.
+const PACKAGES = readdirSync(join(ROOT, 'packages'))
+  .filter((dir) => existsSync(join(ROOT, 'packages', dir, 'package.json')))
+  .sort();
+type PackageDir = string;
+const manifestOf = (dir: PackageDir): Manifest =>
+  JSON.parse(readFileSync(join(ROOT, 'packages', dir, 'package.json'), 'utf8')) as Manifest;
+// Besides each package's dependencies and required peers, the consumer gets the framework its
+// fixtures use (express) and @types/node; koa, an optional peer, is left out on purpose: loading
+// @vigil/metrics must not need it.
+const FIXTURE_PACKAGES = ['express', '@types/node'];
 
 interface PackResult {
   name: string;
@@ -39,15 +38,42 @@ interface PackResult {
   files: { path: string }[];
 }
 
+interface Manifest {
+  name: string;
+  private?: boolean;
+  license?: string;
+  engines?: { node?: string };
+  exports?: Record<string, unknown>;
+  bin?: string | Record<string, string>;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+}
+
 interface Packed {
   dir: PackageDir;
   tarball: string;
   files: string[];
-  manifest: {
-    name: string;
-    engines?: { node?: string };
-    exports?: Record<string, unknown>;
-  };
+  manifest: Manifest;
+}
+
+/** A manifest's bins as name -> path, whichever form package.json uses. */
+function binsOf(manifest: Manifest): Record<string, string> {
+  const { bin } = manifest;
+  if (typeof bin === 'string') return { [manifest.name.replace(/^@[^/]+\//, '')]: bin };
+  return bin ?? {};
+}
+
+/** What a user's install brings besides the Vigil packages: dependencies and required peers. */
+function thirdParty(manifests: readonly Manifest[]): string[] {
+  const names = new Set(FIXTURE_PACKAGES);
+  for (const m of manifests) {
+    for (const name of Object.keys(m.dependencies ?? {})) names.add(name);
+    for (const name of Object.keys(m.peerDependencies ?? {})) {
+      if (m.peerDependenciesMeta?.[name]?.optional !== true) names.add(name);
+    }
+  }
+  return [...names].filter((name) => !name.startsWith('@vigil/')).sort();
 }
 
 let tmp: string;
@@ -86,7 +112,7 @@ beforeAll(() => {
       files: result.files.map((f) => f.path).sort(),
       manifest: JSON.parse(
         readFileSync(join(extracted, 'package', 'package.json'), 'utf8'),
-      ) as Packed['manifest'],
+      ) as Manifest,
     });
   }
 
@@ -104,8 +130,11 @@ beforeAll(() => {
     mkdirSync(target, { recursive: true });
     execFileSync('tar', ['-xzf', p.tarball, '-C', target, '--strip-components=1']);
   }
-  for (const name of THIRD_PARTY) {
+  for (const name of thirdParty([...packed.values()].map((p) => p.manifest))) {
     const link = join(modules, name);
+    if (!existsSync(join(ROOT, 'node_modules', name))) {
+      throw new Error(`${name} is not installed at the repository root: run npm install`);
+    }
     mkdirSync(dirname(link), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules', name), link, 'dir');
   }
@@ -114,6 +143,15 @@ beforeAll(() => {
   }
   copyFileSync(join(FIXTURES, 'packed-consumer.ts'), join(consumer, 'consumer.ts'));
   copyFileSync(join(FIXTURES, 'packed-consumer.ts'), join(consumer, 'consumer.mts'));
+  // Every package's declarations, from a CommonJS (.ts) and an ESM (.mts) TypeScript module.
+  const everyPackage = [...packed.values()]
+    .map(
+      (p, i) =>
+        `import * as p${i} from '${p.manifest.name}';\nexport const k${i}: string[] = Object.keys(p${i});\n`,
+    )
+    .join('');
+  writeFileSync(join(consumer, 'every-package.ts'), everyPackage);
+  writeFileSync(join(consumer, 'every-package.mts'), everyPackage);
 }, 120_000);
 
 afterAll(() => {
@@ -126,24 +164,63 @@ const get = (dir: PackageDir): Packed => {
   return p;
 };
 
+const ROOT_LICENSE = readFileSync(join(ROOT, 'LICENSE'), 'utf8');
+
+describe('the package list', () => {
+  it('should be every directory of packages/ with a package.json, none of them private', () => {
+    console.log(`[packaging] packed: ${PACKAGES.join(', ')}`);
+    expect(PACKAGES.length).toBeGreaterThanOrEqual(6);
+    expect(PACKAGES).toContain('business-metrics');
+    for (const dir of PACKAGES) expect(manifestOf(dir).private, dir).not.toBe(true);
+  });
+});
+
+describe('the license', () => {
+  it('should be MIT, held by The Vigil authors, at the repository root', () => {
+    expect(ROOT_LICENSE.split('\n')[0]).toBe('MIT License');
+    expect(ROOT_LICENSE).toContain('Copyright (c) 2026 The Vigil authors');
+    expect(manifestOf(PACKAGES[0] ?? 'core').license).toBe('MIT');
+  });
+
+  it.each(PACKAGES)('should be the root LICENSE, byte for byte, in packages/%s', (dir) => {
+    // npm packs the LICENSE of the package directory; a copy that drifted would ship other terms.
+    expect(readFileSync(join(ROOT, 'packages', dir, 'LICENSE'), 'utf8')).toBe(ROOT_LICENSE);
+    expect(manifestOf(dir).license).toBe('MIT');
+  });
+});
+
 describe('npm pack', () => {
   it.each(PACKAGES)('should ship the build and nothing of the sources in packages/%s', (dir) => {
     const { files } = get(dir);
     const maps = files.filter((f) => f.endsWith('.map'));
+    const declarations = files.filter((f) => f.startsWith('dist/') && f.endsWith('.d.ts'));
     console.log(
-      `[packaging] @vigil/${dir}: ${files.length} files, ${maps.length} source maps (their sources, ` +
-        `../src/*.ts, are not shipped), README.md ${existsSync(join(ROOT, 'packages', dir, 'README.md')) ? 'present' : 'absent from the package directory'}`,
+      `[packaging] ${get(dir).manifest.name}: ${files.length} files, ${declarations.length} declaration files, ` +
+        `${maps.length} source maps, bins ${JSON.stringify(binsOf(get(dir).manifest))}`,
     );
     expect(files).toContain('package.json');
+    expect(files).toContain('LICENSE');
+    expect(files).toContain('README.md');
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/index.d.ts');
-    if (existsSync(join(ROOT, 'packages', dir, 'README.md'))) expect(files).toContain('README.md');
+    // Every JavaScript module of dist has its declarations next to it.
+    for (const js of files.filter((f) => f.startsWith('dist/') && /\.[cm]?js$/.test(f))) {
+      expect(files, js).toContain(js.replace(/\.([cm]?)js$/, '.d.$1ts'));
+    }
     expect(files.filter((f) => f.startsWith('src/'))).toEqual([]);
     expect(
       files.filter((f) => /(^|\/)(test|tests|__tests__)\/|\.(test|spec)\.[cm]?[jt]s$/.test(f)),
     ).toEqual([]);
     expect(files.filter((f) => f.endsWith('.tsbuildinfo'))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+  });
+
+  it.each(PACKAGES)('should ship the packed LICENSE and README of packages/%s', (dir) => {
+    const installed = join(consumer, 'node_modules', get(dir).manifest.name);
+    expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toBe(ROOT_LICENSE);
+    expect(readFileSync(join(installed, 'README.md'), 'utf8')).toBe(
+      readFileSync(join(ROOT, 'packages', dir, 'README.md'), 'utf8'),
+    );
   });
 
   it.each(PACKAGES)(
@@ -153,22 +230,50 @@ describe('npm pack', () => {
       expect(manifest.engines?.node).toBe('>=20.6');
       const root = manifest.exports?.['.'] as Record<string, string> | undefined;
       expect(root).toBeDefined();
-      // TypeScript takes the first matching condition, so `types` must come first.
-      expect(Object.keys(root ?? {})[0]).toBe('types');
-      expect(files).toContain((root?.types ?? '').replace(/^\.\//, ''));
-      expect(files).toContain((root?.default ?? '').replace(/^\.\//, ''));
+      for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
+        if (typeof target === 'string') {
+          expect(files, subpath).toContain(target.replace(/^\.\//, ''));
+          continue;
+        }
+        const conditions = target as Record<string, string>;
+        // TypeScript takes the first matching condition, so `types` must come first.
+        expect(Object.keys(conditions)[0], subpath).toBe('types');
+        for (const file of Object.values(conditions)) {
+          expect(files, subpath).toContain(file.replace(/^\.\//, ''));
+        }
+      }
+    },
+  );
+
+  it.each(PACKAGES.filter((dir) => Object.keys(binsOf(manifestOf(dir))).length > 0))(
+    'should ship each declared bin, tracked by git, in packages/%s',
+    (dir) => {
+      const { manifest, files } = get(dir);
+      for (const [name, path] of Object.entries(binsOf(manifest))) {
+        const file = path.replace(/^\.\//, '');
+        expect(files, name).toContain(file);
+        const shipped = join(consumer, 'node_modules', manifest.name, file);
+        expect(readFileSync(shipped, 'utf8').startsWith('#!/usr/bin/env node\n'), name).toBe(true);
+        // npm links a workspace bin when it installs the repository, before any build: the target must
+        // be a file of the clone, not a build output.
+        const tracked = execFileSync('git', ['ls-files', join('packages', dir, file)], {
+          cwd: ROOT,
+          encoding: 'utf8',
+        });
+        expect(tracked.trim(), `${name} -> packages/${dir}/${file} must be tracked by git`).toBe(
+          join('packages', dir, file),
+        );
+      }
     },
   );
 });
 
 describe('the packed vigil-audit bin', () => {
-  it('should be declared, shipped with a shebang, and verify a log from the consumer project', async () => {
-    const { manifest, files } = get('audit');
-    const bin = (manifest as { bin?: Record<string, string> }).bin?.['vigil-audit'];
-    expect(bin).toBe('./dist/cli.js');
-    expect(files).toContain('dist/cli.js');
-    const script = join(consumer, 'node_modules', '@vigil', 'audit', 'dist', 'cli.js');
-    expect(readFileSync(script, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  it('should verify a log from the consumer project', async () => {
+    const { manifest } = get('audit');
+    const bin = binsOf(manifest)['vigil-audit'];
+    expect(bin).toBe('./bin/vigil-audit.cjs');
+    const script = join(consumer, 'node_modules', '@vigil', 'audit', bin ?? '');
     const log = join(tmp, 'packed-audit.log');
     const logger = createAuditLogger({
       destination: log,
@@ -182,6 +287,68 @@ describe('the packed vigil-audit bin', () => {
     console.log(`[packaging] vigil-audit verify: exit ${r.status}, ${r.stdout.trim()}`);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^ok: 3 events/);
+  });
+});
+
+describe('every packed package in a consumer project', () => {
+  // Loads each package's main entry; the other subpaths (e.g. @vigil/tracing/register, which starts
+  // the SDK) are resolved only.
+  const script = (esm: boolean): string => `
+    const names = ${JSON.stringify(PACKAGES.map((dir) => get(dir).manifest.name))};
+    const subpaths = ${JSON.stringify(
+      Object.fromEntries(
+        PACKAGES.map((dir) => [
+          get(dir).manifest.name,
+          Object.keys(get(dir).manifest.exports ?? {}).filter(
+            (k) => k !== '.' && k !== './package.json',
+          ),
+        ]),
+      ),
+    )};
+    const out = {};
+    for (const name of names) {
+      const mod = ${esm ? 'await import(name)' : 'require(name)'};
+      out[name] = {
+        exports: Object.keys(mod)
+          .filter((k) => !['default', 'module.exports', '__esModule'].includes(k))
+          .sort(),
+        resolved: [name, ...subpaths[name].map((s) => name + s.slice(1))].map((id) =>
+          ${esm ? 'import.meta.resolve(id)' : 'require.resolve(id)'},
+        ),
+      };
+    }
+    process.stdout.write(JSON.stringify(out));
+  `;
+
+  const load = (esm: boolean) => {
+    const args = esm ? ['--input-type=module', '-e', script(true)] : ['-e', script(false)];
+    const r = run(process.execPath, args, consumer);
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Record<string, { exports: string[]; resolved: string[] }>;
+  };
+
+  it('should load every package from CommonJS and ESM, with the same named exports', () => {
+    const cjs = load(false);
+    const esm = load(true);
+    for (const dir of PACKAGES) {
+      const { name } = get(dir).manifest;
+      const c = cjs[name];
+      const e = esm[name];
+      console.log(
+        `[packaging] ${name}: ${c?.exports.length} exports from require(), ${e?.exports.length} named exports from import`,
+      );
+      expect(c?.exports.length, name).toBeGreaterThan(0);
+      // Node finds a CommonJS module's named exports by static analysis: every one must be there.
+      expect(e?.exports, name).toEqual(c?.exports);
+      for (const file of c?.resolved ?? []) {
+        expect(file.startsWith(join(consumer, 'node_modules', name, 'dist')), file).toBe(true);
+      }
+      for (const url of e?.resolved ?? []) {
+        expect(url.startsWith(`file://${join(consumer, 'node_modules', name, 'dist')}`), url).toBe(
+          true,
+        );
+      }
+    }
   });
 });
 
@@ -225,7 +392,7 @@ describe('packed packages in a consumer project', () => {
     );
   });
 
-  it('should type-check a TypeScript consumer against the packed declarations', () => {
+  it('should type-check TypeScript consumers of every package against the packed declarations', () => {
     writeFileSync(
       join(consumer, 'tsconfig.json'),
       JSON.stringify({
@@ -239,7 +406,7 @@ describe('packed packages in a consumer project', () => {
           skipLibCheck: false,
           types: ['node'],
         },
-        files: ['consumer.ts', 'consumer.mts'],
+        files: ['consumer.ts', 'consumer.mts', 'every-package.ts', 'every-package.mts'],
       }),
     );
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -251,8 +418,10 @@ describe('packed packages in a consumer project', () => {
     );
     expect(errors).toEqual([]);
     expect(r.status).toBe(0);
-    expect(listed).toContain(join(consumer, 'node_modules/@vigil/metrics/dist/index.d.ts'));
-    expect(listed).toContain(join(consumer, 'node_modules/@vigil/core/dist/index.d.ts'));
+    for (const dir of PACKAGES) {
+      const name = get(dir).manifest.name;
+      expect(listed).toContain(join(consumer, 'node_modules', name, 'dist/index.d.ts'));
+    }
     // The declarations come from the tarballs, never from the repository's packages/.
     expect(listed.filter((l) => l.includes(join(ROOT, 'packages')))).toEqual([]);
   });

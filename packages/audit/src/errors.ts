@@ -1,5 +1,5 @@
 // Error codes of @vigil/audit, the option context used to build their messages, and event errors.
-import { type OptionContext, VigilError } from '@vigil/core';
+import { type FactoryUsage, type OptionContext, VigilError } from '@vigil/core';
 
 /** Every code this package throws, each documented in the README. */
 export const AUDIT_ERROR_CODES = {
@@ -21,8 +21,16 @@ export const AUDIT_ERROR_CODES = {
 
 export const PKG = '@vigil/audit';
 
+/** How each factory is used: the fix of its NOT_CALLED error (README, "Error codes"). */
+const USAGE: Readonly<Record<string, FactoryUsage>> = {
+  createAuditLogger: {
+    what: 'It is not middleware: create the logger once at startup, then record events in your handlers with audit(req).record({ type, outcome }) (audit(ctx) in Koa).',
+    express: "const auditLog = createAuditLogger({ destination: 'audit.log' })",
+  },
+};
+
 export function context(factory: string): OptionContext {
-  return { pkg: PKG, codePrefix: 'ERR_VIGIL_AUDIT', factory };
+  return { pkg: PKG, codePrefix: 'ERR_VIGIL_AUDIT', factory, usage: USAGE[factory] };
 }
 
 const SEE = `See "Error codes" in the ${PKG} README.`;

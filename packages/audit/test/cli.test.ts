@@ -1,11 +1,12 @@
-// The vigil-audit bin, spawned from dist as a user runs it: summary line and exit status.
+// The vigil-audit bin, spawned as a user runs it (the committed bin entry loading dist): summary line
+// and exit status.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditLogger } from '@vigil/audit';
 import { rehash } from './support/chain';
-import { CLI, PKG_DIR, ensureBuilt } from './support/dist';
+import { BIN, CLI, PKG_DIR, ensureBuilt } from './support/dist';
 import { cleanup, loginEvent, tempDir, track } from './support/memory';
 
 let dir: string;
@@ -37,7 +38,7 @@ beforeAll(async () => {
 afterAll(cleanup);
 
 function run(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     input,
     timeout: 30_000,
@@ -160,7 +161,27 @@ describe('vigil-audit verify', () => {
     const manifest = JSON.parse(readFileSync(join(PKG_DIR, 'package.json'), 'utf8')) as {
       bin: Record<string, string>;
     };
-    expect(manifest.bin).toEqual({ 'vigil-audit': './dist/cli.js' });
+    // The bin is a committed file, not a build output: npm links a bin at install time only if its
+    // target exists, and a fresh clone is installed before it is built.
+    expect(manifest.bin).toEqual({ 'vigil-audit': './bin/vigil-audit.cjs' });
+    expect(readFileSync(BIN, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(statSync(BIN).mode & 0o111).toBe(0o111);
     expect(readFileSync(CLI, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
+
+  it('should say to build, exit 2 and write nothing to stdout when dist is missing', () => {
+    // The bin as a fresh clone has it: the package directory without dist/.
+    const copy = join(dir, 'unbuilt', 'bin', 'vigil-audit.cjs');
+    mkdirSync(join(dir, 'unbuilt', 'bin'), { recursive: true });
+    copyFileSync(BIN, copy);
+    const r = spawnSync(process.execPath, [copy, 'verify', intact], { encoding: 'utf8' });
+    samples.push(
+      `$ vigil-audit verify audit.log   # before the build\n${r.stderr.trim()}\n(exit ${r.status})`,
+    );
+    expect(r.stderr).toBe(
+      `vigil-audit: @vigil/audit is not built (${join(dir, 'unbuilt', 'dist', 'cli.js')} is missing). In the Vigil repository, run \`npm run build\` at its root first.\n`,
+    );
+    expect(r.stdout).toBe('');
+    expect(r.status).toBe(2);
   });
 });

@@ -35,7 +35,8 @@ const CASES: ErrorCase[] = [
     name: 'createAuditLogger mounted as middleware (req, res, next)',
     call: () => loose(createAuditLogger)({ headers: {}, socket: {} }, {}, () => {}),
     code: C.NOT_CALLED,
-    message: /createAuditLogger is a factory/,
+    message:
+      /createAuditLogger was called with Express's \(req, res, next\).*It is not middleware: create the logger once at startup, then record events in your handlers with audit\(req\)\.record\(\{ type, outcome \}\).*Fix: `const auditLog = createAuditLogger\(\{ destination: 'audit\.log' \}\)`\./,
   },
   {
     name: "createAuditLogger('audit.log')",

@@ -8,6 +8,8 @@ import {
   registryState,
   integerOption,
   loggerOption,
+  looksLikeFrameworkCall,
+  notCalledError,
   optionError,
   readOptions,
   prefixOption,
@@ -50,6 +52,8 @@ export function defineBusinessMetrics<const D extends MetricDefinitions>(
   options?: CatalogueOptions,
 ): Catalogue<D> {
   const ctx = context('defineBusinessMetrics');
+  // Mounted as middleware: the request arrives where the definitions belong.
+  if (looksLikeFrameworkCall(definitions, 1)) throw notCalledError(ctx, definitions);
   if (!isPlainObject(definitions)) {
     throw optionError(
       ctx,

@@ -4,7 +4,7 @@
 // returns one function that accepts both call shapes: standard decorators `(method, context)` and
 // legacy `experimentalDecorators` `(prototype, name, descriptor)`. The wrapper records after the
 // method returns, throws, resolves or rejects, and gives back exactly what the method gave.
-import type { OptionContext } from '@vigil/core';
+import { type OptionContext, frameworkOf, notCalledError, usageFix } from '@vigil/core';
 import { context, usageError } from './errors';
 import {
   type LabelObject,
@@ -152,9 +152,18 @@ function isDecoratorContext(value: unknown): value is DecoratorContext {
   );
 }
 
-/** `@Counted` instead of `@Counted(metric)`: the factory receives the decorator's own arguments. */
+/**
+ * `@Counted` instead of `@Counted(metric)`: the factory receives the decorator's own arguments. Or
+ * handed to a framework as middleware: it receives a request.
+ */
 function checkCalled(factory: string, args: readonly unknown[]): void {
   const [first, second] = args;
+  const ctx = context(factory);
+  // Express calls (req, res, next) and Koa (ctx, next): the last is a function, where a decorator
+  // gets a context object or a property descriptor.
+  if (typeof args[args.length - 1] === 'function' && frameworkOf(first) !== undefined) {
+    throw notCalledError(ctx, first);
+  }
   const standard = typeof first === 'function' && isDecoratorContext(second);
   const legacy = args.length === 3 && (typeof second === 'string' || typeof second === 'symbol');
   if (standard || legacy) {
@@ -163,7 +172,7 @@ function checkCalled(factory: string, args: readonly unknown[]): void {
       factory,
       `@${factory} is a decorator factory and was applied without its call`,
       first,
-      `Write @${factory}(metric, spec), with the parentheses.`,
+      ctx.usage ? usageFix(factory, ctx.usage) : `Write @${factory}(metric), with the parentheses.`,
     );
   }
 }

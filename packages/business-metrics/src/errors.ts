@@ -1,5 +1,5 @@
 // Error codes of @vigil/business-metrics and the option context used to build their messages.
-import { type OptionContext, VigilError, describeValue } from '@vigil/core';
+import { type FactoryUsage, type OptionContext, VigilError, describeValue } from '@vigil/core';
 
 /** Every code this package throws, each documented in the README. */
 export const BUSINESS_METRICS_ERROR_CODES = {
@@ -29,8 +29,44 @@ export const BUSINESS_METRICS_ERROR_CODES = {
 export const PACKAGE = '@vigil/business-metrics';
 const PREFIX = 'ERR_VIGIL_BUSINESS_METRICS';
 
+const DECORATOR = 'It is a method decorator factory: decorate a class method with its call, given';
+
+/**
+ * How each factory is used: the fix of its NOT_CALLED error (README, "Error codes"). `business` is
+ * the app's catalogue, `handler` its route handler.
+ */
+const USAGE: Readonly<Record<string, FactoryUsage>> = {
+  defineBusinessMetrics: {
+    what: 'It is not middleware: declare your metrics once at startup, then record them with track() on a route, metrics(req) in a handler, or the decorators.',
+    express:
+      "const business = defineBusinessMetrics({ uploads_total: { type: 'counter', help: 'Video uploads' } })",
+  },
+  track: {
+    what: 'It takes the metric to record (from your catalogue, business) and returns a route middleware: put the result on the route, before its handler.',
+    express: "app.post('/api/videos', track(business.metrics.uploads_total), handler)",
+    koa: "router.post('/api/videos', track(business.metrics.uploads_total), handler)",
+  },
+  totals: {
+    what: 'It returns a snapshot of the business totals, not a handler: call it where you need them.',
+    express: "app.get('/business-totals', (req, res) => res.json(business.totals()))",
+    koa: "router.get('/business-totals', (ctx) => { ctx.body = business.totals(); })",
+  },
+  Counted: {
+    what: `${DECORATOR} the counter to count into.`,
+    express: '@Counted(business.metrics.uploads_total)',
+  },
+  Timed: {
+    what: `${DECORATOR} a histogram in seconds.`,
+    express: '@Timed(business.metrics.upload_duration_seconds)',
+  },
+  Observed: {
+    what: `${DECORATOR} the metric that records the returned value.`,
+    express: '@Observed(business.metrics.upload_size_bytes)',
+  },
+};
+
 export function context(factory: string): OptionContext {
-  return { pkg: PACKAGE, codePrefix: PREFIX, factory };
+  return { pkg: PACKAGE, codePrefix: PREFIX, factory, usage: USAGE[factory] };
 }
 
 /**

@@ -1,7 +1,7 @@
 // track(): a per-route middleware for Express and Koa that records one metric when the response ends.
 import type { ServerResponse } from 'node:http';
-import { VigilError, optionError, optionNames } from '@vigil/core';
-import { BUSINESS_METRICS_ERROR_CODES, PACKAGE, context } from './errors';
+import { notCalledError, optionError, optionNames } from '@vigil/core';
+import { context } from './errors';
 import { type EndRecorder, type RequestScope, scopeFor } from './request';
 import {
   type LabelObject,
@@ -174,12 +174,7 @@ export function track<L extends LabelSpecs>(
   ...spec: SpecArg<L, HistogramTrackSpec<L>>
 ): TrackMiddleware;
 export function track(metric: unknown, spec?: unknown): TrackMiddleware {
-  if (looksLikeRequest(metric)) {
-    throw new VigilError(
-      BUSINESS_METRICS_ERROR_CODES.NOT_CALLED,
-      `track is a factory: mount it as track(metric, spec) on a route, not as track. See "Error codes" in the ${PACKAGE} README.`,
-    );
-  }
+  if (looksLikeRequest(metric)) throw notCalledError(context('track'), metric);
   const recorder = compile(metric, spec);
   const { state } = recorder;
 

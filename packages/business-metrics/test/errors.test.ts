@@ -418,7 +418,7 @@ const CASES: ErrorCase[] = [
       }),
     code: C.NOT_CALLED,
     message:
-      /Counted\(\): @Counted is a decorator factory and was applied without its call.*Write @Counted\(metric, spec\)/,
+      /Counted\(\): @Counted is a decorator factory and was applied without its call.*Fix: `@Counted\(business\.metrics\.uploads_total\)`\./,
   },
   {
     name: '@Counted applied without its call (legacy decorators)',
@@ -507,8 +507,8 @@ describe('track mounted without its call', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0]).toBeInstanceOf(VigilError);
     expect((seen[0] as VigilError).code).toBe(C.NOT_CALLED);
-    expect((seen[0] as VigilError).message).toMatch(
-      /track is a factory: mount it as track\(metric, spec\) on a route, not as track/,
+    expect((seen[0] as VigilError).message).toContain(
+      "track was called with Express's (req, res, next) instead of its options: it was handed to the app (app.use() or a route) without being called. It takes the metric to record (from your catalogue, business) and returns a route middleware: put the result on the route, before its handler. Fix: `app.post('/api/videos', track(business.metrics.uploads_total), handler)`.",
     );
   });
 });

@@ -4,9 +4,11 @@ export {
   describeValue,
   optionError,
   looksLikeFrameworkCall,
+  frameworkOf,
   notCalledError,
+  usageFix,
 } from './errors';
-export type { OptionContext } from './errors';
+export type { FactoryUsage, Framework, OptionContext } from './errors';
 export {
   readOptions,
   booleanOption,

@@ -13,7 +13,7 @@ export function readOptions<T extends object>(
   argCount: number,
   knownKeys: readonly string[],
 ): Partial<T> {
-  if (looksLikeFrameworkCall(value, argCount)) throw notCalledError(context);
+  if (looksLikeFrameworkCall(value, argCount)) throw notCalledError(context, value);
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw optionError(context, 'INVALID_OPTIONS', 'options', 'an object or undefined', value);

@@ -12,6 +12,7 @@ import {
   looksLikeFrameworkCall,
   notCalledError,
   optionError,
+  frameworkOf,
 } from '@vigil/core';
 import type { OptionContext } from '@vigil/core';
 
@@ -139,14 +140,106 @@ describe('describeValue', () => {
 });
 
 describe('notCalledError', () => {
-  it('should explain that the factory must be called', () => {
-    const error = notCalledError(CONTEXT);
+  const socket = new Socket();
+  afterAll(() => {
+    socket.destroy();
+  });
+  const expressRequest = (): IncomingMessage => new IncomingMessage(socket);
+  const koaContext = (): object => {
+    const req = new IncomingMessage(socket);
+    return new Koa().createContext(req, new ServerResponse(req));
+  };
+  const MIDDLEWARE: OptionContext = {
+    ...CONTEXT,
+    usage: {
+      what: 'It returns the middleware: mount the result before your routes.',
+      express: 'app.use(exampleMiddleware())',
+      koa: 'app.use(koaExampleMiddleware())',
+    },
+  };
+
+  it('should give the Express fix, with the factory, the arguments it got and the README', () => {
+    const error = notCalledError(MIDDLEWARE, expressRequest());
 
     expect(error.code).toBe('ERR_VIGIL_EXAMPLE_NOT_CALLED');
-    expect(error.message).toMatch(/^ERR_VIGIL_EXAMPLE_NOT_CALLED: /);
-    expect(error.message).toContain('app.use(exampleMiddleware())');
-    expect(error.message).toContain('not app.use(exampleMiddleware)');
-    expect(error.message).toContain('See "Error codes" in the @vigil/example README.');
+    expect(error.message).toBe(
+      'ERR_VIGIL_EXAMPLE_NOT_CALLED: exampleMiddleware was called with Express\'s (req, res, next) instead of its options: it was handed to the app (app.use() or a route) without being called. It returns the middleware: mount the result before your routes. Fix: `app.use(exampleMiddleware())`. See "Error codes" in the @vigil/example README.',
+    );
+  });
+
+  it("should give the Koa fix in a Koa app, and say when it names the factory's Koa twin", () => {
+    const error = notCalledError(MIDDLEWARE, koaContext());
+
+    expect(error.message).toContain("exampleMiddleware was called with Koa's (ctx, next)");
+    expect(error.message).toContain(
+      'This is a Koa app, and exampleMiddleware is not for it. It returns the middleware: mount the result before your routes. Fix: `app.use(koaExampleMiddleware())`.',
+    );
+    expect(error.message).not.toContain('`app.use(exampleMiddleware())`');
+  });
+
+  it('should give both fixes, labelled, when the framework is not known', () => {
+    const error = notCalledError(MIDDLEWARE, { some: 'thing' });
+
+    expect(error.message).toContain('exampleMiddleware was called with framework arguments');
+    expect(error.message).toContain(
+      'Fix: `app.use(exampleMiddleware())` (Express), `app.use(koaExampleMiddleware())` (Koa).',
+    );
+  });
+
+  it('should give one fix for both frameworks when they share it, and join alternatives with or', () => {
+    const context: OptionContext = {
+      ...CONTEXT,
+      factory: 'startExample',
+      usage: {
+        what: 'It is not middleware: call it once at startup.',
+        express: ['const example = await startExample()', 'startExample().catch(console.error)'],
+      },
+    };
+
+    for (const received of [expressRequest(), koaContext(), undefined]) {
+      expect(notCalledError(context, received).message).toContain(
+        'It is not middleware: call it once at startup. Fix: `const example = await startExample()` or `startExample().catch(console.error)`. See',
+      );
+    }
+  });
+
+  it('should only say to call the factory, with no code, when the context has no usage', () => {
+    const error = notCalledError(CONTEXT, expressRequest());
+
+    expect(error.message).toContain(
+      'Call exampleMiddleware() yourself with its options, as the @vigil/example README shows, and use what it returns.',
+    );
+    expect(error.message).not.toContain('`');
+    expect(error.message).not.toContain('Fix:');
+  });
+});
+
+describe('frameworkOf', () => {
+  const socket = new Socket();
+  afterAll(() => {
+    socket.destroy();
+  });
+
+  it("should tell a real Express request from a real Koa context (which delegates Express's fields)", async () => {
+    const app = express();
+    const seen: unknown[] = [];
+    app.use((req: Request, res: Response) => {
+      seen.push(frameworkOf(req));
+      res.send('ok');
+    });
+    await request(app).get('/').expect(200);
+    const req = new IncomingMessage(socket);
+
+    expect(seen).toEqual(['express']);
+    expect(frameworkOf(new Koa().createContext(req, new ServerResponse(req)))).toBe('koa');
+  });
+
+  it.each<[string, unknown]>([
+    ['undefined', undefined],
+    ['an options object', { prefix: 'http_' }],
+    ['a function', () => undefined],
+  ])('should be undefined for %s', (_label, value) => {
+    expect(frameworkOf(value)).toBeUndefined();
   });
 });
 

@@ -22,6 +22,7 @@ const CONTEXT: OptionContext = {
   pkg: '@vigil/example',
   codePrefix: 'ERR_VIGIL_EXAMPLE',
   factory: 'exampleMiddleware',
+  usage: { what: 'It returns the middleware.', express: 'app.use(exampleMiddleware())' },
 };
 const KNOWN = ['prefix', 'buckets', 'enabled'] as const;
 const README = 'See "Error codes" in the @vigil/example README.';
@@ -92,7 +93,9 @@ describe('readOptions', () => {
     const error = thrown(() => readOptions(CONTEXT, value, argCount, KNOWN));
 
     expect(error.code).toBe('ERR_VIGIL_EXAMPLE_NOT_CALLED');
-    expect(error.message).toContain('app.use(exampleMiddleware())');
+    expect(error.message).toContain(
+      'It returns the middleware. Fix: `app.use(exampleMiddleware())`.',
+    );
   });
 
   it('should explain a factory mounted without () on a real Express app', async () => {

@@ -678,7 +678,8 @@ describe('request logger error codes', () => {
 
   it('should say how to mount a factory given without ()', () => {
     expect(() => express4Call(expressRequestLogger)).toThrow(
-      'ERR_VIGIL_LOGGING_NOT_CALLED: expressRequestLogger is a factory: mount it as app.use(expressRequestLogger()) — with the parentheses — not app.use(expressRequestLogger). See "Error codes" in the @vigil/logging README.',
+      // Three arguments that are not a request: both frameworks' fixes.
+      'ERR_VIGIL_LOGGING_NOT_CALLED: expressRequestLogger was called with framework arguments instead of its options: it was handed to the app (app.use() or a route) without being called. It returns the middleware: mount the result right after the tracing middleware (first, when there is none). Fix: `app.use(expressRequestLogger())` (Express), `app.use(koaRequestLogger())` (Koa). See "Error codes" in the @vigil/logging README.',
     );
     expect(() =>
       (koaRequestLogger as unknown as (...a: unknown[]) => unknown)({}, () => undefined),

@@ -51,6 +51,10 @@ let listening = false;
  * expressMetrics() and koaMetrics(); does nothing outside a worker.
  */
 export function exposeToClusterPrimary(registry: Registry): void {
+  // Mounted as middleware it would never call next(), and every request would hang.
+  if (looksLikeFrameworkCall(registry, arguments.length)) {
+    throw notCalledError(context('exposeToClusterPrimary'), registry);
+  }
   if (!cluster.isWorker || typeof process.send !== 'function') return;
   exposed.add(registry);
   if (listening) return;
@@ -95,7 +99,7 @@ const RETIRED_TYPES = new Set(['counter', 'histogram']);
 /** Creates the aggregator in the cluster primary. */
 export function createClusterAggregator(options?: ClusterAggregatorOptions): ClusterAggregator {
   const ctx = context('createClusterAggregator');
-  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx);
+  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx, options);
   const o = readOptions<ClusterAggregatorOptions>(ctx, options, 1, ['timeoutMs']);
   const timeoutMs = integerOption(ctx, 'timeoutMs', o.timeoutMs, 2000, 1, 60_000);
 

@@ -30,7 +30,7 @@ export function expressMetrics(options?: MetricsOptions): ExpressMiddleware {
  */
 export function expressMetricsHandler(options?: MetricsHandlerOptions): ExpressMiddleware {
   const ctx = context('expressMetricsHandler');
-  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx);
+  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx, options);
   const respond = createScrapeResponder(ctx, options);
   return function vigilMetricsHandler(req, res, next) {
     if (!respond.matches(req)) return next();

@@ -42,7 +42,7 @@ export function koaMetrics(options?: MetricsOptions): KoaMiddleware {
  */
 export function koaMetricsHandler(options?: MetricsHandlerOptions): KoaMiddleware {
   const ctx = context('koaMetricsHandler');
-  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx);
+  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx, options);
   const respond = createScrapeResponder(ctx, options);
   return async function vigilMetricsHandler(koaCtx, next) {
     if (!respond.matches(koaCtx.req)) {

@@ -65,7 +65,7 @@ export async function listen(
  */
 export async function startMetricsServer(options?: MetricsServerOptions): Promise<MetricsServer> {
   const ctx = context('startMetricsServer');
-  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx);
+  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx, options);
   const config = resolveHandlerOptions(ctx, options, KNOWN);
   const port = integerOption(ctx, 'port', config.port, 9464, 0, 65535);
   const host = stringOption(ctx, 'host', config.host, '127.0.0.1');

@@ -326,7 +326,7 @@ function createSummaryResponder(ctx: OptionContext, raw: unknown): ScrapeRespond
  */
 export function expressMetricsSummaryHandler(options?: MetricsSummaryOptions): ExpressMiddleware {
   const ctx = context('expressMetricsSummaryHandler');
-  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx);
+  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx, options);
   const respond = createSummaryResponder(ctx, options);
   return function vigilMetricsSummary(req, res, next) {
     if (!respond.matches(req)) return next();
@@ -341,7 +341,7 @@ export function expressMetricsSummaryHandler(options?: MetricsSummaryOptions): E
  */
 export function koaMetricsSummaryHandler(options?: MetricsSummaryOptions): KoaMiddleware {
   const ctx = context('koaMetricsSummaryHandler');
-  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx);
+  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx, options);
   const respond = createSummaryResponder(ctx, options);
   return async function vigilMetricsSummary(koaCtx, next) {
     if (!respond.matches(koaCtx.req)) {

@@ -8,6 +8,7 @@ import {
   METRICS_ERROR_CODES,
   VigilError,
   expressMetrics,
+  exposeToClusterPrimary,
   expressMetricsHandler,
   koaMetrics,
   koaMetricsHandler,
@@ -241,13 +242,24 @@ const CASES: ErrorCase[] = [
     name: 'expressMetrics called with (req, res, next)',
     call: () => loose(expressMetrics)({}, {}, () => undefined),
     code: C.NOT_CALLED,
-    message: /expressMetrics is a factory: mount it as app\.use\(expressMetrics\(\)\)/,
+    // Two arguments that are not a request: the framework is unknown, so both fixes are given.
+    message:
+      /expressMetrics was called with framework arguments instead of its options.*Fix: `app\.use\(expressMetrics\(\)\)` \(Express\), `app\.use\(koaMetrics\(\)\)` \(Koa\)\./,
+  },
+  {
+    // Mounted, it would never call next(): every request would hang instead of failing.
+    name: 'exposeToClusterPrimary called with (req, res, next)',
+    call: () => loose(exposeToClusterPrimary)({ socket: {}, headers: {} }, {}, () => undefined),
+    code: C.NOT_CALLED,
+    message:
+      /exposeToClusterPrimary was called with Express's \(req, res, next\).*It is not middleware.*Fix: `exposeToClusterPrimary\(registry\)`\./,
   },
   {
     name: 'koaMetricsHandler called with (ctx, next)',
     call: () => loose(koaMetricsHandler)({}, () => undefined),
     code: C.NOT_CALLED,
-    message: /koaMetricsHandler is a factory: mount it as app\.use\(koaMetricsHandler\(\)\)/,
+    message:
+      /koaMetricsHandler was called with framework arguments.*Fix: `app\.get\('\/metrics', expressMetricsHandler\(\)\)` \(Express\), `router\.get\('\/metrics', koaMetricsHandler\(\)\)` or `app\.use\(koaMetricsHandler\(\{ path: '\/metrics' \}\)\)` \(Koa\)\./,
   },
 ];
 
@@ -321,7 +333,9 @@ describe.each(EXPRESS_FRAMEWORKS)('app.use(expressMetrics) without the call on $
     expect(seen[0]).toBeInstanceOf(VigilError);
     expect(seen[0]).toMatchObject({
       code: C.NOT_CALLED,
-      message: expect.stringMatching(/app\.use\(expressMetrics\(\)\) — with the parentheses/),
+      message: expect.stringContaining(
+        "expressMetrics was called with Express's (req, res, next) instead of its options: it was handed to the app (app.use() or a route) without being called. It returns the middleware: mount the result before your routes. Fix: `app.use(expressMetrics())`.",
+      ),
     });
   });
 
@@ -369,7 +383,9 @@ describe.each(KOA_FRAMEWORKS)('app.use(koaMetrics) without the call on $name', (
     expect(caught[0]).toBeInstanceOf(VigilError);
     expect(caught[0]).toMatchObject({
       code: C.NOT_CALLED,
-      message: expect.stringMatching(/app\.use\(koaMetrics\(\)\) — with the parentheses/),
+      message: expect.stringContaining(
+        "koaMetrics was called with Koa's (ctx, next) instead of its options: it was handed to the app (app.use() or a route) without being called. It returns the middleware: mount the result before your routes. Fix: `app.use(koaMetrics())`.",
+      ),
     });
     expect(emitted).toEqual([]);
   });

@@ -356,7 +356,7 @@ describe('metrics summary error codes', () => {
     await request(origin).get('/metrics/summary').expect(500);
     expect((seen[0] as VigilError).code).toBe(C.NOT_CALLED);
     expect((seen[0] as VigilError).message).toMatch(
-      /expressMetricsSummaryHandler is a factory: mount it as app.use\(expressMetricsSummaryHandler\(\)\)/,
+      /It returns the summary endpoint: serve the result on its route\. Fix: `app\.get\('\/metrics\/summary', expressMetricsSummaryHandler\(\)\)`\./,
     );
   });
 });

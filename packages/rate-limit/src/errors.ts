@@ -1,5 +1,5 @@
 // Error codes of @vigil/rate-limit and the option context used to build their messages.
-import type { OptionContext } from '@vigil/core';
+import type { FactoryUsage, OptionContext } from '@vigil/core';
 
 /** Every code this package throws, each documented in the README. */
 export const RATE_LIMIT_ERROR_CODES = {
@@ -14,6 +14,23 @@ export const RATE_LIMIT_ERROR_CODES = {
   METRIC_CONFLICT: 'ERR_VIGIL_RATE_LIMIT_METRIC_CONFLICT',
 } as const;
 
+const LIMITER =
+  'It takes your policies and returns the middleware: mount the result before the routes it limits.';
+const POLICIES = "{ policies: [{ name: 'api', limit: 100, windowMs: 60_000 }] }";
+const EXPRESS = `const limiter = expressRateLimit(${POLICIES}); app.use(limiter)`;
+const KOA = `const limiter = koaRateLimit(${POLICIES}); app.use(limiter)`;
+
+/** How each factory is used: the fix of its NOT_CALLED error (README, "Error codes"). */
+const USAGE: Readonly<Record<string, FactoryUsage>> = {
+  expressRateLimit: { what: LIMITER, express: EXPRESS, koa: KOA },
+  koaRateLimit: { what: LIMITER, express: EXPRESS, koa: KOA },
+};
+
 export function context(factory: string): OptionContext {
-  return { pkg: '@vigil/rate-limit', codePrefix: 'ERR_VIGIL_RATE_LIMIT', factory };
+  return {
+    pkg: '@vigil/rate-limit',
+    codePrefix: 'ERR_VIGIL_RATE_LIMIT',
+    factory,
+    usage: USAGE[factory],
+  };
 }

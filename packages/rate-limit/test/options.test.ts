@@ -336,7 +336,10 @@ describe.each(FACTORIES)('$name options', ({ name, create }) => {
     for (const args of [[req, {}, () => undefined], [{}, () => Promise.resolve()], [req]]) {
       const error = thrown(() => create(...args));
       expect(error.code).toBe(C.NOT_CALLED);
-      expect(error.message).toContain(`app.use(${name}())`);
+      // The fix carries the required policies: `app.use(expressRateLimit())` would throw.
+      expect(error.message).toMatch(
+        /Fix: `const limiter = (express|koa)RateLimit\(\{ policies: \[\{ name: 'api', limit: 100, windowMs: 60_000 \}\] \}\); app\.use\(limiter\)`/,
+      );
     }
   });
 
@@ -471,7 +474,9 @@ describe('mounted without the call', () => {
     expect(reply.status).toBe(500);
     expect(errors).toHaveLength(1);
     expect((errors[0] as { code?: string }).code).toBe(C.NOT_CALLED);
-    expect((errors[0] as Error).message).toContain('app.use(expressRateLimit())');
+    expect((errors[0] as Error).message).toContain(
+      "Fix: `const limiter = expressRateLimit({ policies: [{ name: 'api', limit: 100, windowMs: 60_000 }] }); app.use(limiter)`.",
+    );
   });
 
   it.each([
@@ -488,7 +493,9 @@ describe('mounted without the call', () => {
     expect(reply.status).toBe(500);
     expect(errors).toHaveLength(1);
     expect((errors[0] as { code?: string }).code).toBe(C.NOT_CALLED);
-    expect((errors[0] as Error).message).toContain('app.use(koaRateLimit())');
+    expect((errors[0] as Error).message).toContain(
+      "Fix: `const limiter = koaRateLimit({ policies: [{ name: 'api', limit: 100, windowMs: 60_000 }] }); app.use(limiter)`.",
+    );
   });
 });
 

@@ -30,7 +30,7 @@ export function expressTracing(options?: TracingMiddlewareOptions): ExpressMiddl
  */
 export function expressTracingErrors(...args: unknown[]): ExpressErrorMiddleware {
   if (looksLikeFrameworkCall(args[0], args.length)) {
-    throw notCalledError(context('expressTracingErrors'));
+    throw notCalledError(context('expressTracingErrors'), args[0]);
   }
   return function vigilTracingErrors(err, req, _res, next) {
     // On the request's record: the span, the request log line and the metrics all see it.

@@ -94,7 +94,7 @@ function hasOwnTraceparent(request: { headers?: unknown }): boolean {
  */
 export function startTracing(options?: TracingOptions): Tracing {
   const ctx = errorContext('startTracing');
-  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx);
+  if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx, options);
   const plan = resolveSetup(ctx, options, 1, process.env);
   if (running !== undefined) {
     throw new VigilError(

@@ -457,7 +457,7 @@ describe('mounting a factory without calling it', () => {
       });
       expect(err.code).toBe(TRACING_ERROR_CODES.NOT_CALLED);
       expect(err.message).toContain(
-        'expressTracing is a factory: mount it as app.use(expressTracing()) — with the parentheses',
+        "expressTracing was called with Express's (req, res, next) instead of its options: it was handed to the app (app.use() or a route) without being called. It returns the middleware: mount the result first, before your routes and the metrics middleware. Fix: `app.use(expressTracing())`.",
       );
     },
   );
@@ -479,7 +479,10 @@ describe('mounting a factory without calling it', () => {
       throw errors[0];
     });
     expect(err.code).toBe(TRACING_ERROR_CODES.NOT_CALLED);
-    expect(err.message).toContain('app.use(expressTracingErrors())');
+    expect(err.message).toContain(
+      'It returns an error middleware: mount the result after your routes and before your own error handler.',
+    );
+    expect(err.message).toContain('Fix: `app.use(expressTracingErrors())`.');
   });
 
   it.each([
@@ -503,7 +506,8 @@ describe('mounting a factory without calling it', () => {
         throw errors[0];
       });
       expect(err.code).toBe(TRACING_ERROR_CODES.NOT_CALLED);
-      expect(err.message).toContain('app.use(koaTracing())');
+      expect(err.message).toContain("koaTracing was called with Koa's (ctx, next)");
+      expect(err.message).toContain('Fix: `app.use(koaTracing())`.');
     },
   );
 

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 export const ROOT = join(__dirname, '..', '..', '..', '..');
 export const PKG_DIR = join(__dirname, '..', '..');
 export const CLI = join(PKG_DIR, 'dist', 'cli.js');
+/** The package's bin, a committed file that runs the built CLI. */
+export const BIN = join(PKG_DIR, 'bin', 'vigil-audit.cjs');
 
 function newestMtime(dir: string): number {
   let newest = 0;

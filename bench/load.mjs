@@ -25,6 +25,15 @@ export const REQUESTS = USER_IDS.flatMap((id) => [
   },
 ]);
 
+/**
+ * What the harness sends to start the generator.
+ * @typedef {{ type: 'start', url: string, connections: number, pipelining: number, warmup: number, duration: number }} Start
+ */
+
+/**
+ * @param {Start} config
+ * @param {number} duration  seconds
+ */
 function run(config, duration) {
   return autocannon({
     url: config.url,
@@ -35,7 +44,10 @@ function run(config, duration) {
   });
 }
 
-/** What the harness needs from an autocannon result (the histograms are large and unused). */
+/**
+ * What the harness needs from an autocannon result (the histograms are large and unused).
+ * @param {import('autocannon').Result} r
+ */
 function summarise(r) {
   return {
     duration: r.duration,
@@ -56,14 +68,43 @@ function summarise(r) {
   };
 }
 
-process.once('message', async (config) => {
-  if (config?.type !== 'start') throw new Error(`load: expected a start message, got ${config}`);
-  const warmed = config.warmup > 0 ? summarise(await run(config, config.warmup)) : null;
-  process.on('message', async (message) => {
-    if (message?.type !== 'measure') return;
-    const result = summarise(await run(config, config.duration));
-    process.send({ type: 'result', result }, () => process.disconnect());
-  });
-  process.send({ type: 'warmed', result: warmed });
-});
+/** @typedef {ReturnType<typeof summarise>} LoadResult */
+
+// The process runs only as the harness's child, with an IPC channel, so process.send is there.
+const send = /** @type {NonNullable<typeof process.send>} */ (process.send).bind(process);
+
+/**
+ * An IPC message listener running `fn`. A failure ends the process with the error printed, so the
+ * harness's wait fails at once with the exit rather than timing out.
+ * @template M
+ * @param {(message: M) => Promise<void>} fn
+ * @returns {(message: M) => void}
+ */
+function listener(fn) {
+  return (message) => {
+    fn(message).catch((err) => {
+      console.error('load:', err);
+      process.exit(1);
+    });
+  };
+}
+
+process.once(
+  'message',
+  listener(async (/** @type {Start} */ config) => {
+    if (config?.type !== 'start') {
+      throw new Error(`load: expected a start message, got ${JSON.stringify(config)}`);
+    }
+    const warmed = config.warmup > 0 ? summarise(await run(config, config.warmup)) : null;
+    process.on(
+      'message',
+      listener(async (/** @type {{ type?: string } | undefined} */ message) => {
+        if (message?.type !== 'measure') return;
+        const result = summarise(await run(config, config.duration));
+        send({ type: 'result', result }, () => process.disconnect());
+      }),
+    );
+    send({ type: 'warmed', result: warmed });
+  }),
+);
 process.on('disconnect', () => process.exit(0));

@@ -11,16 +11,21 @@ import { PINNED, LOAD_CORE, SERVER_CORE } from './lib/child.mjs';
 import { readConfig } from './lib/config.mjs';
 import { REDIS_PACKAGE_HINT, redisServerAvailable, startRedis } from './lib/redis.mjs';
 import { RunFailure, runScenario } from './lib/run-scenario.mjs';
-import { spread, summarise, table } from './lib/report.mjs';
+import { spread, summarise, table, targetTable } from './lib/report.mjs';
 import { REPORTS, TARGETS } from './scenarios.mjs';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
-function log(line) {
+function log(/** @type {string} */ line) {
   process.stderr.write(`${line}\n`);
 }
 
-/** Round r runs the list rotated by r, so no scenario always runs first (cold) or last. */
+/**
+ * Round r runs the list rotated by r, so no scenario always runs first (cold) or last.
+ * @template T
+ * @param {T[]} list
+ * @param {number} r
+ */
 function rotated(list, r) {
   const k = r % list.length;
   return [...list.slice(k), ...list.slice(0, k)];
@@ -28,7 +33,7 @@ function rotated(list, r) {
 
 /** The commit measured, and whether packages/ had uncommitted changes (built into dist all the same). */
 function revision() {
-  const git = (...args) =>
+  const git = (/** @type {string[]} */ ...args) =>
     execFileSync('git', args, {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       encoding: 'utf8',
@@ -43,6 +48,13 @@ function revision() {
   }
 }
 
+/**
+ * @typedef {ReturnType<typeof revision> & {
+ *   date: string, node: string, cpuModel: string, cores: number, platform: string,
+ *   loadAverageAtStart: number[], loadAverageAtEnd?: number[] }} Machine
+ */
+
+/** @returns {Machine} */
 function machine() {
   const all = cpus();
   return {
@@ -57,6 +69,10 @@ function machine() {
   };
 }
 
+/**
+ * @param {string} started  the run's ISO date, which names the file
+ * @param {object} data
+ */
 async function writeResults(started, data) {
   await mkdir(RESULTS_DIR, { recursive: true });
   const file = `${RESULTS_DIR}${started.replace(/[:.]/g, '-')}.json`;
@@ -69,7 +85,7 @@ async function main() {
   try {
     config = readConfig();
   } catch (err) {
-    log(`vigil bench: ${err.message}`);
+    log(`vigil bench: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 2;
     return;
   }
@@ -104,11 +120,14 @@ async function main() {
       `${config.duration} s measured, ${config.connections} connections; ${pinning}`,
   );
 
+  /** @type {import('./lib/report.mjs').Round[]} */
   const rounds = [];
+  /** @type {object[]} */
   const runs = [];
+  /** @type {import('./lib/redis.mjs').RedisServer | undefined} */
   let redis;
   // Ending the harness by a signal must not leave redis-server behind: exiting runs its exit hook.
-  const onSignal = (signal) => {
+  const onSignal = (/** @type {NodeJS.Signals} */ signal) => {
     log(`vigil bench: ${signal}, stopping`);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
@@ -120,6 +139,7 @@ async function main() {
       log(`  redis-server at ${redis.url} (pid ${redis.pid})`);
     }
     for (let r = 0; r < config.rounds; r++) {
+      /** @type {import('./lib/report.mjs').Round} */
       const round = {};
       const order = rotated(scenarios, r);
       for (const scenario of order) {
@@ -136,14 +156,15 @@ async function main() {
       rounds.push(round);
     }
   } catch (err) {
+    const stack = err instanceof Error ? err.stack : undefined;
     const file = await writeResults(meta.date, {
       meta,
       settings,
       runs,
-      error: String(err?.stack ?? err),
+      error: String(stack ?? err),
     });
     log(
-      `\nFAILED: ${err instanceof RunFailure ? err.message : err?.stack}\n(partial results: ${file})`,
+      `\nFAILED: ${err instanceof RunFailure ? err.message : String(stack ?? err)}\n(partial results: ${file})`,
     );
     process.exitCode = 1;
     return;
@@ -155,10 +176,9 @@ async function main() {
 
   meta.loadAverageAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
   const rows = summarise(rounds, names);
-  const targets = TARGETS.filter((t) => t.needs.every((n) => names.includes(n))).map((t) => ({
-    name: t.name,
-    ...t.judge(rows),
-  }));
+  const judged = TARGETS.filter((t) => t.needs.every((n) => names.includes(n)));
+  const targets = judged.map((t) => ({ name: t.name, needs: t.needs, ...t.judge(rows) }));
+  const notJudged = TARGETS.filter((t) => !judged.includes(t));
   const reports = REPORTS.filter((t) => t.needs.every((n) => names.includes(n))).map((t) => ({
     name: t.name,
     detail: t.report(rows),
@@ -186,7 +206,16 @@ async function main() {
     '',
     spread(rows, names),
     '',
-    ...targets.map((t) => `- Target ${t.met ? 'MET' : 'NOT MET'}: ${t.name} (${t.detail})`),
+    ...(targets.length
+      ? [
+          `Targets: ${targets.filter((t) => t.met).length} of ${targets.length} met.`,
+          '',
+          targetTable(targets),
+        ]
+      : ['No target judged: each needs scenarios that did not run.']),
+    ...(notJudged.length
+      ? ['', `${notJudged.length} more target(s) not judged: the scenarios they need did not run.`]
+      : []),
     ...(reports.length ? ['', ...reports.map((t) => `- ${t.name}: ${t.detail}`)] : []),
     ...(lowCpu.length
       ? [

@@ -1,9 +1,25 @@
 // The scenarios and the issue's targets. A new scenario is one server file plus one entry here.
+import { entry, median, signed } from './lib/stats.mjs';
+import { LOG_CHECK_PATH } from './servers/log-common.mjs';
 import { RATE_LIMIT_CHECK_PATH } from './servers/rate-limit-common.mjs';
 import { SPAN_CHECK_PATH } from './servers/tracing-common.mjs';
 
 /** The scenario every ratio is taken against; it runs in every round whatever BENCH_SCENARIOS says. */
 export const BASELINE = 'bare';
+
+/**
+ * One after-the-window check: `path` must answer 200 and match every pattern of `expect`.
+ * @typedef {{ path: string, expect: RegExp[] }} Check
+ */
+
+/**
+ * @typedef {object} Scenario
+ * @property {string} name
+ * @property {string} server  the server script, relative to bench/
+ * @property {string} description
+ * @property {Check | Check[]} [metrics]  checked after the measured window
+ * @property {boolean} [redis]  needs the harness's redis-server
+ */
 
 /**
  * Each scenario is an Express 5 server in `servers/` that mounts its middleware, then the shared route
@@ -12,6 +28,7 @@ export const BASELINE = 'bare';
  * middleware that silently recorded nothing cannot look fast. `redis: true` runs the scenario only
  * where redis-server is installed, against the harness's own (its URL in the server's `REDIS_URL`).
  */
+/** @type {Scenario[]} */
 export const SCENARIOS = [
   {
     name: 'bare',
@@ -25,14 +42,7 @@ export const SCENARIOS = [
       '`expressMetrics({ collectDefaultMetrics: false })` (requests counter, duration, request size and response size histograms, in-flight gauge) and `GET /metrics` via `expressMetricsHandler()`.',
     metrics: {
       path: '/metrics',
-      expect: [
-        /^http_requests_total\{method="GET",route="\/users\/:id",status_code="200"\} [1-9]/m,
-        /^http_requests_total\{method="POST",route="\/orders",status_code="201"\} [1-9]/m,
-        /^http_request_duration_seconds_count\{[^}]*route="\/hello"[^}]*\} [1-9]/m,
-        /^http_request_size_bytes_count\{method="POST",route="\/orders"\} [1-9]/m,
-        /^http_response_size_bytes_count\{method="GET",route="\/users\/:id"\} [1-9]/m,
-        /^http_requests_in_flight\{method="GET"\} /m,
-      ],
+      expect: vigilMetricsExpectations(),
     },
   },
   {
@@ -44,9 +54,7 @@ export const SCENARIOS = [
       path: '/metrics',
       expect: [
         /^http_requests_total\{method="GET",route="\/users\/:id",status_code="200"\} [1-9]/m,
-        /^bench_operations_total\{route="\/users\/:id",outcome="success"\} [1-9]/m,
-        /^bench_operation_duration_seconds_count\{outcome="success"\} [1-9]/m,
-        /^bench_visits_total\{kind="write"\} [1-9]/m,
+        ...businessMetricsExpectations(),
       ],
     },
   },
@@ -57,7 +65,7 @@ export const SCENARIOS = [
       '`promBundle({ includeMethod: true, includePath: true, includeStatusCode: true })`: one duration histogram (path normalised by url-value-parser) and `up`; serves `/metrics` itself.',
     metrics: {
       path: '/metrics',
-      expect: [/^http_request_duration_seconds_count\{[^}]*path="\/users\/#val"[^}]*\} [1-9]/m],
+      expect: [promBundleExpectation()],
     },
   },
   {
@@ -154,7 +162,70 @@ export const SCENARIOS = [
       'As `express-rate-limit` with `store: new RedisStore({ sendCommand: (c, ...a) => client.call(c, ...a) })` (rate-limit-redis) on an ioredis client with default options.',
     metrics: { path: RATE_LIMIT_CHECK_PATH, expect: [hitsExpectation()] },
   },
+  // The full stack against its hand-assembled equivalent, at 10 % and 100 % sampling. Each is checked
+  // part by part after the window: metrics (and for Vigil the rate-limit decisions and the business
+  // metrics, all on one registry) in the scrape, spans or traces through the span check route, the
+  // limiter's count for the plain limiter, and the lines given to the log destination.
+  ...[10, 100].flatMap((percent) => [
+    {
+      name: `vigil-full-stack-${percent}`,
+      server: `servers/vigil-full-stack-${percent}.mjs`,
+      description: `\`startTracing({ exporter: 'none', sampler: 'parentbased_traceidratio', samplerRatio: ${percent / 100} })\` (trace buffer on) before Express loads; then \`expressTracing()\`, \`expressRequestLogger({ destination })\` to /dev/null, \`expressMetrics\` + \`GET /metrics\`, \`expressRateLimit\` (policy never reached, memory store, audit to /dev/null) and the three business metrics of \`vigil-business-metrics\`, on one registry.`,
+      metrics: [
+        {
+          path: '/metrics',
+          expect: [
+            ...vigilMetricsExpectations(),
+            ...businessMetricsExpectations(),
+            allowedExpectation(),
+          ],
+        },
+        { path: SPAN_CHECK_PATH, expect: traceBufferExpectations() },
+        { path: LOG_CHECK_PATH, expect: [logExpectation()] },
+      ],
+    },
+    {
+      name: `hand-assembled-${percent}`,
+      server: `servers/hand-assembled-${percent}.mjs`,
+      description: `Plain OpenTelemetry (NodeTracerProvider, ParentBasedSampler(TraceIdRatioBasedSampler(${percent / 100})), no exporter, HttpInstrumentation + ExpressInstrumentation) before Express loads; then \`pinoHttp({}, destination)\` to /dev/null, \`promBundle({ includeMethod: true, includePath: true, includeStatusCode: true })\` and \`rateLimit\` with the same never-reached limit as \`express-rate-limit\`.`,
+      metrics: [
+        { path: '/metrics', expect: [promBundleExpectation()] },
+        {
+          path: SPAN_CHECK_PATH,
+          expect: spanExpectations({ expressLayers: true, counted: true }),
+        },
+        { path: RATE_LIMIT_CHECK_PATH, expect: [hitsExpectation()] },
+        { path: LOG_CHECK_PATH, expect: [logExpectation()] },
+      ],
+    },
+  ]),
 ];
+
+/** All five HTTP metrics of @vigil/metrics, labelled by route template. */
+function vigilMetricsExpectations() {
+  return [
+    /^http_requests_total\{method="GET",route="\/users\/:id",status_code="200"\} [1-9]/m,
+    /^http_requests_total\{method="POST",route="\/orders",status_code="201"\} [1-9]/m,
+    /^http_request_duration_seconds_count\{[^}]*route="\/hello"[^}]*\} [1-9]/m,
+    /^http_request_size_bytes_count\{method="POST",route="\/orders"\} [1-9]/m,
+    /^http_response_size_bytes_count\{method="GET",route="\/users\/:id"\} [1-9]/m,
+    /^http_requests_in_flight\{method="GET"\} /m,
+  ];
+}
+
+/** The three business metrics of servers/business-metrics-common.mjs. */
+function businessMetricsExpectations() {
+  return [
+    /^bench_operations_total\{route="\/users\/:id",outcome="success"\} [1-9]/m,
+    /^bench_operation_duration_seconds_count\{outcome="success"\} [1-9]/m,
+    /^bench_visits_total\{kind="write"\} [1-9]/m,
+  ];
+}
+
+/** express-prom-bundle's duration histogram, its path normalised by url-value-parser. */
+function promBundleExpectation() {
+  return /^http_request_duration_seconds_count\{[^}]*path="\/users\/#val"[^}]*\} [1-9]/m;
+}
 
 /** Vigil's decision counter counted allowed requests. */
 function allowedExpectation() {
@@ -166,125 +237,211 @@ function hitsExpectation() {
   return /^rate_limit_hits\{key="[^"]+"\} [1-9]/m;
 }
 
-/** The span check of a tracing scenario (see mountSpanCheck in servers/tracing-common.mjs). */
-function spanExpectations({ expressLayers = false } = {}) {
+/**
+ * The span check of a tracing scenario: mountSpanCheck (exported spans, the last exported batch) or,
+ * with `counted`, mountSpanCountCheck (ended spans, the last 64) in servers/tracing-common.mjs.
+ */
+function spanExpectations({ expressLayers = false, counted = false } = {}) {
+  const [total, last] = counted
+    ? ['spans_ended_total', 'last_spans']
+    : ['spans_exported_total', 'last_batch_spans'];
   return [
-    /^spans_exported_total [1-9]/m,
-    /^last_batch_spans\{name="(GET|POST) \/[^"]*",kind="1"\} [1-9]/m,
+    new RegExp(`^${total} [1-9]`, 'm'),
+    new RegExp(`^${last}\\{name="(GET|POST) \\/[^"]*",kind="1"\\} [1-9]`, 'm'),
     // The Express instrumentation's layer spans (kind 0, INTERNAL): it really patched Express.
-    ...(expressLayers ? [/^last_batch_spans\{name="request handler",kind="0"\} [1-9]/m] : []),
+    ...(expressLayers
+      ? [new RegExp(`^${last}\\{name="request handler",kind="0"\\} [1-9]`, 'm')]
+      : []),
   ];
 }
 
-/** The issue's targets, judged on the summary rows (medians over rounds). */
-export const TARGETS = [
-  {
-    name: '@vigil/metrics (all five HTTP metrics) >= 0.95x bare Express req/s',
-    needs: ['vigil-metrics'],
-    judge: (rows) => {
-      const ratio = rows['vigil-metrics'].ratio;
-      return { met: ratio >= 0.95, detail: `${ratio.toFixed(2)}x` };
-    },
-  },
-  {
-    name: '@vigil/metrics server CPU per request <= prom-client-minimal',
-    needs: ['vigil-metrics', 'prom-client-minimal'],
-    judge: (rows) => {
-      const vigil = rows['vigil-metrics'].extraCpuUs;
-      const minimal = rows['prom-client-minimal'].extraCpuUs;
-      return {
-        met: vigil <= minimal,
-        detail: `${signed(vigil)} µs vs ${signed(minimal)} µs over bare`,
-      };
-    },
-  },
-  {
-    name: '@vigil/tracing at 10% sampling >= 0.75x bare Express req/s',
-    needs: ['vigil-tracing-10'],
-    judge: (rows) => {
-      const ratio = rows['vigil-tracing-10'].ratio;
-      return { met: ratio >= 0.75, detail: `${ratio.toFixed(2)}x` };
-    },
-  },
-  {
-    name: '@vigil/tracing + request logger at 10% sampling >= 0.60x bare Express req/s',
-    needs: ['vigil-tracing-logger-10'],
-    judge: (rows) => {
-      const ratio = rows['vigil-tracing-logger-10'].ratio;
-      return { met: ratio >= 0.6, detail: `${ratio.toFixed(2)}x` };
-    },
-  },
-  {
-    name: '@vigil/tracing at 10% uses less server CPU per request than plain OpenTelemetry at 10%',
-    needs: ['vigil-tracing-10', 'otel-plain-10'],
-    judge: (rows) => {
-      const vigil = rows['vigil-tracing-10'].extraCpuUs;
-      const plain = rows['otel-plain-10'].extraCpuUs;
-      return {
-        met: vigil < plain,
-        detail: `${signed(vigil)} µs vs ${signed(plain)} µs over bare`,
-      };
-    },
-  },
-  {
-    // The hand-assembled equivalent of tracing + request logger is plain OpenTelemetry plus pino-http.
-    // Its cost is taken as the sum of the two measured costs: in each round, otel-plain-10's +µs over
-    // bare plus pino-http's +µs over bare, then the median over rounds. That is compared with the
-    // median of vigil-tracing-logger-10's +µs over bare.
-    name: '@vigil/tracing + request logger at 10% uses less server CPU per request than otel-plain-10 + pino-http (costs added)',
-    needs: ['vigil-tracing-logger-10', 'otel-plain-10', 'pino-http'],
-    judge: (rows) => {
-      const vigil = rows['vigil-tracing-logger-10'].extraCpuUs;
-      const plain = rows['otel-plain-10'].extraCpuUsPerRound;
-      const pinoHttp = rows['pino-http'].extraCpuUsPerRound;
-      const sum = median(plain.map((x, i) => x + pinoHttp[i]));
-      return {
-        met: vigil < sum,
-        detail: `${signed(vigil)} µs vs ${signed(sum)} µs over bare`,
-      };
-    },
-  },
-  {
-    name: '@vigil/business-metrics (three metrics per request) costs < 2% of @vigil/metrics req/s',
-    needs: ['vigil-business-metrics', 'vigil-metrics'],
-    judge: (rows) => {
-      // Paired per round like the ratios to bare, then the median over rounds.
-      const perRound = rows['vigil-business-metrics'].ratios.map(
-        (r, i) => r / rows['vigil-metrics'].ratios[i],
-      );
-      const ratio = median(perRound);
-      return {
-        met: ratio >= 0.98,
-        detail: `${ratio.toFixed(3)}x vigil-metrics; per round ${perRound.map((x) => x.toFixed(3)).join(' / ')}`,
-      };
-    },
-  },
-  rateLimitTarget(
-    '@vigil/rate-limit (memory) >= 0.97x plain express-rate-limit req/s',
-    'vigil-rate-limit',
-    'express-rate-limit',
-  ),
-  rateLimitTarget(
-    '@vigil/rate-limit (Redis) >= 0.97x plain express-rate-limit + rate-limit-redis req/s',
-    'vigil-rate-limit-redis',
-    'express-rate-limit-redis',
-  ),
-];
+/** @vigil/tracing's trace buffer holds traces whose root is a server span named by its route. */
+function traceBufferExpectations() {
+  return [/^traces_kept [1-9]/m, /^recent_traces\{root="(GET|POST) \/[^"]*"\} [1-9]/m];
+}
+
+/** Lines reached the log destination (servers/log-common.mjs). */
+function logExpectation() {
+  return /^log_lines_total [1-9]/m;
+}
 
 /**
- * `vigil` >= 0.97x `plain` in req/s. Paired like the ratios to bare: in each round, vigil's req/s
- * divided by plain's (both runs' ratios to that round's bare, divided), then the median over rounds.
+ * The issues' targets. Each is judged on the summary rows of one run (lib/report.mjs) and always from
+ * values paired within a round, so a round in which the machine was slow slows both sides: a ratio is
+ * the median over rounds of one run's req/s divided by the other's in the same round (each is first
+ * taken relative to that round's bare run, which cancels in the division); a CPU comparison is the
+ * median over rounds of the difference of their server CPU µs/req in the same round. `judge(rows)`
+ * returns `{ met, required, measured, perRound }`, the last three as printed, and `value`, the median.
+ * A target is judged only when every scenario it `needs` ran.
+ * @typedef {import('./lib/report.mjs').Rows} Rows
+ * @typedef {object} Judgement
+ * @property {boolean} met
+ * @property {number} value  the median the target is judged on
+ * @property {string} required  what is required, as printed
+ * @property {string} measured  the median, as printed
+ * @property {string[]} perRound  the per-round values the median is taken from, as printed
+ * @typedef {{ name: string, needs: string[], judge: (rows: Rows) => Judgement }} Target
+ * @type {Target[]}
  */
-function rateLimitTarget(name, vigil, plain) {
+export const TARGETS = [
+  // Issue 2: @vigil/metrics against bare Express and against the smallest hand-written middleware.
+  ratioToBare('@vigil/metrics (all five HTTP metrics) vs bare Express', 'vigil-metrics', 0.95),
+  cpuNoHigher(
+    '@vigil/metrics server CPU per request vs prom-client-minimal',
+    'vigil-metrics',
+    ['prom-client-minimal'],
+    { strict: false },
+  ),
+  // Issue 3: tracing, and tracing with the request logger.
+  ratioToBare('@vigil/tracing at 10% sampling vs bare Express', 'vigil-tracing-10', 0.75),
+  ratioToBare(
+    '@vigil/tracing + request logger at 10% sampling vs bare Express',
+    'vigil-tracing-logger-10',
+    0.6,
+  ),
+  cpuNoHigher(
+    '@vigil/tracing at 10% server CPU per request vs plain OpenTelemetry at 10%',
+    'vigil-tracing-10',
+    ['otel-plain-10'],
+    { strict: true },
+  ),
+  // The hand-assembled equivalent of tracing + request logger is plain OpenTelemetry plus pino-http,
+  // measured apart: its cost is the sum of the two costs over bare in the same round.
+  cpuNoHigher(
+    '@vigil/tracing + request logger at 10% server CPU per request vs otel-plain-10 + pino-http (costs over bare added)',
+    'vigil-tracing-logger-10',
+    ['otel-plain-10', 'pino-http'],
+    { strict: true },
+  ),
+  // Issue 5.
+  pairedRatio(
+    '@vigil/business-metrics (three metrics per request) vs @vigil/metrics',
+    'vigil-business-metrics',
+    'vigil-metrics',
+    0.98,
+    { digits: 3 },
+  ),
+  // Issue 4.
+  pairedRatio(
+    '@vigil/rate-limit (memory) vs plain express-rate-limit',
+    'vigil-rate-limit',
+    'express-rate-limit',
+    0.97,
+  ),
+  pairedRatio(
+    '@vigil/rate-limit (Redis) vs plain express-rate-limit + rate-limit-redis',
+    'vigil-rate-limit-redis',
+    'express-rate-limit-redis',
+    0.97,
+  ),
+  // Issue 10: the full stack against bare Express and against its hand-assembled equivalent.
+  ...[10, 100].flatMap((percent) => [
+    ratioToBare(
+      `Vigil full stack at ${percent}% sampling vs bare Express`,
+      `vigil-full-stack-${percent}`,
+      0.55,
+    ),
+    pairedRatio(
+      `Vigil full stack vs the hand-assembled stack, both at ${percent}% sampling`,
+      `vigil-full-stack-${percent}`,
+      `hand-assembled-${percent}`,
+      2,
+    ),
+  ]),
+];
+
+/** `1.23x` */
+const times = (/** @type {number} */ x, digits = 2) => `${x.toFixed(digits)}x`;
+
+/**
+ * The summary row of `scenario`; `needs` makes sure it ran.
+ * @param {Rows} rows
+ * @param {string} scenario
+ */
+const row = (rows, scenario) => entry(rows, scenario, 'summary row');
+
+/**
+ * `scenario`'s req/s >= `min` x bare Express: the median of its per-round ratios to bare.
+ * @param {string} name
+ * @param {string} scenario
+ * @param {number} min
+ * @returns {Target}
+ */
+function ratioToBare(name, scenario, min) {
   return {
     name,
-    needs: [vigil, plain],
+    needs: [scenario],
     judge: (rows) => {
-      const perRound = rows[vigil].ratios.map((r, i) => r / rows[plain].ratios[i]);
+      const { ratio, ratios } = row(rows, scenario);
+      return {
+        met: ratio >= min,
+        value: ratio,
+        required: `${scenario} >= ${times(min)} bare`,
+        measured: times(ratio),
+        perRound: ratios.map((x) => times(x)),
+      };
+    },
+  };
+}
+
+/**
+ * `scenario`'s req/s >= `min` x `other`'s, paired per round: in each round the scenario's ratio to
+ * bare divided by the other's (bare cancels: it is the one run's req/s over the other's), then the
+ * median over rounds.
+ * @param {string} name
+ * @param {string} scenario
+ * @param {string} other
+ * @param {number} min
+ * @param {{ digits?: number }} [format]
+ * @returns {Target}
+ */
+function pairedRatio(name, scenario, other, min, { digits = 2 } = {}) {
+  return {
+    name,
+    needs: [scenario, other],
+    judge: (rows) => {
+      const others = row(rows, other).ratios;
+      const perRound = row(rows, scenario).ratios.map((r, i) => r / (others[i] ?? NaN));
       const ratio = median(perRound);
       return {
-        met: ratio >= 0.97,
-        detail: `${ratio.toFixed(2)}x; per round ${perRound.map((x) => x.toFixed(2)).join(' / ')}`,
+        met: ratio >= min,
+        value: ratio,
+        required: `${scenario} >= ${times(min, digits)} ${other}`,
+        measured: times(ratio, digits),
+        perRound: perRound.map((x) => times(x, digits)),
+      };
+    },
+  };
+}
+
+/**
+ * `scenario`'s server CPU µs/req no higher than (`strict`: lower than) that of `others`, paired per
+ * round: in each round the scenario's µs/req over bare minus the sum of the others' µs/req over bare,
+ * then the median over rounds. With one other, bare cancels and it is the difference of the two runs'
+ * µs/req; with two, it compares the scenario with the two costs added.
+ * @param {string} name
+ * @param {string} scenario
+ * @param {string[]} others
+ * @param {{ strict: boolean }} comparison  `strict`: lower, else no higher
+ * @returns {Target}
+ */
+function cpuNoHigher(name, scenario, others, { strict }) {
+  return {
+    name,
+    needs: [scenario, ...others],
+    judge: (rows) => {
+      const perRound = row(rows, scenario).extraCpuUsPerRound.map(
+        (x, i) =>
+          x -
+          others.reduce((sum, other) => sum + (row(rows, other).extraCpuUsPerRound[i] ?? NaN), 0),
+      );
+      const difference = median(perRound);
+      return {
+        met: strict ? difference < 0 : difference <= 0,
+        value: difference,
+        required: `+µs/req over bare: ${scenario} ${strict ? '<' : '<='} ${others.join(' + ')}`,
+        measured: `${signed(difference)} µs/req difference`,
+        perRound: perRound.map((x) => signed(x)),
       };
     },
   };
@@ -293,13 +450,14 @@ function rateLimitTarget(name, vigil, plain) {
 /**
  * Figures reported without a target, after the targets, judged on the same summary rows.
  */
+/** @type {{ name: string, needs: string[], report: (rows: Rows) => string }[]} */
 export const REPORTS = [
   {
     name: 'Latency added by Redis (vigil-rate-limit-redis minus vigil-rate-limit, medians over rounds)',
     needs: ['vigil-rate-limit', 'vigil-rate-limit-redis'],
     report: (rows) => {
-      const memory = rows['vigil-rate-limit'];
-      const redis = rows['vigil-rate-limit-redis'];
+      const memory = row(rows, 'vigil-rate-limit');
+      const redis = row(rows, 'vigil-rate-limit-redis');
       const redisCpu = redis.redisCpuUsPerReq;
       return (
         `p50 ${signed(redis.latencyP50Ms - memory.latencyP50Ms, 2)} ms ` +
@@ -313,13 +471,3 @@ export const REPORTS = [
     },
   },
 ];
-
-function signed(n, digits = 1) {
-  return `${n >= 0 ? '+' : ''}${n.toFixed(digits)}`;
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}

@@ -14,20 +14,58 @@ export const PINNED =
   );
 
 /**
+ * `taskset -c <core> <program> <args...>` when pinning is possible, else `<program> <args...>`.
+ * @param {number} core
+ * @param {string} program
+ * @param {string[]} args
+ * @returns {{ command: string, args: string[] }}
+ */
+export function pinned(core, program, args) {
+  return PINNED
+    ? { command: 'taskset', args: ['-c', String(core), program, ...args] }
+    : { command: program, args };
+}
+
+/**
+ * A child process of the harness. `matches` sees whatever the child sent, hence `any`; the caller
+ * names the type of the message it waits for.
+ * @typedef {object} Child
+ * @property {string} label
+ * @property {(message: object) => void} send
+ * @property {<T>(matches: (message: any) => boolean, timeoutMs: number, what: string) => Promise<T>} waitFor
+ *   The next message for which `matches` holds, within `timeoutMs`.
+ * @property {() => Promise<void>} stop
+ * @property {Promise<void>} exited
+ */
+
+/**
  * Starts `node <script>` (on `core` when pinned) with an IPC channel. Messages are queued until
  * someone waits for them, so none is lost between two awaits; a child that dies fails every wait.
+ * @param {string} script
+ * @param {{ core: number, label: string, env?: NodeJS.ProcessEnv }} options
+ * @returns {Child}
  */
 export function startChild(script, { core, label, env }) {
-  const argv = [process.execPath, script];
-  const [command, ...args] = PINNED ? ['taskset', '-c', String(core), ...argv] : argv;
+  const { command, args } = pinned(core, process.execPath, [script]);
   const proc = spawn(command, args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
   });
+  /** @type {any[]} IPC messages no one waited for yet, as the child sent them. */
   const inbox = [];
+  /**
+   * @typedef {object} Waiter
+   * @property {(message: any) => boolean} matches
+   * @property {(message: any) => void} resolve
+   * @property {(error: Error) => void} reject
+   */
+  /** @type {Waiter[]} */
   const waiters = [];
+  /** @type {Error | undefined} */
   let exitError;
+  /** @type {Promise<void>} */
   const exited = new Promise((resolve) => {
+    /** @param {Error} error */
     const onGone = (error) => {
       if (exitError) return;
       exitError = error;
@@ -43,7 +81,7 @@ export function startChild(script, { core, label, env }) {
   proc.on('message', (message) => {
     const i = waiters.findIndex((w) => w.matches(message));
     if (i === -1) inbox.push(message);
-    else waiters.splice(i, 1)[0].resolve(message);
+    else waiters.splice(i, 1)[0]?.resolve(message);
   });
 
   return {
@@ -61,6 +99,7 @@ export function startChild(script, { core, label, env }) {
           waiters.splice(waiters.indexOf(waiter), 1);
           reject(new Error(`${label}: no ${what} within ${timeoutMs} ms`));
         }, timeoutMs);
+        /** @type {Waiter} */
         const waiter = {
           matches,
           resolve: (m) => (clearTimeout(timer), resolve(m)),

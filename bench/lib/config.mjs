@@ -9,6 +9,12 @@ export const DEFAULTS = Object.freeze({
   pipelining: 1,
 });
 
+/**
+ * @param {NodeJS.ProcessEnv} env
+ * @param {string} name
+ * @param {number} fallback
+ * @param {{ integer: boolean, min: number }} bounds
+ */
 function number(env, name, fallback, { integer, min }) {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -21,6 +27,10 @@ function number(env, name, fallback, { integer, min }) {
   return n;
 }
 
+/**
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {import('../scenarios.mjs').Scenario[]}
+ */
 function scenarios(env) {
   const raw = env.BENCH_SCENARIOS;
   if (raw === undefined || raw.trim() === '') return SCENARIOS;
@@ -41,6 +51,10 @@ function scenarios(env) {
   wanted.add(BASELINE);
   return SCENARIOS.filter((s) => wanted.has(s.name));
 }
+
+/**
+ * @typedef {ReturnType<typeof readConfig>} Config
+ */
 
 /** Reads the settings from `env`; throws with the variable's name on a bad value. */
 export function readConfig(env = process.env) {

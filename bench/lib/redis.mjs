@@ -4,7 +4,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { PINNED, SERVER_CORE } from './child.mjs';
+import { SERVER_CORE, pinned } from './child.mjs';
 
 const REDIS_SERVER = 'redis-server';
 /** Where to get it when it is missing. */
@@ -16,19 +16,29 @@ export function redisServerAvailable() {
   return spawnSync(REDIS_SERVER, ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** A port nobody listens on now. Redis binds it a moment later; a lost race fails its start loudly. */
+/**
+ * A port nobody listens on now. Redis binds it a moment later; a lost race fails its start loudly.
+ * @returns {Promise<number>}
+ */
 function freePort() {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
+      // Listening on a TCP address, so an AddressInfo.
+      const { port } = /** @type {import('node:net').AddressInfo} */ (probe.address());
       probe.close(() => resolve(port));
     });
   });
 }
 
-/** Runs `fn` with a short-lived client that fails at once instead of retrying. */
+/**
+ * Runs `fn` with a short-lived client that fails at once instead of retrying.
+ * @template T
+ * @param {number} port
+ * @param {(client: Redis) => Promise<T>} fn
+ * @returns {Promise<T>}
+ */
 async function withClient(port, fn) {
   const client = new Redis({
     host: '127.0.0.1',
@@ -48,8 +58,13 @@ async function withClient(port, fn) {
   }
 }
 
+/** @type {number | undefined} */
 let clockTicks;
-/** CPU time (user + system, µs) of process `pid` from /proc; undefined where there is no /proc. */
+/**
+ * CPU time (user + system, µs) of process `pid` from /proc; undefined where there is no /proc.
+ * @param {number | undefined} pid
+ * @returns {number | undefined}
+ */
 function processCpuUs(pid) {
   try {
     // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
@@ -62,24 +77,33 @@ function processCpuUs(pid) {
   }
 }
 
+/** @typedef {Awaited<ReturnType<typeof startRedis>>} RedisServer */
+
 /**
  * Starts `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no` (nothing written to
  * disk), pinned to the server's core like the server itself, and waits until it answers PING.
  */
 export async function startRedis() {
   const port = await freePort();
-  const argv = [
-    REDIS_SERVER,
-    ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-  ];
-  const [command, ...args] = PINNED ? ['taskset', '-c', String(SERVER_CORE), ...argv] : argv;
+  const { command, args } = pinned(SERVER_CORE, REDIS_SERVER, [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
   const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // The last lines it printed, for the error message if it does not come up.
   let output = '';
-  const keep = (chunk) => (output = (output + chunk).slice(-2000));
+  const keep = (/** @type {Buffer} */ chunk) => (output = (output + chunk.toString()).slice(-2000));
   proc.stdout.on('data', keep);
   proc.stderr.on('data', keep);
+  /** @type {Error | undefined} */
   let exitError;
+  /** @type {Promise<void>} */
   const exited = new Promise((resolve) => {
     proc.on('close', (code, signal) => {
       exitError ??= new Error(`redis-server exited (code ${code}, signal ${signal})`);
@@ -115,7 +139,9 @@ export async function startRedis() {
     } catch (err) {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`redis-server on port ${port} did not answer PING within 10 s: ${err}`);
+        throw new Error(
+          `redis-server on port ${port} did not answer PING within 10 s: ${String(err)}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

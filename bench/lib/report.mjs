@@ -1,21 +1,48 @@
-// Turning runs into the summary: medians over rounds, ratios paired within a round, the markdown table.
+// Turning runs into the summary: medians over rounds, ratios paired within a round, the markdown
+// tables of the scenarios and of the targets.
 import { BASELINE } from '../scenarios.mjs';
+import { entry, median, signed } from './stats.mjs';
 
-export function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
+/**
+ * One round: each scenario's run, by name.
+ * @typedef {Record<string, import('./run-scenario.mjs').Run>} Round
+ */
+
+/**
+ * A scenario's summary over rounds: medians, and the per-round values paired with bare.
+ * @typedef {object} Row
+ * @property {string} scenario
+ * @property {number} reqPerSec
+ * @property {number} ratio  median of `ratios`
+ * @property {number[]} ratios  req/s divided by the same round's bare req/s, per round
+ * @property {number} cpuUsPerReq
+ * @property {number} extraCpuUs  median of `extraCpuUsPerRound`
+ * @property {number[]} extraCpuUsPerRound  CPU µs/req minus the same round's bare, per round
+ * @property {number} latencyP50Ms
+ * @property {number} latencyP99Ms
+ * @property {number} rssMB
+ * @property {number | undefined} redisCpuUsPerReq
+ * @property {number} serverCpuUtilisation
+ */
+
+/** @typedef {Record<string, Row>} Rows */
 
 /**
  * One row per scenario. Absolute figures are medians over rounds. The ratio and the extra CPU are
  * computed per round against that round's baseline run, then the median is taken: on a noisy machine
  * a slow round slows the baseline too, and the pairing cancels it.
+ * @param {Round[]} rounds
+ * @param {string[]} scenarioNames
+ * @returns {Rows}
  */
 export function summarise(rounds, scenarioNames) {
+  /** @type {Rows} */
   const rows = {};
   for (const name of scenarioNames) {
-    const runs = rounds.map((round) => ({ run: round[name], base: round[BASELINE] }));
+    const runs = rounds.map((round) => ({
+      run: entry(round, name, 'run in a round'),
+      base: entry(round, BASELINE, 'run in a round'),
+    }));
     const ratios = runs.map(({ run, base }) => run.reqPerSec / base.reqPerSec);
     const extra = runs.map(({ run, base }) => run.cpuUsPerReq - base.cpuUsPerReq);
     rows[name] = {
@@ -31,7 +58,7 @@ export function summarise(rounds, scenarioNames) {
       rssMB: median(runs.map(({ run }) => run.rssMB)),
       // Only for the Redis scenarios, on machines with /proc.
       redisCpuUsPerReq: runs.every(({ run }) => run.redisCpuUsPerReq !== undefined)
-        ? median(runs.map(({ run }) => run.redisCpuUsPerReq))
+        ? median(runs.map(({ run }) => run.redisCpuUsPerReq ?? NaN))
         : undefined,
       serverCpuUtilisation: median(runs.map(({ run }) => run.serverCpuUtilisation)),
     };
@@ -39,10 +66,13 @@ export function summarise(rounds, scenarioNames) {
   return rows;
 }
 
-const fixed = (n, digits) => n.toFixed(digits);
-const signed = (n, digits) => `${n >= 0 ? '+' : ''}${n.toFixed(digits)}`;
+const fixed = (/** @type {number} */ n, /** @type {number} */ digits) => n.toFixed(digits);
 
-/** The summary as a markdown table, scenarios in list order. */
+/**
+ * The summary as a markdown table, scenarios in list order.
+ * @param {Rows} rows
+ * @param {string[]} scenarioNames
+ */
 export function table(rows, scenarioNames) {
   const header = [
     'scenario',
@@ -56,10 +86,10 @@ export function table(rows, scenarioNames) {
   ];
   const lines = [
     `| ${header.join(' | ')} |`,
-    `| ${header.map((h, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
   ];
   for (const name of scenarioNames) {
-    const r = rows[name];
+    const r = entry(rows, name, 'summary row');
     const base = name === BASELINE;
     const cells = [
       name,
@@ -76,15 +106,43 @@ export function table(rows, scenarioNames) {
   return lines.join('\n');
 }
 
-/** Per-round ratios and extra CPU, so the spread behind each median is visible. */
+/**
+ * Per-round ratios and extra CPU, so the spread behind each median is visible.
+ * @param {Rows} rows
+ * @param {string[]} scenarioNames
+ */
 export function spread(rows, scenarioNames) {
   return scenarioNames
     .filter((name) => name !== BASELINE)
     .map((name) => {
-      const r = rows[name];
+      const r = entry(rows, name, 'summary row');
       const ratios = r.ratios.map((x) => fixed(x, 2)).join(' / ');
       const extra = r.extraCpuUsPerRound.map((x) => signed(x, 1)).join(' / ');
       return `- ${name}: ratio per round ${ratios}; +µs per round ${extra}`;
     })
     .join('\n');
+}
+
+/**
+ * The judged targets (`{ name, met, required, measured, perRound }`, see TARGETS in scenarios.mjs) as a
+ * markdown table: each with what it requires, the median measured in this run, the per-round values
+ * that median is taken from, and whether it is met.
+ * @param {(import('../scenarios.mjs').Judgement & { name: string })[]} targets
+ */
+export function targetTable(targets) {
+  const lines = [
+    '| target | required | measured (median) | per round | status |',
+    '| --- | --- | ---: | --- | --- |',
+  ];
+  for (const t of targets) {
+    const cells = [
+      t.name,
+      t.required,
+      t.measured,
+      t.perRound.join(' / '),
+      t.met ? 'met' : '**not met**',
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
 }

@@ -8,6 +8,13 @@ const MB = 1024 * 1024;
 /** A run that must not be reported: wrong answers, errors, or a missing metric. */
 export class RunFailure extends Error {}
 
+/**
+ * @param {string} base
+ * @param {string} path
+ * @param {RequestInit | undefined} init
+ * @param {number} status
+ * @param {(body: string) => boolean} check
+ */
 async function expectResponse(base, path, init, status, check) {
   const res = await fetch(base + path, init);
   const body = await res.text();
@@ -18,7 +25,10 @@ async function expectResponse(base, path, init, status, check) {
   }
 }
 
-/** The route mix answers as it should before any load is sent. */
+/**
+ * The route mix answers as it should before any load is sent.
+ * @param {string} base
+ */
 async function sanityCheck(base) {
   await expectResponse(base, '/hello', undefined, 200, (b) => b === 'Hello, world!');
   await expectResponse(base, '/users/7', undefined, 200, (b) => JSON.parse(b).id === '7');
@@ -35,7 +45,11 @@ async function sanityCheck(base) {
   );
 }
 
-/** After the measured window: the scrape answers and holds what the middleware should have recorded. */
+/**
+ * After the measured window: the scrape answers and holds what the middleware should have recorded.
+ * @param {string} base
+ * @param {import('../scenarios.mjs').Check} metrics
+ */
 async function checkMetrics(base, metrics) {
   const res = await fetch(base + metrics.path);
   const text = await res.text();
@@ -48,6 +62,11 @@ async function checkMetrics(base, metrics) {
   return Buffer.byteLength(text);
 }
 
+/**
+ * What went wrong in one autocannon run, as one line, or nothing.
+ * @param {string} phase
+ * @param {import('../load.mjs').LoadResult} r
+ */
 function failures(phase, r) {
   const bad = [];
   if (r.errors > 0) bad.push(`${r.errors} errors`);
@@ -57,7 +76,16 @@ function failures(phase, r) {
   return bad.length ? [`${phase}: ${bad.join(', ')}`] : [];
 }
 
+/**
+ * The server's answer to a usage question (servers/common.mjs).
+ * @typedef {{ cpu: NodeJS.CpuUsage, at: number, requests: number, rss: number }} Usage
+ */
+
 let usageId = 0;
+/**
+ * @param {import('./child.mjs').Child} server
+ * @returns {Promise<Usage>}
+ */
 async function usage(server) {
   const id = ++usageId;
   server.send({ type: 'usage', id });
@@ -67,19 +95,27 @@ async function usage(server) {
 /**
  * Runs `scenario` once and returns its measurements; throws RunFailure on any failed request.
  * `redis` is the harness's redis-server (lib/redis.mjs), required by scenarios with `redis: true`.
+ * @param {import('../scenarios.mjs').Scenario} scenario
+ * @param {import('./config.mjs').Config} config
+ * @param {{ redis?: import('./redis.mjs').RedisServer }} [harness]
  */
 export async function runScenario(scenario, config, { redis } = {}) {
-  if (scenario.redis && !redis)
-    throw new Error(`${scenario.name} needs the harness's redis-server`);
-  // Each run starts from an empty Redis, so its check sees only its own counts.
-  if (scenario.redis) await redis.flush();
+  // The harness's redis-server, when this scenario uses it.
+  let own;
+  if (scenario.redis) {
+    if (!redis) throw new Error(`${scenario.name} needs the harness's redis-server`);
+    own = redis;
+    // Each run starts from an empty Redis, so its check sees only its own counts.
+    await own.flush();
+  }
   const server = startChild(fileURLToPath(new URL(`../${scenario.server}`, import.meta.url)), {
     core: SERVER_CORE,
     label: `server ${scenario.name}`,
-    env: { NODE_ENV: 'production', ...(scenario.redis && { REDIS_URL: redis.url }) },
+    env: { NODE_ENV: 'production', ...(own && { REDIS_URL: own.url }) },
   });
   let load;
   try {
+    /** @type {{ port: number }} */
     const { port } = await server.waitFor((m) => m?.type === 'ready', 15_000, 'ready message');
     const base = `http://127.0.0.1:${port}`;
     await sanityCheck(base);
@@ -94,6 +130,7 @@ export async function runScenario(scenario, config, { redis } = {}) {
       duration: config.duration,
     });
     const warmTimeout = (config.warmup + 30) * 1000;
+    /** @type {{ result: import('../load.mjs').LoadResult | null }} */
     const { result: warmup } = await load.waitFor(
       (m) => m?.type === 'warmed',
       warmTimeout,
@@ -103,12 +140,13 @@ export async function runScenario(scenario, config, { redis } = {}) {
     // The measured window: the server's own CPU and request count between these two snapshots, and
     // the CPU of redis-server, which shares the server's core.
     const before = await usage(server);
-    const redisBefore = scenario.redis ? redis.cpuUs() : undefined;
+    const redisBefore = own?.cpuUs();
     load.send({ type: 'measure' });
     const measureTimeout = (config.duration + 30) * 1000;
+    /** @type {{ result: import('../load.mjs').LoadResult }} */
     const { result } = await load.waitFor((m) => m?.type === 'result', measureTimeout, 'result');
     const after = await usage(server);
-    const redisAfter = scenario.redis ? redis.cpuUs() : undefined;
+    const redisAfter = own?.cpuUs();
 
     const bad = [...(warmup ? failures('warm-up', warmup) : []), ...failures('measured', result)];
     if (bad.length > 0) throw new RunFailure(`${scenario.name}: ${bad.join('; ')}`);
@@ -151,3 +189,5 @@ export async function runScenario(scenario, config, { redis } = {}) {
     await Promise.all([server.stop(), load?.stop()]);
   }
 }
+
+/** @typedef {Awaited<ReturnType<typeof runScenario>>} Run */

@@ -2,9 +2,12 @@
 import http from 'node:http';
 import express from 'express';
 
-/** The route mix every scenario serves, mounted after the scenario's own middleware. */
+/**
+ * The route mix every scenario serves, mounted after the scenario's own middleware.
+ * @param {import('express').Express} app
+ */
 export function mountRoutes(app) {
-  app.get('/hello', (req, res) => {
+  app.get('/hello', (_req, res) => {
     res.type('text/plain').send('Hello, world!');
   });
 
@@ -28,19 +31,22 @@ export function mountRoutes(app) {
 /**
  * Listens on 127.0.0.1 (free port), tells the harness the port, and answers its `usage` questions.
  * Usage goes over IPC, never over HTTP, so asking for it is neither a request nor counted work.
+ * @param {import('express').Express} app
  */
 export function serve(app) {
+  // The harness starts every server with an IPC channel (lib/child.mjs), so process.send is there.
+  const send = /** @type {NonNullable<typeof process.send>} */ (process.send).bind(process);
   let requests = 0;
   const server = http.createServer((req, res) => {
     requests++;
     app(req, res);
   });
-  process.on('message', (message) => {
+  process.on('message', (/** @type {{ type?: string, id?: number } | undefined} */ message) => {
     if (message?.type !== 'usage') return;
     // CPU first: everything after it (memoryUsage, the send) is the harness's cost, not the app's.
     const cpu = process.cpuUsage();
     const at = performance.now();
-    process.send({
+    send({
       type: 'usage',
       id: message.id,
       cpu,
@@ -52,6 +58,8 @@ export function serve(app) {
   // The harness is gone (crashed or interrupted): do not linger as an orphan holding a core.
   process.on('disconnect', () => process.exit(0));
   server.listen(0, '127.0.0.1', () => {
-    process.send({ type: 'ready', port: server.address().port });
+    // Listening on a TCP address, so an AddressInfo.
+    const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+    send({ type: 'ready', port });
   });
 }

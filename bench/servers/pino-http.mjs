@@ -2,7 +2,7 @@
 // through pino.destination(), the same kind of destination as `vigil-tracing-logger-10`. No tracing.
 import express from 'express';
 import pino from 'pino';
-import pinoHttp from 'pino-http';
+import { pinoHttp } from 'pino-http';
 import { mountRoutes, serve } from './common.mjs';
 
 const app = express();

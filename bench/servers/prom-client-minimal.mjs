@@ -29,7 +29,7 @@ app.use(function minimalMetrics(req, res, next) {
   });
   next();
 });
-app.get('/metrics', async (req, res) => {
+app.get('/metrics', async (_req, res) => {
   res.type(register.contentType).send(await register.metrics());
 });
 mountRoutes(app);

@@ -24,6 +24,9 @@ export function redisUrl() {
  * Mounts the hit-count check. Call it after mountRoutes(app), so no load request meets it. It answers
  * `rate_limit_hits{key="127.0.0.1"} 51234`: what `hits(key)` reads for the requester's own key (the
  * load comes from the same address; the check request itself was counted too), then `extra()` lines.
+ * @param {import('express').Express} app
+ * @param {(key: string) => Promise<number | undefined>} hits
+ * @param {() => string[]} [extra]
  */
 export function mountHitsCheck(app, hits, extra = () => []) {
   app.get(RATE_LIMIT_CHECK_PATH, async (req, res) => {
@@ -33,7 +36,11 @@ export function mountHitsCheck(app, hits, extra = () => []) {
   });
 }
 
-/** Reads a count straight from Redis with a client of its own, not through the limiter under test. */
+/**
+ * Reads a count straight from Redis with a client of its own, not through the limiter under test.
+ * @param {string} prefix
+ * @returns {(key: string) => Promise<number>}
+ */
 export function redisHits(prefix) {
   return async (key) => {
     // Loaded here, after the window: the memory scenarios never load ioredis for this.

@@ -2,4 +2,4 @@
 // through the client Vigil creates from `redis: { url }` (see rate-limit-vigil.mjs).
 import { serveVigilRateLimit } from './rate-limit-vigil.mjs';
 
-serveVigilRateLimit({ redis: true });
+await serveVigilRateLimit({ redis: true });

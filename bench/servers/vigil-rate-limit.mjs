@@ -2,4 +2,4 @@
 // /metrics from its registry (see rate-limit-vigil.mjs).
 import { serveVigilRateLimit } from './rate-limit-vigil.mjs';
 
-serveVigilRateLimit();
+await serveVigilRateLimit();

@@ -6,7 +6,11 @@ import { expressRequestLogger } from '@vigil/logging';
 import { expressTracing, startTracing } from '@vigil/tracing';
 import { discardingExporter, loadExpressAfterTracing, mountSpanCheck } from './tracing-common.mjs';
 
-/** Starts tracing, then serves the route mix; `logger` adds expressRequestLogger() to /dev/null. */
+/**
+ * Starts tracing, then serves the route mix; `logger` adds expressRequestLogger() to /dev/null.
+ * @param {number} ratio
+ * @param {{ logger?: boolean }} [options]
+ */
 export async function serveVigilTracing(ratio, { logger = false } = {}) {
   const exporter = discardingExporter();
   startTracing({

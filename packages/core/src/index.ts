@@ -59,7 +59,14 @@ export { RequestRecord, Connection, allocateSlot, beginRequest, findRequest } fr
 export type { RequestSink } from './lifecycle';
 export { requestRouteTemplate } from './request-route';
 export { targetPath } from './request-path';
-export { canonicalPath, collapseSlashes, pathListOption, pathMatcher } from './path-match';
+export {
+  canonicalPath,
+  canonicalRoute,
+  collapseSlashes,
+  foldPath,
+  pathListOption,
+  pathMatcher,
+} from './path-match';
 export type { PathMatchRules, PathPattern } from './path-match';
 export { acceptId, generateId, MAX_ID_LENGTH } from './request-id';
 export { setTraceContextProvider, getActiveTraceContext } from './trace-context';

@@ -27,9 +27,11 @@ export const OPERATIONAL_PATHS: readonly string[] = Object.freeze([
 
 const escape = (p: string): string => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-// `/x/*` is everything below /x; anything else is exact.
+// `/x/*` is everything below /x, in segments that are not `.` or `..` (so `/_vigil/../api/login`, which
+// a proxy may resolve to `/api/login`, is not exempt); anything else is exact.
+const BELOW = String.raw`(?:/(?!\.\.?(?:/|$))[^/]+)+`;
 const PATTERN = new RegExp(
-  `^(?:${OPERATIONAL_PATHS.map((p) => (p.endsWith('/*') ? `${escape(p.slice(0, -2))}/.+` : escape(p))).join('|')})/?$`,
+  `^(?:${OPERATIONAL_PATHS.map((p) => (p.endsWith('/*') ? escape(p.slice(0, -2)) + BELOW : escape(p))).join('|')})/?$`,
   'i',
 );
 

@@ -11,8 +11,16 @@ export function targetPath(url: string | undefined): string {
   if (url.charCodeAt(0) !== 47) {
     const scheme = url.indexOf('://');
     if (scheme !== -1) {
-      const slash = url.indexOf('/', scheme + 3);
-      start = slash === -1 ? url.length : slash;
+      // The authority ends at the first `/`, `?` or `#`; without a `/` there the path is `/`.
+      start = url.length;
+      for (let i = scheme + 3; i < url.length; i++) {
+        const c = url.charCodeAt(i);
+        if (c === 47 || c === 63 || c === 35) {
+          start = i;
+          break;
+        }
+      }
+      if (url.charCodeAt(start) !== 47) return '/';
     }
   }
   let end = url.indexOf('?', start);

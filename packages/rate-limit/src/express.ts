@@ -19,7 +19,7 @@ import { ipKey } from './keys';
 import { type LimiterControls, failClosedRetryAfter, setUp, withControls } from './limiter';
 import { type ParsedOptions, type Policy } from './options';
 import type { LimitInfo, LimitedRequest, RateLimitOptions } from './types';
-import { RequestPath } from './paths';
+import { RequestPath, routedPath } from './paths';
 import { limitedBody, resetSeconds, resolveKey, unavailableBody } from './resolve';
 import { StoreUnavailableError } from './store';
 
@@ -30,6 +30,7 @@ export type ExpressRateLimit = ExpressMiddleware & LimiterControls<ExpressMiddle
 type ExpressRequest = IncomingMessage & {
   ip?: string;
   originalUrl?: string;
+  baseUrl?: string;
   app?: { get?(name: string): unknown };
   user?: { id?: unknown };
   rateLimit?: { limit: number; used: number; remaining: number; resetTime?: Date; key: string };
@@ -83,7 +84,10 @@ export function expressRateLimit(options: RateLimitOptions): ExpressRateLimit {
   const chain = (indexes: readonly number[], matchRoutes: boolean): ExpressMiddleware =>
     function vigilRateLimit(req: ExpressRequest, res, next) {
       const record = beginRequest(req, res);
-      const path = new RequestPath(record.path);
+      const path = new RequestPath(
+        record.path,
+        routedPath(req.url, req.originalUrl ?? req.url ?? '/', req.baseUrl),
+      );
       if (opts.isSkipped(path.raw)) {
         next();
         return;

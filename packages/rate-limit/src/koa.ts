@@ -11,7 +11,8 @@ import { type LimiterControls, failClosedRetryAfter, setUp, withControls } from 
 import { ipKey } from './keys';
 import { type ParsedOptions, type Policy } from './options';
 import type { LimitInfo, LimitedRequest, RateLimitOptions, RateLimitState } from './types';
-import { RequestPath } from './paths';
+import { RequestPath, routedPath } from './paths';
+import { targetPath } from '@vigil/core';
 import { limitedBody, resetSeconds, resolveKey, standardHeaders, unavailableBody } from './resolve';
 import { StoreUnavailableError, storeInitOptions } from './store';
 
@@ -19,6 +20,10 @@ import { StoreUnavailableError, storeInitOptions } from './store';
 export interface KoaContextLike extends CoreKoaContext {
   method: string;
   path: string;
+  url?: string;
+  originalUrl?: string;
+  /** Set by a middleware to make @koa/router route on another path. */
+  newRouterPath?: unknown;
   ip: string;
   status: number;
   body: unknown;
@@ -46,7 +51,7 @@ export function koaRateLimit(options: RateLimitOptions): KoaRateLimit {
   const chain = (indexes: readonly number[], matchRoutes: boolean): KoaMiddleware =>
     async function vigilRateLimit(ctx, next) {
       const record = beginRequest(ctx.req, ctx.res, ctx);
-      const path = new RequestPath(record.path);
+      const path = new RequestPath(record.path, routedPathOf(ctx));
       if (opts.isSkipped(path.raw)) {
         await next();
         return;
@@ -88,6 +93,16 @@ export function koaRateLimit(options: RateLimitOptions): KoaRateLimit {
     };
 
   return withControls('koaRateLimit', opts, stores, chain);
+}
+
+/**
+ * The path Koa's routers route on, when a middleware before the limiter changed it: @koa/router's
+ * `ctx.newRouterPath` (which it prefers to the URL), or a rewritten `ctx.url`. Undefined otherwise.
+ */
+function routedPathOf(ctx: KoaContextLike): string | undefined {
+  const override = ctx.newRouterPath;
+  if (typeof override === 'string' && override !== '') return targetPath(override);
+  return routedPath(ctx.url, ctx.originalUrl ?? ctx.url ?? '/');
 }
 
 function initStore(store: Store, policy: Policy, decisions: Decisions): void {

@@ -240,7 +240,7 @@ export function parseOptions(
     ipv6Subnet,
     headers,
     isSkipped: pathListOption(ctx, 'skipPaths', o.skipPaths, DEFAULT_SKIP_PATHS, {
-      canonical: true,
+      folded: true,
     }),
     retryIntervalMs: integerOption(ctx, 'retryIntervalMs', o.retryIntervalMs, 1000, 10, 600_000),
     registry: registry ?? defaultRegistry(),

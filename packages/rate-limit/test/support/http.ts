@@ -1,5 +1,6 @@
 // Real servers on ephemeral ports and a small HTTP client that can pick its source address.
 import { Agent, type IncomingHttpHeaders, request } from 'node:http';
+import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
 // Servers come from the metrics suite's support: started on an ephemeral port, closed together.
@@ -52,6 +53,49 @@ export function send(origin: string, path: string, options: SendOptions = {}): P
       res.on('error', reject);
     });
     req.end();
+  });
+}
+
+/** A keep-alive agent holding at most `sockets` connections. */
+export interface RawReply {
+  status: number;
+  body: string;
+}
+
+/**
+ * One request written byte for byte on its own connection, for request targets that an HTTP client
+ * would normalise or refuse (`//`, `..`, `\`, `#`, absolute form): `target` goes on the request line
+ * as given (latin1). The body of a `Content-Length` response is returned as text.
+ */
+export function rawTarget(
+  origin: string,
+  target: string,
+  options: { method?: string; headers?: Record<string, string> } = {},
+): Promise<RawReply> {
+  const { host, hostname, port } = new URL(origin);
+  const lines = [
+    `${options.method ?? 'GET'} ${target} HTTP/1.1`,
+    `Host: ${host}`,
+    'Content-Length: 0',
+    'Connection: close',
+    ...Object.entries(options.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
+  ];
+  return new Promise<RawReply>((resolve, reject) => {
+    const socket = connect(Number(port), hostname.replace(/^\[|\]$/g, ''));
+    const parts: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => parts.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const text = Buffer.concat(parts).toString('latin1');
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(text);
+      if (status === null) {
+        reject(new Error(`no HTTP response to ${JSON.stringify(target)}: ${JSON.stringify(text)}`));
+        return;
+      }
+      const split = text.indexOf('\r\n\r\n');
+      resolve({ status: Number(status[1]), body: split === -1 ? '' : text.slice(split + 4) });
+    });
+    socket.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'));
   });
 }
 

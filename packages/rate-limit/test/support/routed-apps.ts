@@ -1,0 +1,119 @@
+// Apps routed as real services are: an API router mounted at /api (Express Router, nested @koa/router)
+// whose handlers count their runs, so a test can tell a limited or 404 request from one that ran.
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import Router from '@koa/router';
+import express, { type RequestHandler } from 'express';
+import Koa, { type Middleware } from 'koa';
+import {
+  type LimiterControls,
+  type RateLimitState,
+  type RateLimitOptions,
+  expressRateLimit,
+  koaRateLimit,
+} from '@vigil/rate-limit';
+import type { FrameworkName } from './apps';
+
+const load = createRequire(__filename);
+const express4 = load('express4') as typeof express;
+const Koa2 = load('koa2') as typeof Koa;
+
+/** The user whose password reset the `reset` policy protects (`POST /api/users/:name/reset`). */
+export const PROTECTED_USER = 'admin';
+
+export interface RoutedSettings {
+  /** The limiter's options, mounted app-wide before the routes; without them, no limiter. */
+  options?: RateLimitOptions;
+  /** Express: middleware mounted before the limiter (tracing, ...). */
+  expressBefore?: RequestHandler[];
+  /** Koa: middleware mounted before the limiter. */
+  koaBefore?: Middleware[];
+  /** Runs in the login handler with Express's `req` or Koa's `ctx` (an audit(req) event, ...). */
+  onLogin?: (source: object) => void;
+}
+
+export interface RoutedApp {
+  listener: RequestListener;
+  limiter: LimiterControls<unknown> | undefined;
+  /** Handler runs: logins, and password resets of PROTECTED_USER. */
+  runs: { login: number; protectedReset: number };
+  /** The request target of every request the server received, as Node parsed it. */
+  targets: string[];
+  /** What the login handler found in `req.rateLimit` / `ctx.state.rateLimit`, per run. */
+  rateLimits: (RateLimitState | undefined)[];
+}
+
+/*
+ * Routes, under an API router mounted at /api:
+ *   POST /api/auth/login         401 { handler: 'login' } (a failed login, as the issue's app answers)
+ *   POST /api/users/:name/reset  200 { handler: 'reset', name } (the name decoded by the framework)
+ * Anything else is the framework's own 404.
+ */
+export function buildRoutedApp(framework: FrameworkName, settings: RoutedSettings = {}): RoutedApp {
+  const state: Omit<RoutedApp, 'listener' | 'limiter'> = {
+    runs: { login: 0, protectedReset: 0 },
+    targets: [],
+    rateLimits: [],
+  };
+  const built =
+    framework === 'express4' || framework === 'express5'
+      ? expressApp(framework === 'express4' ? express4 : express, settings, state)
+      : koaApp(framework === 'koa2' ? Koa2 : Koa, settings, state);
+  const listener: RequestListener = (req, res) => {
+    state.targets.push(req.url ?? '');
+    built.listener(req, res);
+  };
+  return { ...state, listener, limiter: built.limiter };
+}
+
+type State = Omit<RoutedApp, 'listener' | 'limiter'>;
+type Built = { listener: RequestListener; limiter: LimiterControls<unknown> | undefined };
+
+function expressApp(factory: typeof express, settings: RoutedSettings, state: State): Built {
+  const app = factory();
+  for (const middleware of settings.expressBefore ?? []) app.use(middleware);
+  const limiter = settings.options === undefined ? undefined : expressRateLimit(settings.options);
+  if (limiter !== undefined) app.use(limiter);
+  const api = factory.Router();
+  api.post('/auth/login', (req, res) => {
+    state.runs.login++;
+    state.rateLimits.push((req as { rateLimit?: RateLimitState }).rateLimit);
+    settings.onLogin?.(req);
+    res.status(401).json({ handler: 'login' });
+  });
+  api.post('/users/:name/reset', (req, res) => {
+    const name = req.params.name;
+    if (name === PROTECTED_USER) state.runs.protectedReset++;
+    res.json({ handler: 'reset', name });
+  });
+  app.use('/api', api);
+  return { listener: app, limiter };
+}
+
+function koaApp(Factory: typeof Koa, settings: RoutedSettings, state: State): Built {
+  const app = new Factory();
+  for (const middleware of settings.koaBefore ?? []) app.use(middleware);
+  const limiter = settings.options === undefined ? undefined : koaRateLimit(settings.options);
+  if (limiter !== undefined) app.use(limiter);
+  const api = new Router();
+  api.post('/auth/login', (ctx) => {
+    state.runs.login++;
+    state.rateLimits.push((ctx.state as { rateLimit?: RateLimitState }).rateLimit);
+    settings.onLogin?.(ctx);
+    ctx.status = 401;
+    ctx.body = { handler: 'login' };
+  });
+  api.post('/users/:name/reset', (ctx) => {
+    const name = ctx.params.name;
+    if (name === PROTECTED_USER) state.runs.protectedReset++;
+    ctx.body = { handler: 'reset', name };
+  });
+  const root = new Router();
+  root.use('/api', api.routes());
+  app.use(root.routes());
+  const handle = app.callback();
+  return {
+    listener: (req: IncomingMessage, res: ServerResponse) => void handle(req, res),
+    limiter,
+  };
+}

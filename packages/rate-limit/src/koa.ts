@@ -2,19 +2,14 @@
 import {
   type KoaContextLike as CoreKoaContext,
   type KoaMiddleware as CoreKoaMiddleware,
-  type RequestRecord,
   beginRequest,
+  targetPath,
 } from '@vigil/core';
-import { MemoryStore, type Store } from 'express-rate-limit';
-import type { Decisions } from './decisions';
-import { type LimiterControls, failClosedRetryAfter, setUp, withControls } from './limiter';
-import { ipKey } from './keys';
-import { type ParsedOptions, type Policy } from './options';
-import type { LimitInfo, LimitedRequest, RateLimitOptions, RateLimitState } from './types';
+import type { Store } from 'express-rate-limit';
+import { type Decrement, type Exchange, check, initStore } from './check';
+import { type LimiterControls, setUp, withControls } from './limiter';
 import { RequestPath, routedPath } from './paths';
-import { targetPath } from '@vigil/core';
-import { limitedBody, resetSeconds, resolveKey, standardHeaders, unavailableBody } from './resolve';
-import { StoreUnavailableError, storeInitOptions } from './store';
+import type { LimitedRequest, RateLimitOptions, RateLimitState } from './types';
 
 /** The part of a Koa context the limiter uses (Koa 2 and 3). */
 export interface KoaContextLike extends CoreKoaContext {
@@ -58,18 +53,18 @@ export function koaRateLimit(options: RateLimitOptions): KoaRateLimit {
       }
       trust.koa(ctx.app, ctx.req.headers);
       let decrements: Decrement[] | undefined;
+      let exchange: Exchange | undefined;
       for (const index of indexes) {
-        const policy = opts.policies[index] as Policy;
+        const policy = opts.policies[index]!;
         if (matchRoutes && !policy.routes.matches(ctx.method, path)) continue;
+        exchange ??= koaExchange(ctx, record, path);
         const outcome = await check(
           opts,
           policy,
           index,
           stores.stores[index] as Store,
           decisions,
-          ctx,
-          record,
-          path,
+          exchange,
         );
         if (outcome === 'stop') {
           // Refused by this policy (429 or 503): a failed request for the policies that counted it.
@@ -105,37 +100,7 @@ function routedPathOf(ctx: KoaContextLike): string | undefined {
   return routedPath(ctx.url, ctx.originalUrl ?? ctx.url ?? '/');
 }
 
-function initStore(store: Store, policy: Policy, decisions: Decisions): void {
-  // express-rate-limit calls init() when it creates a limiter; Koa has no limiter to do it.
-  try {
-    const result =
-      store instanceof MemoryStore
-        ? store.init(storeInitOptions(policy))
-        : store.init?.(storeInitOptions(policy));
-    if (result instanceof Promise)
-      result.catch((error: unknown) => decisions.problems.report(`init:${policy.name}`, error));
-  } catch (error) {
-    decisions.problems.report(`init:${policy.name}`, error);
-  }
-}
-
-/** Undoes a counted hit after the response when the policy skips requests with its outcome. */
-type Decrement = (succeeded: boolean) => void;
-
-/**
- * Checks one policy. Returns 'stop' when the response is decided here (limited, or failed closed),
- * a decrement to run after the response for skip-on-success/failure policies, or 'next'.
- */
-async function check(
-  opts: ParsedOptions,
-  policy: Policy,
-  index: number,
-  store: Store,
-  decisions: Decisions,
-  ctx: KoaContextLike,
-  record: RequestRecord,
-  path: RequestPath,
-): Promise<'stop' | 'next' | Decrement> {
+function koaExchange(ctx: KoaContextLike, record: Exchange['record'], path: RequestPath): Exchange {
   const request: LimitedRequest = {
     source: ctx,
     method: ctx.method,
@@ -143,73 +108,23 @@ async function check(
     headers: ctx.req.headers,
     ip: ctx.ip === '' ? undefined : ctx.ip,
   };
-  const key =
-    policy.key === 'ip'
-      ? ipKey(request.ip, opts.ipv6Subnet)
-      : await resolveKey(policy, request, opts.ipv6Subnet, defaultUser, decisions.problems);
-  let totalHits: number;
-  let resetTime: Date | undefined;
-  try {
-    ({ totalHits, resetTime } = await store.increment(key));
-  } catch (error) {
-    decisions.count(index, 'store_error');
-    if (!(error instanceof StoreUnavailableError)) decisions.problem(policy, 'increment', error);
-    if (policy.onStoreError !== 'fail-closed') return 'next';
-    hintRoute(record, policy, path);
-    const retryAfter = failClosedRetryAfter(opts);
-    ctx.status = 503;
-    ctx.set('Retry-After', String(retryAfter));
-    ctx.set('Content-Type', 'application/json; charset=utf-8');
-    ctx.body = unavailableBody(policy, retryAfter);
-    return 'stop';
-  }
-  const info: LimitInfo = {
-    policy: policy.name,
-    limit: policy.limit,
-    used: totalHits,
-    remaining: Math.max(policy.limit - totalHits, 0),
-    resetTime,
-    retryAfterSeconds: resetSeconds(policy.windowMs, resetTime),
-  };
-  if (opts.headers !== false) {
-    for (const [name, value] of standardHeaders(opts.headers, policy, info, key)) {
-      if (opts.headers === 'draft-8') ctx.append(name, value);
+  return {
+    request,
+    record,
+    path,
+    header(name, value, append) {
+      if (append) ctx.append(name, value);
       else ctx.set(name, value);
-    }
-  }
-  // What express-rate-limit puts on Express's req.rateLimit, for the app's handlers on Koa.
-  if (ctx.state !== undefined) {
-    ctx.state.rateLimit = {
-      limit: policy.limit,
-      used: totalHits,
-      remaining: info.remaining,
-      resetTime,
-      key,
-    };
-  }
-  if (totalHits > policy.limit) {
-    if (opts.headers !== false) ctx.set('Retry-After', String(info.retryAfterSeconds));
-    hintRoute(record, policy, path);
-    decisions.limited(index, key, info, request.ip, path.raw, record);
-    const body = limitedBody(policy, info, decisions.problems);
-    ctx.status = policy.statusCode;
-    ctx.set('Content-Type', body.type);
-    ctx.body = body.text;
-    return 'stop';
-  }
-  decisions.count(index, 'allowed');
-  if (!policy.skipSuccessfulRequests && !policy.skipFailedRequests) return 'next';
-  const windowEnds = resetTime?.getTime();
-  return (succeeded) => {
-    if (succeeded ? !policy.skipSuccessfulRequests : !policy.skipFailedRequests) return;
-    if (windowEnds !== undefined && Date.now() >= windowEnds) return;
-    Promise.resolve()
-      .then(() => store.decrement(key))
-      .catch((error: unknown) => decisions.problem(policy, 'decrement', error));
+    },
+    state(state) {
+      // What express-rate-limit puts on Express's req.rateLimit, for the app's handlers on Koa.
+      if (ctx.state !== undefined) ctx.state.rateLimit = state;
+    },
+    answer(status, type, body) {
+      ctx.status = status;
+      ctx.set('Content-Type', type);
+      ctx.body = body;
+    },
+    defaultUser,
   };
-}
-
-/** The route a refused request is shown under (see expressRateLimit's). */
-function hintRoute(record: RequestRecord, policy: Policy, path: RequestPath): void {
-  if (record.routeHint === undefined) record.routeHint = policy.routes.routeOf(path);
 }

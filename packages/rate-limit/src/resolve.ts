@@ -80,13 +80,23 @@ export function unavailableBody(policy: Policy, retryAfter: number): string {
   });
 }
 
+/** Partition keys already computed, so a returning client costs no hash; emptied when full. */
+const partitionKeys = new Map<string, string>();
+const MAX_PARTITION_KEYS = 4096;
+
 /** express-rate-limit's draft-8 partition key: base64 of the first 12 hex digits of sha256(key). */
 export function partitionKey(key: string): string {
-  const hex = createHash('sha256').update(key).digest('hex').slice(0, 12);
-  return Buffer.from(hex).toString('base64');
+  let value = partitionKeys.get(key);
+  if (value === undefined) {
+    const hex = createHash('sha256').update(key).digest('hex').slice(0, 12);
+    value = Buffer.from(hex).toString('base64');
+    if (partitionKeys.size >= MAX_PARTITION_KEYS) partitionKeys.clear();
+    partitionKeys.set(key, value);
+  }
+  return value;
 }
 
-/** The IETF headers express-rate-limit sets, for frameworks it does not serve (Koa). */
+/** The IETF headers of a counted request, as express-rate-limit writes them. */
 export function standardHeaders(
   draft: 'draft-7' | 'draft-8',
   policy: Policy,

@@ -275,8 +275,7 @@ describe.each(FRAMEWORKS)('limits on $name', ({ name }) => {
     expect(thrown.status).toBe(429);
     expect(partitionOf(header(thrown, 'RateLimit-Policy'), 'tenant')).toBe(partitionKey(LOCAL));
     await as('explode');
-    // Logged once however often it throws. (Express also logs ERR_ERL_IPV6SUBNET_OR_KEYGENERATOR at
-    // creation: a bug pinned in options.test.ts.)
+    // Logged once however often it throws.
     expect(s.logger.problems.filter((p) => p.startsWith('key:'))).toEqual(['key:tenant']);
   });
 

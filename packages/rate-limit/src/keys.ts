@@ -18,7 +18,10 @@ export function ipKey(
   subnet: number | false = DEFAULT_IPV6_SUBNET,
 ): string {
   if (ip === undefined || ip === '') return UNKNOWN_CLIENT;
-  return ipKeyGenerator(isIP(ip) === 0 ? withoutPort(ip) : ip, subnet);
+  const family = isIP(ip);
+  // An IPv4 address is its own key (express-rate-limit returns it as is): no IPv6 parsing for it.
+  if (family === 4) return ip;
+  return ipKeyGenerator(family === 0 ? withoutPort(ip) : ip, subnet);
 }
 
 /**

@@ -1,5 +1,5 @@
 // Error codes of @vigil/audit, the option context used to build their messages, and event errors.
-import { type FactoryUsage, type OptionContext, VigilError } from '@vigil/core';
+import { type FactoryUsage, type OptionContext, type VigilError, codedError } from '@vigil/core';
 
 /** Every code this package throws, each documented in the README. */
 export const AUDIT_ERROR_CODES = {
@@ -33,11 +33,9 @@ export function context(factory: string): OptionContext {
   return { pkg: PKG, codePrefix: 'ERR_VIGIL_AUDIT', factory, usage: USAGE[factory] };
 }
 
-const SEE = `See "Error codes" in the ${PKG} README.`;
-
-/** A coded error raised while recording or verifying, with the README pointer every message ends with. */
+/** A coded error raised while recording or verifying, pointing at the code's README heading. */
 export function auditError(code: string, message: string): VigilError {
-  return new VigilError(code, `${message} ${SEE}`);
+  return codedError({ pkg: PKG }, code, message);
 }
 
 /**

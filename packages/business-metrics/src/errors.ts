@@ -1,5 +1,11 @@
 // Error codes of @vigil/business-metrics and the option context used to build their messages.
-import { type FactoryUsage, type OptionContext, VigilError, describeValue } from '@vigil/core';
+import {
+  type FactoryUsage,
+  type OptionContext,
+  type VigilError,
+  codedError,
+  describeValue,
+} from '@vigil/core';
 
 /** Every code this package throws, each documented in the README. */
 export const BUSINESS_METRICS_ERROR_CODES = {
@@ -80,8 +86,10 @@ export function usageError(
   received: unknown,
   fix: string,
 ): VigilError {
-  return new VigilError(
+  return codedError(
+    { pkg: PACKAGE },
     BUSINESS_METRICS_ERROR_CODES[what],
-    `${factory}(): ${problem}, received ${describeValue(received)}. ${fix} See "Error codes" in the ${PACKAGE} README.`,
+    `${factory}(): ${problem}, received ${describeValue(received)}.`,
+    fix,
   );
 }

@@ -2,11 +2,11 @@
 import {
   METHOD_LABELS,
   type OptionContext,
-  VigilError,
+  codedError,
   describeValue,
   optionError,
 } from '@vigil/core';
-import { BUSINESS_METRICS_ERROR_CODES, PACKAGE } from './errors';
+import { BUSINESS_METRICS_ERROR_CODES } from './errors';
 import { ClosedLabel, OUTCOMES } from './labels';
 import { type MetricState, stateOf } from './state';
 import type { AutoLabel, MetricType, Outcome } from './types';
@@ -38,11 +38,13 @@ export function metricState(
       types.length === 1
         ? `a ${types[0]}`
         : `a ${types.slice(0, -1).join(', ')} or ${types.at(-1)}`;
-    throw new VigilError(
+    throw codedError(
+      ctx,
       BUSINESS_METRICS_ERROR_CODES.INVALID_METRIC,
       `${ctx.factory}(): the metric must be ${kinds} handle from defineBusinessMetrics() (${what}), received ${
         state === undefined ? describeValue(metric) : `the ${state.type} ${state.name}`
-      }. Pass catalogue.metrics.<name>. See "Error codes" in the ${PACKAGE} README.`,
+      }.`,
+      'Pass catalogue.metrics.<name>.',
     );
   }
   return state;

@@ -64,6 +64,24 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ');
 }
 
+/**
+ * A coded error that is not about one option (a registry holding another metric under a name, a
+ * second start of something that runs once, a rejected event): `code: message fix`, then where the
+ * code is documented, its own heading in the package README's "Error codes".
+ */
+export function codedError(
+  context: Pick<OptionContext, 'pkg'>,
+  code: string,
+  message: string,
+  fix?: string,
+): VigilError {
+  const hint = fix ? ` ${fix}` : '';
+  return new VigilError(
+    code,
+    `${message}${hint} See "${code}" under "Error codes" in the ${context.pkg} README.`,
+  );
+}
+
 /** Builds a coded configuration error that names the option, the expectation, the value and the fix. */
 export function optionError(
   context: OptionContext,

@@ -2,6 +2,7 @@
 export {
   VigilError,
   describeValue,
+  codedError,
   optionError,
   looksLikeFrameworkCall,
   frameworkOf,
@@ -102,8 +103,11 @@ export {
   registryState,
   resetHistogram,
   scalarValues,
+  sharedCounter,
 } from './instruments';
 export type {
+  CounterCell,
+  SharedCounter,
   CounterSeries,
   Exemplar,
   GaugeSeries,

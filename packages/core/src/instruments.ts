@@ -304,3 +304,66 @@ export function getOrRegister<T extends VigilInstrument>(registry: RegistryLike,
   registry.registerMetric(candidate as never);
   return candidate;
 }
+
+/** One series of a shared counter: add to it. */
+export interface CounterCell {
+  inc(value?: number): void;
+}
+
+/** A counter several packages or app code may register under one name: cells by label values. */
+export interface SharedCounter {
+  /** The series with these label values (every label of the counter, by name). */
+  cell(labels: Labels): CounterCell;
+}
+
+/** A prom-client Counter an app registered itself, as far as a shared counter uses it. */
+interface ForeignCounter {
+  type?: unknown;
+  labelNames?: unknown;
+  labels?: unknown;
+}
+
+/**
+ * The counter `name` with `labelNames` on `registry`, shared: a Vigil counter registered there by
+ * the same package is reused (a second middleware, a hot reload), a free name gets one, and a
+ * prom-client Counter the app registered with the same label names is recorded into. Anything else
+ * under the name is a conflict: `conflict(found)` builds the error, `found` describing what is there
+ * (`a gauge with labels [a, b]`).
+ */
+export function sharedCounter(
+  registry: RegistryLike,
+  candidate: FastCounter,
+  conflict: (found: string) => Error,
+): SharedCounter {
+  const state = registryState(registry, candidate);
+  if (state === 'free' || state === 'same') {
+    const counter = getOrRegister(registry, candidate);
+    const names = counter.labelNames;
+    return {
+      cell(labels) {
+        const key = names.map((n) => labels[n] ?? '').join('\u0000');
+        const series = counter.child(key, labels);
+        return {
+          inc(value = 1) {
+            series.value += value;
+          },
+        };
+      },
+    };
+  }
+  const existing = registry.getSingleMetric(candidate.name) as ForeignCounter;
+  const found = Array.isArray(existing.labelNames) ? (existing.labelNames as string[]) : [];
+  const compatible =
+    state === 'foreign' &&
+    existing.type === 'counter' &&
+    typeof existing.labels === 'function' &&
+    found.length === candidate.labelNames.length &&
+    candidate.labelNames.every((l) => found.includes(l));
+  if (!compatible) {
+    throw conflict(
+      `${typeof existing.type === 'string' ? `a ${existing.type}` : 'a metric'} with labels [${found.join(', ')}]`,
+    );
+  }
+  const labelled = existing.labels as (labels: Labels) => CounterCell;
+  return { cell: (labels) => labelled.call(existing, labels) };
+}

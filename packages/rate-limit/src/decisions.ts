@@ -1,15 +1,18 @@
 // Every decision observable: rate_limit_requests_total{policy, result}, and audit events for the first
 // excess of a key in a window and for store failures and recoveries.
 import { isIP } from 'node:net';
-import { Counter, type Registry } from 'prom-client';
 import {
   type ProblemReporter,
-  VigilError,
+  type RegistryLike,
   type RequestRecord,
+  type SharedCounter,
+  FastCounter,
+  codedError,
   createProblemReporter,
   getActiveTraceContext,
+  sharedCounter,
 } from '@vigil/core';
-import { RATE_LIMIT_ERROR_CODES } from './errors';
+import { RATE_LIMIT_ERROR_CODES, context } from './errors';
 import { ipKey } from './keys';
 import type { ParsedOptions, Policy } from './options';
 import type { AuditSink, LimitInfo } from './types';
@@ -41,14 +44,14 @@ export class Decisions implements StoreEvents {
   ) {
     this.problems = createProblemReporter(`@vigil/rate-limit ${factory}`, opts.logger);
     this.audit = opts.audit;
-    const counter = opts.registry === false ? undefined : rateLimitCounter(opts.registry);
+    const counter = opts.registry === false ? undefined : rateLimitCounter(opts.registry, factory);
     this.counters = opts.policies.map((p) =>
       counter === undefined
         ? { allowed: noop, limited: noop, store_error: noop }
         : {
-            allowed: counter.labels(p.name, 'allowed'),
-            limited: counter.labels(p.name, 'limited'),
-            store_error: counter.labels(p.name, 'store_error'),
+            allowed: counter.cell({ policy: p.name, result: 'allowed' }),
+            limited: counter.cell({ policy: p.name, result: 'limited' }),
+            store_error: counter.cell({ policy: p.name, result: 'store_error' }),
           },
     );
     this.audited = opts.policies.map(() => new Map<string, number>());
@@ -186,25 +189,17 @@ function remember(seen: Map<string, number>, key: string, until: number, now: nu
 const HELP =
   'Rate-limit decisions by policy: allowed, limited, or store_error when the store failed';
 
-/** The counter, shared by every limiter on one registry. */
-function rateLimitCounter(registry: Registry): Counter<'policy' | 'result'> {
-  const existing = registry.getSingleMetric(METRIC_NAME) as unknown;
-  if (existing !== undefined) {
-    if (
-      existing instanceof Counter &&
-      (existing as unknown as { labelNames?: string[] }).labelNames?.join() === 'policy,result'
-    ) {
-      return existing as Counter<'policy' | 'result'>;
-    }
-    throw new VigilError(
-      RATE_LIMIT_ERROR_CODES.METRIC_CONFLICT,
-      `a metric named ${METRIC_NAME} is already registered with another type or labels; give @vigil/rate-limit its own registry, or remove the other metric. See "Error codes" in the @vigil/rate-limit README.`,
-    );
-  }
-  return new Counter({
-    name: METRIC_NAME,
-    help: HELP,
-    labelNames: ['policy', 'result'],
-    registers: [registry],
-  });
+/** The counter, shared by every limiter on one registry (and with the app's own, when compatible). */
+function rateLimitCounter(registry: RegistryLike, factory: string): SharedCounter {
+  return sharedCounter(
+    registry,
+    new FastCounter(METRIC_NAME, HELP, ['policy', 'result'], '@vigil/rate-limit'),
+    (found) =>
+      codedError(
+        context(factory),
+        RATE_LIMIT_ERROR_CODES.METRIC_CONFLICT,
+        `${factory}(): option "registry" already holds ${METRIC_NAME} as ${found}; @vigil/rate-limit needs a counter with labels [policy, result].`,
+        'Give @vigil/rate-limit its own registry, or remove the other metric.',
+      ),
+  );
 }

@@ -1,6 +1,6 @@
 // What expressRateLimit() and koaRateLimit() share around their middleware: policy(name), status(),
 // close(), and the Retry-After of a fail-closed answer.
-import { VigilError } from '@vigil/core';
+import { codedError } from '@vigil/core';
 import { RATE_LIMIT_ERROR_CODES } from './errors';
 import { Decisions } from './decisions';
 import { context } from './errors';
@@ -57,9 +57,11 @@ export function withControls<M extends object>(
   middleware.policy = (name: string) => {
     const index = opts.policies.findIndex((p) => p.name === name);
     if (index === -1) {
-      throw new VigilError(
+      throw codedError(
+        context(factory),
         RATE_LIMIT_ERROR_CODES.UNKNOWN_POLICY,
         `${factory}().policy(): no policy named ${JSON.stringify(name)}; the policies are ${opts.policies.map((p) => p.name).join(', ')}.`,
+        'Name one of them, as configured in "policies".',
       );
     }
     return chain([index], false);

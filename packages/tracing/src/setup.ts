@@ -14,14 +14,14 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { KoaInstrumentation } from '@opentelemetry/instrumentation-koa';
 import {
-  VigilError,
+  codedError,
   looksLikeFrameworkCall,
   notCalledError,
   optionError,
   setTraceContextProvider,
 } from '@vigil/core';
 import { installDiag } from './diag';
-import { context as errorContext } from './errors';
+import { TRACING_ERROR_CODES, context as errorContext } from './errors';
 import { exportCounts } from './export-metrics';
 import { MonitoredExporter, batchProcessor } from './exporters';
 import { installOutgoingPropagation, runFetchPropagationLast } from './outgoing';
@@ -97,9 +97,11 @@ export function startTracing(options?: TracingOptions): Tracing {
   if (looksLikeFrameworkCall(options, arguments.length)) throw notCalledError(ctx, options);
   const plan = resolveSetup(ctx, options, 1, process.env);
   if (running !== undefined) {
-    throw new VigilError(
-      'ERR_VIGIL_TRACING_ALREADY_STARTED',
-      'startTracing(): tracing is already started in this process. Call shutdown() on the first setup before starting another. See "Error codes" in the @vigil/tracing README.',
+    throw codedError(
+      ctx,
+      TRACING_ERROR_CODES.ALREADY_STARTED,
+      'startTracing(): tracing is already started in this process.',
+      'Call shutdown() on the first setup before starting another, or reach it with getTracing().',
     );
   }
   for (const warning of plan.warnings) plan.log.write('warn', warning, { startup: true });

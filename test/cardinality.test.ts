@@ -10,7 +10,7 @@ import {
   UNMATCHED_ROUTE,
 } from '@vigil/metrics';
 import { type Framework, createApp } from './support/app';
-import { type RunningServer, listen, runPool, send } from './support/http';
+import { type RunningServer, listen, runPool, send } from '@vigil/test-utils';
 import { randomId, randomNotFoundPath, seededRandom } from './support/paths';
 
 const CONCURRENCY = 20;

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditLogger } from '@vigil/audit';
-import { type RunningServer, listen } from './support/http';
+import { type RunningServer, listen } from '@vigil/test-utils';
 
 // Test files compile as CommonJS (no import.meta); Vitest provides __dirname.
 const ROOT = join(__dirname, '..');

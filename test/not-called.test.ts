@@ -18,7 +18,7 @@ import * as logging from '@vigil/logging';
 import * as metrics from '@vigil/metrics';
 import * as rateLimit from '@vigil/rate-limit';
 import * as tracing from '@vigil/tracing';
-import { type ResponseSummary, listen, send } from './support/http';
+import { type ResponseSummary, listen, send } from '@vigil/test-utils';
 
 // Express 4 and Koa 2 are installed under npm aliases, without types of their own.
 const load = createRequire(__filename);

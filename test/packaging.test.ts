@@ -20,9 +20,18 @@ import { createAuditLogger } from '@vigil/audit';
 // Test files compile as CommonJS (no import.meta); Vitest provides __dirname.
 const ROOT = join(__dirname, '..');
 const FIXTURES = join(__dirname, 'fixtures');
-// Every directory of packages/ with a package.json is a published package: a new one is packed too.
+// Every directory of packages/ with a package.json is a published package, unless it is private
+// (test-utils): a new one is packed too.
 const PACKAGES = readdirSync(join(ROOT, 'packages'))
   .filter((dir) => existsSync(join(ROOT, 'packages', dir, 'package.json')))
+  .filter(
+    (dir) =>
+      (
+        JSON.parse(readFileSync(join(ROOT, 'packages', dir, 'package.json'), 'utf8')) as {
+          private?: boolean;
+        }
+      ).private !== true,
+  )
   .sort();
 type PackageDir = string;
 const manifestOf = (dir: PackageDir): Manifest =>

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { setTraceContextProvider } from '@vigil/core';
 import { type MetricsServer, negotiate, startMetricsServer } from '@vigil/metrics';
-import { findBinary } from './support/binaries';
+import { findBinary } from '@vigil/test-utils';
 import { createExpress5App } from './support/app';
 import {
   type RequestSpec,
@@ -13,14 +13,14 @@ import {
   listen,
   runPool,
   send,
-  waitFor,
-} from './support/http';
+  pollFor,
+} from '@vigil/test-utils';
 import {
   type PrometheusServer,
   prometheusVersion,
   startPrometheus,
   versionAtLeast,
-} from './support/prometheus';
+} from '@vigil/test-utils';
 
 const prometheusBinary = findBinary('prometheus', 'prometheus');
 const version = prometheusBinary ? prometheusVersion(prometheusBinary) : undefined;
@@ -93,7 +93,7 @@ describe.skipIf(!prometheusBinary)(`Prometheus ${version ?? ''} scraping an Expr
   ): Promise<{ ms: number; values: Record<string, number> }> {
     const started = Date.now();
     let values: Record<string, number> = {};
-    const done = await waitFor(
+    const done = await pollFor(
       async () => {
         values = {};
         for (const s of await prometheus.query('sum by (job) (http_requests_total)')) {
@@ -198,7 +198,7 @@ describe.skipIf(!prometheusBinary)(`Prometheus ${version ?? ''} scraping an Expr
     const expr =
       'histogram_quantile(0.5, sum by (le) (rate(http_request_duration_seconds_bucket{job="vigil-openmetrics"}[1m])))';
     let median: number | undefined;
-    const found = await waitFor(
+    const found = await pollFor(
       async () => {
         median = single(await prometheus.query(expr));
         return median !== undefined && Number.isFinite(median) ? median : undefined;
@@ -217,7 +217,7 @@ describe.skipIf(!prometheusBinary)(`Prometheus ${version ?? ''} scraping an Expr
       seriesLabels: Record<string, string>;
       exemplars: { labels: Record<string, string>; value: string }[];
     }[];
-    const data = await waitFor(
+    const data = await pollFor(
       async () => {
         const got = await prometheus.api<ExemplarData>('/api/v1/query_exemplars', {
           query: 'http_request_duration_seconds_bucket',

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { setTraceContextProvider } from '@vigil/core';
 import { ABORTED_STATUS, OVERFLOW_LABEL_VALUE, negotiate } from '@vigil/metrics';
-import { findBinary } from './support/binaries';
+import { findBinary } from '@vigil/test-utils';
 import {
   type Framework,
   type TrafficCase,
@@ -14,7 +14,7 @@ import {
   expectedRoutes,
   mixedTraffic,
 } from './support/app';
-import { type ResponseSummary, type RunningServer, listen, send, waitFor } from './support/http';
+import { type ResponseSummary, type RunningServer, listen, send, pollFor } from '@vigil/test-utils';
 import { type Exposition, parseExposition, samplesOf, sumOf } from './support/exposition';
 
 const promtool = findBinary('promtool', 'prometheus');
@@ -86,7 +86,7 @@ describe.each<Framework>(['express5', 'express4', 'koa'])(
       // One at a time, so that every response can be checked against its case.
       for (const c of cases) responses.push(await send(server.port, c.spec));
       // Aborted requests are recorded when the server sees the socket close, a moment after the client.
-      const counted = await waitFor(async () => {
+      const counted = await pollFor(async () => {
         const json = await registry.getSingleMetric('http_requests_total')?.get();
         const total = json?.values.reduce((n, v) => n + v.value, 0) ?? 0;
         return total >= cases.length ? total : undefined;

@@ -11,7 +11,7 @@ import { request } from 'node:http';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findBinary } from './support/binaries';
+import { findBinary } from '@vigil/test-utils';
 
 const ROOT = join(__dirname, '..');
 const WORK = join(ROOT, 'node_modules', '.readme-examples');

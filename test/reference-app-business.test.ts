@@ -11,7 +11,7 @@ import {
   type ReferenceApp,
   startReferenceApp,
 } from '../examples/reference-app/src/index';
-import { findBinary } from './support/binaries';
+import { findBinary } from '@vigil/test-utils';
 
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
   for (const line of text.split('\n')) {

@@ -12,8 +12,8 @@ import {
   type ReferenceApp,
   startReferenceApp,
 } from '../examples/reference-app/src/index';
-import { RedisServer, findRedisServer, freePort } from '../packages/rate-limit/test/support/redis';
-import { findBinary } from './support/binaries';
+import { RedisServer, findRedisServer, freePort } from '@vigil/test-utils';
+import { findBinary } from '@vigil/test-utils';
 
 const LOGIN_LIMIT = 3;
 const API_LIMIT = 40;

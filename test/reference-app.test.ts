@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReferenceApp, type ReferenceApp } from '../examples/reference-app/src/index';
-import { findBinary } from './support/binaries';
+import { findBinary } from '@vigil/test-utils';
 
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
   for (const line of text.split('\n')) {

@@ -14,8 +14,8 @@ import {
   type TracingOptions,
   startTracing,
 } from '@vigil/tracing';
-import { freePort, waitFor } from './support/http';
-import { type LogCapture, captureLogger } from './support/log-capture';
+import { freePort, pollFor } from '@vigil/test-utils';
+import { type LogCapture, captureLogger } from '@vigil/test-utils';
 import {
   type OtlpReceiver,
   OtlpStore,
@@ -117,7 +117,7 @@ async function untilCount(
   value: number,
   timeoutMs = 10_000,
 ): Promise<Record<string, number>> {
-  const reached = await waitFor(
+  const reached = await pollFor(
     async () => {
       const c = await counts(registry, name);
       return (c[key] ?? 0) >= value ? c : undefined;
@@ -294,7 +294,7 @@ describe('a full batch queue while the collector is down', () => {
     });
     // Ended at once: the queue holds 4, one batch of 2 is in flight, the rest is dropped.
     const burst = emit('burst', 40).length;
-    const settled = await waitFor(
+    const settled = await pollFor(
       async () => {
         const e = await counts(registry, EXPORTED_METRIC);
         const d = await counts(registry, DROPPED_METRIC);

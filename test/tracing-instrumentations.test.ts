@@ -19,8 +19,8 @@ import {
   getRequestContext,
   startTracing,
 } from '@vigil/tracing';
-import { RedisServer, findRedisServer } from '../packages/rate-limit/test/support/redis';
-import { type RunningServer, listen, send, waitFor } from './support/http';
+import { RedisServer, findRedisServer } from '@vigil/test-utils';
+import { type RunningServer, listen, send, pollFor } from '@vigil/test-utils';
 
 const binary = findRedisServer();
 
@@ -95,7 +95,7 @@ describe.skipIf(binary === undefined)('startTracing({ instrumentations }) with i
     const spansOf = () =>
       memory.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
     const spans =
-      (await waitFor(() => (spansOf().length >= 4 ? spansOf() : undefined), 5_000, 10)) ??
+      (await pollFor(() => (spansOf().length >= 4 ? spansOf() : undefined), 5_000, 10)) ??
       spansOf();
     const server = spans.find((s) => s.kind === SpanKind.SERVER);
     const redisSpans = spans.filter((s) => s.instrumentationScope.name.includes('ioredis'));

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ResponseSummary, runPool, send, waitFor } from './support/http';
+import { type ResponseSummary, runPool, send, pollFor } from '@vigil/test-utils';
 import {
   FixtureProcess,
   type OtlpReceiver,
@@ -83,7 +83,7 @@ async function waitForSpans(
   timeoutMs = ARRIVAL_BUDGET_MS,
 ): Promise<number | undefined> {
   const started = Date.now();
-  const ok = await waitFor(
+  const ok = await pollFor(
     () => (spansOf(store, sent).length >= sent.length ? true : undefined),
     timeoutMs,
     25,

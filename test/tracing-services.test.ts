@@ -22,7 +22,7 @@ import {
   startTracing,
 } from '@vigil/tracing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, listen, send, waitFor } from './support/http';
+import { type RunningServer, listen, send, pollFor } from '@vigil/test-utils';
 
 type Framework = 'express' | 'koa';
 type Via = 'fetch' | 'http';
@@ -179,7 +179,7 @@ describe('two services over real HTTP with @vigil/tracing', () => {
   /** The finished spans of `traceId`, once `count` of them have ended (bounded wait). */
   async function spansOf(traceId: string, count: number): Promise<ReadableSpan[]> {
     const all = () => memory.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
-    return (await waitFor(() => (all().length >= count ? all() : undefined), 5_000, 10)) ?? all();
+    return (await pollFor(() => (all().length >= count ? all() : undefined), 5_000, 10)) ?? all();
   }
 
   const CASES = [

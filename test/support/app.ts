@@ -14,7 +14,7 @@ import {
   koaMetrics,
   koaMetricsHandler,
 } from '@vigil/metrics';
-import type { RequestSpec } from './http';
+import type { RequestSpec } from '@vigil/test-utils';
 
 // Express 4 is installed under the npm alias `express4`, which ships no types: it is typed as Express 5,
 // and the app below uses only what both majors share.

@@ -11,7 +11,7 @@ import {
 } from '@vigil/metrics';
 import Router from '@koa/router';
 import { FRAMEWORKS, Gate, type ShopCatalogue, shopCatalogue } from './support/apps';
-import { findBinary } from './support/binaries';
+import { findBinary } from '@vigil/test-utils';
 import { abortedRequest, closeServers, send, sleep, startServer } from './support/http';
 import { captureLogs } from './support/logs';
 import { settle, sumValues } from './support/samples';

@@ -19,12 +19,7 @@ import {
   isOperational,
   markOperational,
 } from '@vigil/core';
-import {
-  abortedRequest,
-  closeServers,
-  rawRequest,
-  startServer,
-} from '../../metrics/test/support/http';
+import { abortedRequest, closeServers, rawRequest, startServer } from '@vigil/test-utils';
 
 const load = createRequire(__filename);
 const express4 = load('express4') as typeof express;

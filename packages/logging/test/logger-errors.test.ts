@@ -16,7 +16,7 @@ import {
   startTracing,
 } from '@vigil/tracing';
 import { expressRequestLogger, koaRequestLogger } from '@vigil/logging';
-import { closeServers, rawRequest, startServer } from '../../metrics/test/support/http';
+import { closeServers, rawRequest, startServer } from '@vigil/test-utils';
 
 const load = createRequire(__filename);
 const express4 = load('express4') as typeof express;

@@ -12,12 +12,7 @@ import type { Logger } from 'pino';
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { expressTracing, getRequestContext, koaTracing } from '@vigil/tracing';
 import { type RequestLoggerOptions, expressRequestLogger, koaRequestLogger } from '@vigil/logging';
-import {
-  abortedRequest,
-  closeServers,
-  rawRequest,
-  startServer,
-} from '../../metrics/test/support/http';
+import { abortedRequest, closeServers, rawRequest, startServer } from '@vigil/test-utils';
 
 const load = createRequire(__filename);
 const express4 = load('express4') as typeof express;

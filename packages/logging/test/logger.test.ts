@@ -19,7 +19,7 @@ import Router from '@koa/router';
 import express, { type ErrorRequestHandler, type Router as ExpressRouter } from 'express';
 import Koa from 'koa';
 import { type Logger, pino } from 'pino';
-import { type RawResponse, rawRequest } from '../../metrics/test/support/http';
+import { type RawResponse, rawRequest } from '@vigil/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { markOperational } from '@vigil/core';
 import {

@@ -17,7 +17,7 @@ import {
 import { EXPRESS_FRAMEWORKS, KOA_FRAMEWORKS, Koa2, express4 } from './support/frameworks';
 import express from 'express';
 import Koa from 'koa';
-import { closeServers } from './support/http';
+import { closeServers } from '@vigil/test-utils';
 
 afterEach(closeServers);
 

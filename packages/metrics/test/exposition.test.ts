@@ -19,8 +19,8 @@ import {
 } from '@vigil/metrics';
 import { FRAMEWORKS, Koa2, express4 } from './support/frameworks';
 import { findPromtool, parseExposition, promtoolCheck } from './support/exposition';
-import { closeServers, startServer } from './support/http';
-import { waitForIdle } from './support/metrics';
+import { closeServers, startServer } from '@vigil/test-utils';
+import { waitForIdle } from '@vigil/test-utils';
 
 afterEach(async () => {
   setTraceContextProvider(undefined);

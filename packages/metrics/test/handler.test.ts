@@ -16,8 +16,8 @@ import {
 } from '@vigil/metrics';
 import { FRAMEWORKS, type Framework, Koa2, express4 } from './support/frameworks';
 import { parseExposition } from './support/exposition';
-import { closeServers, startServer } from './support/http';
-import { sampleValue, waitForIdle } from './support/metrics';
+import { closeServers, startServer } from '@vigil/test-utils';
+import { sampleValue, waitForIdle } from '@vigil/test-utils';
 
 const PROMETHEUS_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';

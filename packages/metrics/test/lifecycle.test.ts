@@ -4,10 +4,10 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ABORTED_STATUS } from '@vigil/metrics';
 import { FRAMEWORKS } from './support/frameworks';
-import { abortedRequest, closeServers, startServer } from './support/http';
+import { abortedRequest, closeServers, startServer } from '@vigil/test-utils';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-import { findSamples, sampleValue, sumValues, waitForCount } from './support/metrics';
+import { findSamples, sampleValue, sumValues, waitForCount } from '@vigil/test-utils';
 
 afterEach(closeServers);
 

@@ -13,8 +13,8 @@ import {
   koaMetrics,
 } from '@vigil/metrics';
 import { FRAMEWORKS } from './support/frameworks';
-import { closeServers, startServer } from './support/http';
-import { findSamples, metricNames, sampleValue, sumValues, waitForIdle } from './support/metrics';
+import { closeServers, startServer } from '@vigil/test-utils';
+import { findSamples, metricNames, sampleValue, sumValues, waitForIdle } from '@vigil/test-utils';
 
 afterEach(closeServers);
 

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OTHER_METHOD, UNMATCHED_ROUTE } from '@vigil/metrics';
 import { BOOM, FRAMEWORKS, type Framework, Gate, VERSIONS } from './support/frameworks';
-import { closeServers, rawRequest, startServer } from './support/http';
+import { closeServers, rawRequest, startServer } from '@vigil/test-utils';
 import {
   type Labels,
   findSamples,
@@ -12,7 +12,7 @@ import {
   sumValues,
   waitFor,
   waitForIdle,
-} from './support/metrics';
+} from '@vigil/test-utils';
 
 afterEach(closeServers);
 

@@ -3,8 +3,8 @@ import { Registry } from 'prom-client';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FRAMEWORKS, STREAM_CHUNKS } from './support/frameworks';
-import { closeServers, rawRequest, startServer } from './support/http';
-import { sampleValue, waitForIdle } from './support/metrics';
+import { closeServers, rawRequest, startServer } from '@vigil/test-utils';
+import { sampleValue, waitForIdle } from '@vigil/test-utils';
 
 afterEach(closeServers);
 

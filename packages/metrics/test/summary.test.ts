@@ -19,8 +19,8 @@ import {
   koaMetricsSummaryHandler,
 } from '@vigil/metrics';
 import { FRAMEWORKS, type Framework, Koa2, express4 } from './support/frameworks';
-import { closeServers, startServer } from './support/http';
-import { waitForCount } from './support/metrics';
+import { closeServers, startServer } from '@vigil/test-utils';
+import { waitForCount } from '@vigil/test-utils';
 
 const TOKEN = 'vigil-summary-token-0123456789';
 const savedToken = process.env.VIGIL_METRICS_TOKEN;

@@ -8,7 +8,7 @@ import type { PolicyOptions, StoreErrorBehaviour } from '@vigil/rate-limit';
 import { type FrameworkName, buildApp } from './support/apps';
 import { closeServers, send, startServer } from './support/http';
 import { LoadLoop, type PhaseFigures, figures } from './support/load';
-import { RedisServer, findRedisServer, freePort } from './support/redis';
+import { RedisServer, findRedisServer, freePort } from '@vigil/test-utils';
 import {
   AuditCapture,
   type DecisionCounts,

@@ -13,7 +13,7 @@ import {
   send,
   startServer,
 } from './support/http';
-import { RedisServer, findRedisServer } from './support/redis';
+import { RedisServer, findRedisServer } from '@vigil/test-utils';
 import {
   AuditCapture,
   LoggerCapture,

@@ -22,7 +22,7 @@ import {
   getTracing,
   startTracing,
 } from '@vigil/tracing';
-import { type CapturedLine, captureLogger } from '../../../test/support/log-capture';
+import { type CapturedLine, captureLogger } from '@vigil/test-utils';
 import { FRAMEWORKS, type JsonRoute } from './support/behaviour-apps';
 import {
   type Capture,

@@ -2,8 +2,8 @@
 import { request } from 'node:http';
 
 // Servers come from the metrics suite's support: started on an ephemeral port, closed together.
-export { type Running, closeServers, startServer } from '../../../metrics/test/support/http';
-import { rawRequest } from '../../../metrics/test/support/http';
+export { type Running, closeServers, startServer } from '@vigil/test-utils';
+import { rawRequest } from '@vigil/test-utils';
 
 export interface Reply {
   status: number;

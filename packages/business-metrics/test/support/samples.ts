@@ -10,7 +10,7 @@ import {
   sampleValue,
   sumValues,
   waitFor,
-} from '../../../metrics/test/support/metrics';
+} from '@vigil/test-utils';
 
 export { type Labels, type Sample, allSamples, findSamples, sampleValue, sumValues, waitFor };
 

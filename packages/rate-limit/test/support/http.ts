@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
 // Servers come from the metrics suite's support: started on an ephemeral port, closed together.
-export { type Running, closeServers, startServer } from '../../../metrics/test/support/http';
+export { type Running, closeServers, startServer } from '@vigil/test-utils';
 
 export interface Reply {
   status: number;

@@ -5,11 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { type IncomingHttpHeaders, type RequestListener, request } from 'node:http';
 
 // Loopback servers closed together, and a raw client: the metrics suite's helpers.
-export { type Running, closeServers, startServer } from '../../../metrics/test/support/http';
-import { type Running, startServer } from '../../../metrics/test/support/http';
+export { type Running, closeServers, startServer } from '@vigil/test-utils';
+import { type Running, startServer } from '@vigil/test-utils';
 
-export type { RawResponse } from '../../../metrics/test/support/http';
-import type { RawResponse } from '../../../metrics/test/support/http';
+export type { RawResponse } from '@vigil/test-utils';
+import type { RawResponse } from '@vigil/test-utils';
 
 /** Parses a JSON response body, failing with the body shown when it is not JSON. */
 export function json<T>(res: RawResponse): T {
@@ -21,7 +21,7 @@ export function json<T>(res: RawResponse): T {
 }
 
 // One request on its own connection, resolved with the whole response: the metrics suite's helper.
-export { rawRequest } from '../../../metrics/test/support/http';
+export { rawRequest } from '@vigil/test-utils';
 
 /**
  * Sends a request and destroys the socket once `when` settles, like a client that gave up; resolves

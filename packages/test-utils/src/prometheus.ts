@@ -3,7 +3,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitFor } from './http';
+import { freePort, pollFor } from './servers';
 
 /** One scrape job of the generated configuration. */
 export interface ScrapeJob {
@@ -129,7 +129,7 @@ export async function startPrometheus(
     child.stderr.on('data', collect);
     child.on('error', (err) => collect(Buffer.from(`spawn error: ${err.message}\n`)));
 
-    const ready = await waitFor(
+    const ready = await pollFor(
       async () => {
         if (child.exitCode !== null || child.signalCode !== null) return false;
         try {

@@ -149,7 +149,7 @@ export async function runPool(
 }
 
 /** Polls `probe` every `intervalMs` until it returns a value other than undefined, or `timeoutMs` passes. */
-export async function waitFor<T>(
+export async function pollFor<T>(
   probe: () => T | undefined | Promise<T | undefined>,
   timeoutMs: number,
   intervalMs = 50,

@@ -1,26 +1,14 @@
 // A real redis-server on an ephemeral loopback port: start, kill (SIGKILL), freeze (SIGSTOP) and
 // restart on the same port.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { findBinary } from '../../../../test/support/binaries';
+import { findBinary } from './binaries';
+import { freePort } from './servers';
 
 /** The redis-server binary, or undefined (the suite skips; with CI=true findBinary throws). */
 export function findRedisServer(): string | undefined {
   return findBinary('redis-server', 'redis-server');
-}
-
-/** A port free right now on 127.0.0.1: listen on port 0, read it, close. */
-export function freePort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,10 @@
+// Test helpers shared by every package's tests and the integration suite (private, never published):
+// real servers on ephemeral ports and raw HTTP clients, the binaries tests start (redis-server,
+// prometheus, promtool) with skip-or-fail, and readers of what a registry or a logger recorded.
+export * from './binaries';
+export * from './http';
+export * from './servers';
+export * from './redis';
+export * from './prometheus';
+export * from './samples';
+export * from './log-capture';

@@ -134,7 +134,9 @@ const perRequest = busyMicros / result.requests.total;
 console.log(
   `${scenario}: ${Math.round(result.requests.average)} req/s over ${seconds} s; ${total} busy samples, ${perRequest.toFixed(1)} µs of busy main thread per request`,
 );
-console.log('| package | self CPU share | with the internals it called | µs/req (with internals) |');
+console.log(
+  '| package | self CPU share | with the internals it called | µs/req (with internals) |',
+);
 console.log('| --- | ---: | ---: | ---: |');
 const names = new Set([...shares.keys(), ...owned.keys()]);
 /** @param {number | undefined} count */

@@ -483,7 +483,7 @@ const PACKAGES: Record<string, Exports> = {
 /** The backticked code of the message's fix: `... Fix: `a` or `b`. See "Error codes" ...`. */
 function fixesOf(message: string): string[] {
   const at = message.indexOf(' Fix: ');
-  const end = message.indexOf(' See "Error codes"');
+  const end = message.indexOf(' See "', at);
   if (at === -1 || end < at) return [];
   return [...message.slice(at, end).matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
 }

@@ -254,6 +254,20 @@ export function beginRequest(
   res: ServerResponse,
   ctx?: object,
 ): RequestRecord {
+  // The middleware of one request run back to back: the record the previous call returned is
+  // usually the one asked for again, found without a lookup.
+  const recent = recentRecord;
+  if (recent !== undefined && recent.req === req) {
+    if (ctx !== undefined && recent.ctx === undefined) adoptContext(recent, ctx);
+    return recent;
+  }
+  return (recentRecord = lookUpOrBegin(req, res, ctx));
+}
+
+/** The last record beginRequest() returned (one strong reference, replaced on the next request). */
+let recentRecord: RequestRecord | undefined;
+
+function lookUpOrBegin(req: IncomingMessage, res: ServerResponse, ctx?: object): RequestRecord {
   const socket = req.socket as TrackedSocket | null;
   if (socket === null || req.httpVersionMajor >= 2) return beginDetached(req, res, ctx);
   let connection = socket[kConnection];
@@ -283,6 +297,8 @@ export function beginRequest(
 
 /** The record of `req` if a Vigil middleware began one, else undefined. Never creates one. */
 export function findRequest(req: IncomingMessage): RequestRecord | undefined {
+  const recent = recentRecord;
+  if (recent !== undefined && recent.req === req) return recent;
   const socket = req.socket as TrackedSocket | null;
   const connection = socket?.[kConnection];
   if (connection !== undefined) {

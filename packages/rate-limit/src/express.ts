@@ -58,7 +58,7 @@ export function expressRateLimit(options: RateLimitOptions): ExpressRateLimit {
           const index = indexes[i++] as number;
           const policy = opts.policies[index]!;
           if (matchRoutes && !policy.routes.matches(method, path)) continue;
-          exchange ??= expressExchange(req, res, record, path);
+          exchange ??= new ExpressExchange(req, res, record, path);
           check(opts, policy, index, stores.stores[index] as Store, decisions, exchange).then(
             (outcome) => {
               if (outcome === 'stop') {
@@ -95,38 +95,44 @@ function afterResponse(record: RequestRecord, res: ServerResponse, decrements: D
   if (!record.subscribe({ requestEnded: run })) run(record);
 }
 
-function expressExchange(
-  req: ExpressRequest,
-  res: ServerResponse,
-  record: RequestRecord,
-  path: RequestPath,
-): Exchange {
-  const request: LimitedRequest = {
-    source: req,
-    method: req.method ?? 'GET',
-    path: path.raw,
-    headers: req.headers,
-    // Express's req.ip applies the app's `trust proxy` setting.
-    ip: req.ip ?? req.socket?.remoteAddress,
-  };
-  return {
-    request,
-    record,
-    path,
-    header(name, value, append) {
-      if (res.headersSent) return;
-      if (append) res.appendHeader(name, value);
-      else res.setHeader(name, value);
-    },
-    state(state) {
-      req.rateLimit = state;
-    },
-    answer(status, type, body) {
-      if (res.headersSent) return;
-      res.statusCode = status;
-      res.setHeader('Content-Type', type);
-      res.end(body);
-    },
-    defaultUser,
-  };
+/** The Express side of a check: headers on `res`, the count on `req.rateLimit`, answers with `res.end()`. */
+class ExpressExchange implements Exchange {
+  readonly request: LimitedRequest;
+  constructor(
+    private readonly req: ExpressRequest,
+    private readonly res: ServerResponse,
+    readonly record: RequestRecord,
+    readonly path: RequestPath,
+  ) {
+    this.request = {
+      source: req,
+      method: req.method ?? 'GET',
+      path: path.raw,
+      headers: req.headers,
+      // Express's req.ip applies the app's `trust proxy` setting.
+      ip: req.ip ?? req.socket?.remoteAddress,
+    };
+  }
+
+  header(name: string, value: string, append: boolean): void {
+    if (this.res.headersSent) return;
+    if (append) this.res.appendHeader(name, value);
+    else this.res.setHeader(name, value);
+  }
+
+  state(state: RateLimitState): void {
+    this.req.rateLimit = state;
+  }
+
+  answer(status: number, type: string, body: string): void {
+    const res = this.res;
+    if (res.headersSent) return;
+    res.statusCode = status;
+    res.setHeader('Content-Type', type);
+    res.end(body);
+  }
+
+  defaultUser(this: void, request: LimitedRequest): unknown {
+    return defaultUser(request);
+  }
 }

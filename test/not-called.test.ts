@@ -3,7 +3,6 @@
 // fresh app of the same framework, works: it does not throw and the app answers.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Router } from '@koa/router';
@@ -18,12 +17,7 @@ import * as logging from '@vigil/logging';
 import * as metrics from '@vigil/metrics';
 import * as rateLimit from '@vigil/rate-limit';
 import * as tracing from '@vigil/tracing';
-import { type ResponseSummary, listen, send } from '@vigil/test-utils';
-
-// Express 4 and Koa 2 are installed under npm aliases, without types of their own.
-const load = createRequire(__filename);
-const express4 = load('express4') as typeof express;
-const Koa2 = load('koa2') as typeof Koa;
+import { type ResponseSummary, listen, send, express4, Koa2 } from '@vigil/test-utils';
 
 const FRAMEWORKS = ['express4', 'express5', 'koa2', 'koa3'] as const;
 type Fw = (typeof FRAMEWORKS)[number];

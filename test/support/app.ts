@@ -15,11 +15,11 @@ import {
   koaMetricsHandler,
 } from '@vigil/metrics';
 import type { RequestSpec } from '@vigil/test-utils';
+import { express4 } from '@vigil/test-utils';
 
 // Express 4 is installed under the npm alias `express4`, which ships no types: it is typed as Express 5,
 // and the app below uses only what both majors share.
 const load = createRequire(__filename);
-const express4 = load('express4') as typeof express;
 /** Installed majors, so a suite can prove each alias is the version it claims. */
 export const VERSIONS = {
   express4: (load('express4/package.json') as { version: string }).version,

@@ -4,7 +4,6 @@ import { once } from 'node:events';
 import http2 from 'node:http2';
 import { type IncomingMessage, Agent, type ServerResponse, request } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
-import { createRequire } from 'node:module';
 import express from 'express';
 import Koa from 'koa';
 import Router from '@koa/router';
@@ -19,11 +18,14 @@ import {
   isOperational,
   markOperational,
 } from '@vigil/core';
-import { abortedRequest, closeServers, rawRequest, startServer } from '@vigil/test-utils';
-
-const load = createRequire(__filename);
-const express4 = load('express4') as typeof express;
-const Koa2 = load('koa2') as typeof Koa;
+import {
+  abortedRequest,
+  closeServers,
+  rawRequest,
+  startServer,
+  express4,
+  Koa2,
+} from '@vigil/test-utils';
 
 /** Collects the records a sink is told about. */
 class Collector implements RequestSink {

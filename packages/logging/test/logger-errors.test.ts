@@ -2,7 +2,6 @@
 // users expect; 4xx lines do not. Requests refused by a middleware carry the route they were refused
 // for in the line and the span name.
 import { Writable } from 'node:stream';
-import { createRequire } from 'node:module';
 import Router from '@koa/router';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import Koa from 'koa';
@@ -16,11 +15,7 @@ import {
   startTracing,
 } from '@vigil/tracing';
 import { expressRequestLogger, koaRequestLogger } from '@vigil/logging';
-import { closeServers, rawRequest, startServer } from '@vigil/test-utils';
-
-const load = createRequire(__filename);
-const express4 = load('express4') as typeof express;
-const Koa2 = load('koa2') as typeof Koa;
+import { closeServers, rawRequest, startServer, express4, Koa2 } from '@vigil/test-utils';
 
 interface Line {
   level: number;

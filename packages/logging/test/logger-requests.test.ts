@@ -2,7 +2,6 @@
 import http2 from 'node:http2';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Agent, request as httpRequest } from 'node:http';
-import { createRequire } from 'node:module';
 import { type AddressInfo, connect } from 'node:net';
 import { Writable } from 'node:stream';
 import Router from '@koa/router';
@@ -12,11 +11,14 @@ import type { Logger } from 'pino';
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { expressTracing, getRequestContext, koaTracing } from '@vigil/tracing';
 import { type RequestLoggerOptions, expressRequestLogger, koaRequestLogger } from '@vigil/logging';
-import { abortedRequest, closeServers, rawRequest, startServer } from '@vigil/test-utils';
-
-const load = createRequire(__filename);
-const express4 = load('express4') as typeof express;
-const Koa2 = load('koa2') as typeof Koa;
+import {
+  abortedRequest,
+  closeServers,
+  rawRequest,
+  startServer,
+  express4,
+  Koa2,
+} from '@vigil/test-utils';
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

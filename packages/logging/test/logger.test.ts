@@ -6,7 +6,6 @@ import {
   createServer,
   request as httpRequest,
 } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { SpanKind } from '@opentelemetry/api';
@@ -19,7 +18,7 @@ import Router from '@koa/router';
 import express, { type ErrorRequestHandler, type Router as ExpressRouter } from 'express';
 import Koa from 'koa';
 import { type Logger, pino } from 'pino';
-import { type RawResponse, rawRequest } from '@vigil/test-utils';
+import { type RawResponse, rawRequest, express4, Koa2 } from '@vigil/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { markOperational } from '@vigil/core';
 import {
@@ -40,11 +39,6 @@ import {
   vigilLogMixin,
 } from '@vigil/logging';
 import { redactUrlQuery } from '../src/logger';
-
-// The other majors are npm aliases without types; they are typed as their sibling major.
-const load = createRequire(__filename);
-const express4 = load('express4') as typeof express;
-const Koa2 = load('koa2') as typeof Koa;
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const HEX16 = /^[0-9a-f]{16}$/;

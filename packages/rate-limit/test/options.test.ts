@@ -1,6 +1,5 @@
 // Options of expressRateLimit() / koaRateLimit(): every error code, pinned with the option it names.
 import type { IncomingMessage } from 'node:http';
-import { createRequire } from 'node:module';
 import express, { type ErrorRequestHandler } from 'express';
 import Koa from 'koa';
 import { Counter, Gauge, Registry } from 'prom-client';
@@ -15,10 +14,7 @@ import {
 } from '@vigil/rate-limit';
 import { closeServers, send, startServer } from './support/http';
 import { LoggerCapture } from './support/signals';
-
-const load = createRequire(__filename);
-const express4 = load('express4') as typeof express;
-const Koa2 = load('koa2') as typeof Koa;
+import { express4, Koa2 } from '@vigil/test-utils';
 
 const C = RATE_LIMIT_ERROR_CODES;
 type Code = (typeof C)[keyof typeof C];

@@ -2,7 +2,6 @@
 // not): after the limit, each variant must get a 429 or a 404 that never ran the handler. Express 4's
 // mount points swallow an extra slash, so `/api//auth/login` reaches `/auth/login` of a router at /api.
 import { createConnection } from 'node:net';
-import { createRequire } from 'node:module';
 import Router from '@koa/router';
 import express from 'express';
 import Koa from 'koa';
@@ -10,10 +9,7 @@ import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expressRateLimit, koaRateLimit, type RateLimitOptions } from '@vigil/rate-limit';
 import { closeServers, startServer } from './support/http';
-
-const load = createRequire(__filename);
-const express4 = load('express4') as typeof express;
-const Koa2 = load('koa2') as typeof Koa;
+import { express4, Koa2 } from '@vigil/test-utils';
 
 afterAll(closeServers);
 

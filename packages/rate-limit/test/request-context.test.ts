@@ -1,7 +1,6 @@
 // What a limited request shares with the rest of the request: its audit event carries the ids an
 // audit(req) event carries, Koa handlers read ctx.state.rateLimit as Express handlers read
 // req.rateLimit, and the request's metrics show the route the policy names.
-import { createRequire } from 'node:module';
 import Router from '@koa/router';
 import express from 'express';
 import Koa from 'koa';
@@ -14,10 +13,7 @@ import { expressRateLimit, koaRateLimit, type RateLimitOptions } from '@vigil/ra
 import { type Tracing, expressTracing, koaTracing, startTracing } from '@vigil/tracing';
 import { closeServers, send, startServer } from './support/http';
 import { AuditCapture, type AuditEvent } from './support/signals';
-
-const load = createRequire(__filename);
-const express4 = load('express4') as typeof express;
-const Koa2 = load('koa2') as typeof Koa;
+import { express4, Koa2 } from '@vigil/test-utils';
 
 const exporter = new InMemorySpanExporter();
 let tracing: Tracing;

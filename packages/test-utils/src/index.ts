@@ -2,6 +2,7 @@
 // real servers on ephemeral ports and raw HTTP clients, the binaries tests start (redis-server,
 // prometheus, promtool) with skip-or-fail, and readers of what a registry or a logger recorded.
 export * from './binaries';
+export * from './frameworks';
 export * from './http';
 export * from './servers';
 export * from './redis';

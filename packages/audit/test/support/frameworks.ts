@@ -1,16 +1,10 @@
 // The four framework majors under test, each with a route that records an audit event via audit().
 import type { RequestListener } from 'node:http';
-import { createRequire } from 'node:module';
 import express from 'express';
 import Koa from 'koa';
 import { getRequestContext, expressTracing, koaTracing } from '@vigil/tracing';
 import { type AuditEventInput, type AuditSink, audit } from '@vigil/audit';
-
-// The other majors are installed under npm aliases that ship no types; they are typed as their sibling
-// major, and the apps below use only what both majors share.
-const load = createRequire(__filename);
-const express4 = load('express4') as typeof express;
-const Koa2 = load('koa2') as typeof Koa;
+import { express4, Koa2 } from '@vigil/test-utils';
 
 export interface AppSettings {
   /** Mount @vigil/tracing's middleware first. */

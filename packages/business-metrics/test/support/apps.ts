@@ -9,11 +9,10 @@ import { Registry } from 'prom-client';
 import type { MinimalLogger } from '@vigil/core';
 import { type TrackInfo, defineBusinessMetrics, metrics, track } from '@vigil/business-metrics';
 import { sleep } from './http';
+import { express4, Koa2 } from '@vigil/test-utils';
 
 // The other majors are installed under npm aliases without types; they are typed as their sibling.
 const load = createRequire(__filename);
-export const express4 = load('express4') as typeof express;
-export const Koa2 = load('koa2') as typeof Koa;
 export const VERSIONS = {
   express4: (load('express4/package.json') as { version: string }).version,
   express5: (load('express/package.json') as { version: string }).version,

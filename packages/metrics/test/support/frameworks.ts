@@ -17,12 +17,11 @@ import {
   koaMetrics,
   koaMetricsHandler,
 } from '@vigil/metrics';
+import { express4, Koa2 } from '@vigil/test-utils';
 
-// The other majors are installed under npm aliases that ship no types; they are typed as their sibling
-// major, and the apps below use only what both majors share.
+export { express4, Koa2 };
+
 const load = createRequire(__filename);
-export const express4 = load('express4') as typeof express;
-export const Koa2 = load('koa2') as typeof Koa;
 /** Installed versions, so a test can prove each alias really is the major it claims. */
 export const VERSIONS = {
   express4: (load('express4/package.json') as { version: string }).version,

@@ -1,6 +1,5 @@
 // The four framework majors under test, each building the same small app around a rate limiter.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
 import express, { type ErrorRequestHandler } from 'express';
 import Koa from 'koa';
 import {
@@ -10,12 +9,7 @@ import {
   expressRateLimit,
   koaRateLimit,
 } from '@vigil/rate-limit';
-
-// The other majors are installed under npm aliases that ship no types; they are typed as their sibling
-// major, and the apps below use only what both majors share.
-const load = createRequire(__filename);
-const express4 = load('express4') as typeof express;
-const Koa2 = load('koa2') as typeof Koa;
+import { express4, Koa2 } from '@vigil/test-utils';
 
 export type FrameworkName = 'express4' | 'express5' | 'koa2' | 'koa3';
 export type FrameworkKind = 'express' | 'koa';

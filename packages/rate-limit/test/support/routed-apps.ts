@@ -1,7 +1,6 @@
 // Apps routed as real services are: an API router mounted at /api (Express Router, nested @koa/router)
 // whose handlers count their runs, so a test can tell a limited or 404 request from one that ran.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
 import Router from '@koa/router';
 import express, { type RequestHandler } from 'express';
 import Koa, { type Middleware } from 'koa';
@@ -13,10 +12,7 @@ import {
   koaRateLimit,
 } from '@vigil/rate-limit';
 import type { FrameworkName } from './apps';
-
-const load = createRequire(__filename);
-const express4 = load('express4') as typeof express;
-const Koa2 = load('koa2') as typeof Koa;
+import { express4, Koa2 } from '@vigil/test-utils';
 
 /** The user whose password reset the `reset` policy protects (`POST /api/users/:name/reset`). */
 export const PROTECTED_USER = 'admin';

@@ -13,12 +13,11 @@ import {
   getRequestContext,
   koaTracing,
 } from '@vigil/tracing';
+import { express4, Koa2 } from '@vigil/test-utils';
 
-// The other majors are npm aliases without types; they are typed as their sibling major and the apps
-// below use only what both majors share.
+export { express4, Koa2 };
+
 const load = createRequire(__filename);
-export const express4 = load('express4') as typeof express;
-export const Koa2 = load('koa2') as typeof Koa;
 
 export type FrameworkName = 'express4' | 'express5' | 'koa2' | 'koa3';
 

@@ -133,7 +133,8 @@ describe.each([
       headers: { 'x-request-id': 'e4', 'x-deny': '1' },
     });
     expect(unknown.status).toBe(401);
-    await vi.waitFor(() => [lines.byId('e3'), lines.byId('e4')]);
+    // The span is exported once the resource's attributes are settled, maybe after the line.
+    await vi.waitFor(() => [spanOf(lines.byId('e3')), spanOf(lines.byId('e4'))]);
     expect(lines.byId('e3').route).toBe('/api/auth/login');
     expect(spanOf(lines.byId('e3')).name).toBe('POST /api/auth/login');
     // Nothing would have matched: the bounded constant, and the span keeps the bare method.
@@ -222,7 +223,7 @@ describe.each([
       headers: { 'x-request-id': 'k3', 'x-deny': '1' },
     });
     expect(limited.status).toBe(429);
-    await vi.waitFor(() => lines.byId('k3'));
+    await vi.waitFor(() => spanOf(lines.byId('k3')));
     expect(lines.byId('k3').route).toBe('/api/auth/login');
     expect(spanOf(lines.byId('k3')).name).toBe('POST /api/auth/login');
   });

@@ -53,7 +53,11 @@ function run(file: string, args: string[], recorded = true): Promise<Run> {
         timeout: 240_000,
         maxBuffer: 16 * 1024 * 1024,
         env: {
-          ...process.env,
+          // Without the npm_* variables of the command that started the tests (`npx -p node@24 --`
+          // sets npm_config_package, which the npx under test would then install), as in a shell.
+          ...Object.fromEntries(
+            Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_')),
+          ),
           ...(recorded ? { npm_config_registry: `${registry.url}/` } : {}),
           npm_config_update_notifier: 'false',
           npm_config_audit: 'false',

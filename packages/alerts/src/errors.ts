@@ -1,0 +1,12 @@
+// Error codes of @vigil/alerts and the option context used to build their messages.
+import type { OptionContext } from '@vigil/core';
+
+/** The package's name, in messages. */
+export const PACKAGE = '@vigil/alerts';
+
+/** Every code this package throws, each documented in the README under its own heading. */
+export const ALERTS_ERROR_CODES = {} as const;
+
+export function context(factory: string): OptionContext {
+  return { pkg: PACKAGE, codePrefix: 'ERR_VIGIL_ALERTS', factory };
+}

@@ -1,0 +1,2 @@
+// Public API of @vigil/alerts.
+export { ALERTS_ERROR_CODES } from './errors';

@@ -1,2 +1,36 @@
 // Public API of @vigil/alerts.
 export { ALERTS_ERROR_CODES } from './errors';
+// --- rules, SLOs and emitters ---
+export {
+  errorRatioAlert,
+  latencyAlert,
+  inFlightAlert,
+  rateLimitAlert,
+  auditFailureAlert,
+  businessFailureAlert,
+  eventLoopLagAlert,
+  memoryAlert,
+  targetDownAlert,
+  promqlAlert,
+  recordingRule,
+} from './builders';
+export { defineSlo, BURN_TIERS, burnFactor } from './slo';
+export type { BurnTierSpec } from './slo';
+export { defineAlerts } from './rule-set';
+export {
+  prometheusRuleFile,
+  prometheusRuleObject,
+  prometheusRuleResource,
+  alertmanagerConfig,
+  alertmanagerObject,
+  promtoolTestFile,
+  generateFiles,
+} from './emit';
+export type {
+  PrometheusRuleResourceOptions,
+  AlertmanagerConfigOptions,
+  PromtoolTestFileOptions,
+} from './emit';
+export { DEFAULT_PROMETHEUS_VERSION, PROMETHEUS_FEATURES } from './versions';
+export type * from './types';
+// --- end of rules, SLOs and emitters ---

@@ -1,2 +1,15 @@
 // Public API of @vigil/alerts.
 export { ALERTS_ERROR_CODES } from './errors';
+export {
+  checkPromQL,
+  DEFAULT_PROMETHEUS_VERSION,
+  MAX_PROMQL_DEPTH,
+  MAX_PROMQL_LENGTH,
+} from './promql/check';
+export { PROMQL_FEATURES } from './promql/catalogue';
+export type {
+  CheckPromQLOptions,
+  PromQLCheckResult,
+  PromQLFeature,
+  PromQLType,
+} from './promql/types';

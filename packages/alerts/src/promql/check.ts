@@ -711,8 +711,8 @@ function firstSyntaxError(src: string, top: SyntaxNode): Problem | undefined {
 }
 
 /**
- * The source as lezer should see it: Prometheus also reads `5.`, `0X1F` and holt_winters(), which
- * lezer does not. Same length, so every offset still points into `src`, where texts are read.
+ * The source as lezer should see it: Prometheus also reads `5.`, `0X1F`, holt_winters() and a metric
+ * named `offset`, which lezer does not. Same length, so every offset still points into `src`, where texts are read.
  */
 function lezerSource(src: string): string {
   return (
@@ -722,6 +722,8 @@ function lezerSource(src: string): string {
       // Not in lezer's grammar any more (renamed in 3.0): parsed as a function of the same length, and
       // checked under its own name, which the checker reads from `src`.
       .replace(/(?<![\w:])holt_winters(?=\s*\()/g, 'day_of_month')
+      // `offset` where no expression precedes it is a metric name to Prometheus's grammar.
+      .replace(/(^\s*|[(,+\-*/%^=<>!]\s*)offset(?![\w:])/gi, '$1offse_')
   );
 }
 

@@ -203,7 +203,7 @@ function built(
   expr: string,
   signal: Signal,
 ): BuiltRules {
-  checkRuleExpression(expr, ctx.prometheusVersion);
+  checkRuleExpression(expr, ctx.prometheusVersion, `alert "${common.name}"`, ctx.promqlFeatures);
   const rule = alertingRule(ctx, common, expr);
   return { alerts: [rule], records: [], tests: thresholdTests(rule, common, signal), untested: [] };
 }
@@ -945,7 +945,7 @@ export function promqlAlert(options: PromqlAlertOptions): AlertDefinition {
       : { runbookUrl: urlOption(factory, 'runbookUrl', runbookUrl) }),
   };
   return alertDefinition('promql', common, (ctx) => {
-    checkRuleExpression(expr, ctx.prometheusVersion);
+    checkRuleExpression(expr, ctx.prometheusVersion, `alert "${name}"`, ctx.promqlFeatures);
     const rule = alertingRule(ctx, common, expr);
     return {
       alerts: [rule],
@@ -980,7 +980,12 @@ export function recordingRule(options: RecordingRuleOptions): RecordingRuleDefin
   const expr = o.expr.trim();
   const labels = labelsOption(factory, 'labels', o.labels);
   return defineBuilt<RecordingRuleDefinition>({ kind: 'record', record }, (ctx) => {
-    checkRuleExpression(expr, ctx.prometheusVersion);
+    checkRuleExpression(
+      expr,
+      ctx.prometheusVersion,
+      `recording rule "${record}"`,
+      ctx.promqlFeatures,
+    );
     return {
       alerts: [],
       records: [{ record, expr, ...(Object.keys(labels).length ? { labels } : {}) }],

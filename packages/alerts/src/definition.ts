@@ -3,6 +3,7 @@ import { LABEL_NAME_PATTERN, codedError, optionError, readOptions } from '@vigil
 import { ALERTS_ERROR_CODES, PACKAGE, context } from './errors';
 import { formatDuration, parseDuration, MINUTE } from './duration';
 import { type Version, requireFeature } from './versions';
+import type { PromQLFeature } from './promql/types';
 import type {
   AlertDefinition,
   AlertOptions,
@@ -41,6 +42,8 @@ export interface BuildContext {
   readonly runbookBaseUrl?: string;
   /** Evaluation interval of the SLOs' long-window groups. */
   readonly longWindowMs: number;
+  /** The PromQL feature flags the server runs with. */
+  readonly promqlFeatures: readonly PromQLFeature[];
 }
 
 /** A resolved alert: its rule, recording rules it needs, and its tests. */

@@ -31,6 +31,19 @@ export type {
   AlertmanagerConfigOptions,
   PromtoolTestFileOptions,
 } from './emit';
-export { DEFAULT_PROMETHEUS_VERSION, PROMETHEUS_FEATURES } from './versions';
+export { PROMETHEUS_FEATURES } from './versions';
 export type * from './types';
 // --- end of rules, SLOs and emitters ---
+export {
+  checkPromQL,
+  DEFAULT_PROMETHEUS_VERSION,
+  MAX_PROMQL_DEPTH,
+  MAX_PROMQL_LENGTH,
+} from './promql/check';
+export { PROMQL_FEATURES } from './promql/catalogue';
+export type {
+  CheckPromQLOptions,
+  PromQLCheckResult,
+  PromQLFeature,
+  PromQLType,
+} from './promql/types';

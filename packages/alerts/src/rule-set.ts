@@ -12,6 +12,7 @@ import { formatDuration } from './duration';
 import { exactMatchers } from './selectors';
 import { buildSlo } from './slo';
 import { formatVersion, requireFeature, versionOption } from './versions';
+import { PROMQL_FEATURES } from './promql/catalogue';
 import type {
   AlertRuleSet,
   AlertingRuleData,
@@ -32,6 +33,7 @@ const KEYS = [
   'runbookBaseUrl',
   'groupLabels',
   'longWindowInterval',
+  'promqlFeatures',
 ] as const;
 
 const GROUP_NAME_PATTERN = /^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$/;
@@ -93,7 +95,21 @@ export function defineAlerts(options: AlertsOptions): AlertRuleSet {
   const alerts = listOption(factory, 'alerts', o.alerts, ['alert', 'record']);
   const slos = listOption(factory, 'slos', o.slos, ['slo']);
 
+  const features = o.promqlFeatures ?? [];
+  if (
+    !Array.isArray(features) ||
+    !features.every((f) => (PROMQL_FEATURES as readonly unknown[]).includes(f))
+  ) {
+    throw optionError(
+      context(factory),
+      'INVALID_OPTION',
+      'promqlFeatures',
+      `an array of ${PROMQL_FEATURES.join(', ')}`,
+      o.promqlFeatures,
+    );
+  }
   const ctx: BuildContext = {
+    promqlFeatures: features,
     version,
     prometheusVersion: formatVersion(version),
     prefix,

@@ -515,7 +515,12 @@ export function buildSlo(
   const sel = `{slo=${quote(slo.name)}}`;
   const records: RecordingRuleData[] = [];
   const add = (list: RecordingRuleData[], record: string, expr: string): void => {
-    checkRuleExpression(expr, ctx.prometheusVersion);
+    checkRuleExpression(
+      expr,
+      ctx.prometheusVersion,
+      `SLO "${slo.name}", rule "${record}"`,
+      ctx.promqlFeatures,
+    );
     list.push({ record, expr, labels: lbl });
   };
   for (const ms of SHORT_WINDOWS) {
@@ -559,7 +564,12 @@ export function buildSlo(
         ? `\nand\nslo:sli_events:increase${win(t.shortMs)}${sel} >= ${slo.minEvents}`
         : '';
     const expr = `slo:sli_error:ratio_rate${win(t.longMs)}${sel} > ${thr}\nand\nslo:sli_error:ratio_rate${win(t.shortMs)}${sel} > ${thr}${guard}`;
-    checkRuleExpression(expr, ctx.prometheusVersion);
+    checkRuleExpression(
+      expr,
+      ctx.prometheusVersion,
+      `SLO "${slo.name}", tier ${t.tier}`,
+      ctx.promqlFeatures,
+    );
     const runbook =
       slo.runbookUrl ??
       (ctx.runbookBaseUrl === undefined

@@ -1,4 +1,5 @@
 // Public types of @vigil/alerts: alert and SLO definitions, the rule set, and the data written to files.
+import type { PromQLFeature } from './promql/types';
 
 /** Alert severities, as the `severity` label carries them. */
 export type Severity = 'critical' | 'warning' | 'info';
@@ -254,6 +255,8 @@ export interface AlertsOptions {
   groupLabels?: Readonly<Record<string, string>>;
   /** Evaluation interval of the SLOs' long-window groups (1d, 3d and the period). Default: `5m`. */
   longWindowInterval?: string;
+  /** The PromQL feature flags the server runs with (`--enable-feature=`), for raw rules. Default: none. */
+  promqlFeatures?: readonly PromQLFeature[];
 }
 
 /** A recording rule as written to a rule file. */

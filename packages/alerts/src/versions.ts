@@ -38,16 +38,16 @@ export function atLeast(version: Version, minimum: Version): boolean {
   return true;
 }
 
-/** Checks the `prometheusVersion` option: `2.42`, `2.53.1`, `3.5`; Prometheus 2.0 or later. */
+/** Checks the `prometheusVersion` option: `2.42`, `2.53.1`, `3.5`; the versions the PromQL checker knows (2.33 to 3.x). */
 export function versionOption(factory: string, value: unknown): Version {
   if (value === undefined) return parseVersion(DEFAULT_PROMETHEUS_VERSION) as Version;
   const parsed = typeof value === 'string' ? parseVersion(value) : undefined;
-  if (parsed === undefined || parsed[0] < 2) {
+  if (parsed === undefined || !atLeast(parsed, [2, 33, 0]) || parsed[0] > 3) {
     throw optionError(
       context(factory),
       'INVALID_PROMETHEUS_VERSION',
       'prometheusVersion',
-      'a Prometheus server version of 2.0 or later, as "MAJOR.MINOR" or "MAJOR.MINOR.PATCH"',
+      'a Prometheus server version from 2.33 to 3.x, as "MAJOR.MINOR" or "MAJOR.MINOR.PATCH"',
       value,
       `Give the version your Prometheus reports (prometheus --version), e.g. "${DEFAULT_PROMETHEUS_VERSION}".`,
     );

@@ -1,0 +1,865 @@
+// checkPromQL(): parses PromQL with @prometheus-io/lezer-promql and applies the checks of Prometheus's
+// own parser (promql/parser: its grammar actions and checkAST), gated by the target version.
+import { parser } from '@prometheus-io/lezer-promql';
+import { codedError, optionError, VigilError } from '@vigil/core';
+import { ALERTS_ERROR_CODES, context, PACKAGE } from '../errors';
+import {
+  AGGREGATIONS,
+  type Availability,
+  atLeast,
+  formatVersion,
+  FUNCTIONS,
+  PROMQL_FEATURES,
+  type PromQLFeature,
+  SYNTAX,
+  type ValueType,
+  type Version,
+} from './catalogue';
+import {
+  isDurationText,
+  LiteralError,
+  parseDuration,
+  parseNumber,
+  unquoteString,
+} from './literals';
+import { checkRegexp } from './regexp';
+import type { CheckPromQLOptions, PromQLCheckResult } from './types';
+
+type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
+
+/** Longest expression checked, in characters: longer ones are refused before parsing. */
+export const MAX_PROMQL_LENGTH = 16_384;
+/** Deepest nesting of the syntax tree (operands, parentheses, calls) checked. */
+export const MAX_PROMQL_DEPTH = 512;
+/** The version checked against when none is given: Debian 12's Prometheus server. */
+export const DEFAULT_PROMETHEUS_VERSION = '2.42';
+
+const CONTEXT = context('checkPromQL');
+const OPTION_KEYS = ['prometheusVersion', 'features'];
+const OLDEST: Version = [2, 33];
+
+interface Resolved {
+  readonly version: Version;
+  readonly features: ReadonlySet<PromQLFeature>;
+}
+
+const optionFail = (option: string, expected: string, received: unknown): VigilError =>
+  optionError(CONTEXT, 'PROMQL_INVALID_OPTION', option, expected, received);
+
+function resolveOptions(options: unknown): Resolved {
+  if (options === undefined) return { version: [2, 42], features: new Set() };
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw optionFail('options', 'an object or undefined', options);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) {
+      throw optionFail(key, `one of ${OPTION_KEYS.join(', ')} (unknown option)`, key);
+    }
+  }
+  const { prometheusVersion, features } = options as Record<string, unknown>;
+  let version: Version = [2, 42];
+  if (prometheusVersion !== undefined) {
+    const m =
+      typeof prometheusVersion === 'string'
+        ? /^v?(\d{1,3})\.(\d{1,3})(?:\.\d{1,4})?$/.exec(prometheusVersion)
+        : null;
+    const parsed: Version = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+    if (!m || !atLeast(parsed, OLDEST) || parsed[0] > 3) {
+      throw optionFail(
+        'prometheusVersion',
+        `a Prometheus version from ${formatVersion(OLDEST)} to 3.x written "major.minor" (e.g. "2.42", "3.5")`,
+        prometheusVersion,
+      );
+    }
+    version = parsed;
+  }
+  const flags = new Set<PromQLFeature>();
+  if (features !== undefined) {
+    if (!Array.isArray(features)) {
+      throw optionFail('features', `an array of ${PROMQL_FEATURES.join(', ')}`, features);
+    }
+    for (const f of features as unknown[]) {
+      if (!PROMQL_FEATURES.includes(f as PromQLFeature)) {
+        throw optionFail('features', `an array of ${PROMQL_FEATURES.join(', ')}`, f);
+      }
+      flags.add(f as PromQLFeature);
+    }
+  }
+  return { version, features: flags };
+}
+
+/**
+ * A problem found in the expression: internal, always caught by `checkPromQL` and turned into a
+ * VigilError with the position shown.
+ */
+class Problem extends Error {
+  constructor(
+    readonly code: string,
+    readonly at: number,
+    message: string,
+    readonly fix?: string,
+  ) {
+    super(message);
+  }
+}
+
+const syntax = (at: number, message: string): Problem =>
+  new Problem(ALERTS_ERROR_CODES.PROMQL_SYNTAX, at, message);
+const typeError = (at: number, message: string): Problem =>
+  new Problem(ALERTS_ERROR_CODES.PROMQL_TYPE, at, message);
+
+// The AST, shaped as Prometheus's: postfix modifiers bind to the selector before them.
+interface Base {
+  readonly from: number;
+}
+interface NumberExpr extends Base {
+  kind: 'number';
+  value: number;
+}
+interface StringExpr extends Base {
+  kind: 'string';
+}
+interface VectorExpr extends Base {
+  kind: 'vector';
+  offset: boolean;
+  at: 'none' | 'timestamp' | 'preprocessor';
+}
+interface MatrixExpr extends Base {
+  kind: 'matrix';
+  selector: Expr;
+}
+interface SubqueryExpr extends Base {
+  kind: 'subquery';
+  expr: Expr;
+  offset: boolean;
+  at: 'none' | 'timestamp' | 'preprocessor';
+}
+interface WrapExpr extends Base {
+  kind: 'paren' | 'unary' | 'modified';
+  expr: Expr;
+}
+interface CallExpr extends Base {
+  kind: 'call';
+  name: string;
+  args: Expr[];
+}
+interface AggregateExpr extends Base {
+  kind: 'aggregate';
+  op: string;
+  args: Expr[];
+}
+interface BinaryExpr extends Base {
+  kind: 'binary';
+  op: string;
+  opAt: number;
+  lhs: Expr;
+  rhs: Expr;
+  bool: boolean;
+  on: boolean;
+  matching: string[] | undefined;
+  group: 'left' | 'right' | undefined;
+  include: string[];
+}
+type Expr =
+  | NumberExpr
+  | StringExpr
+  | VectorExpr
+  | MatrixExpr
+  | SubqueryExpr
+  | WrapExpr
+  | CallExpr
+  | AggregateExpr
+  | BinaryExpr;
+
+const children = (node: SyntaxNode): SyntaxNode[] => {
+  const out: SyntaxNode[] = [];
+  for (let c = node.firstChild; c !== null; c = c.nextSibling) out.push(c);
+  return out;
+};
+const isExpr = (node: SyntaxNode): boolean => node.type.is('Expr');
+
+const COMPARISONS = new Set(['==', '!=', '>', '<', '>=', '<=']);
+const SET_OPERATORS = new Set(['and', 'or', 'unless']);
+const DOCUMENTED: Readonly<Record<ValueType, string>> = {
+  vector: 'instant vector',
+  matrix: 'range vector',
+  scalar: 'scalar',
+  string: 'string',
+};
+
+class Checker {
+  constructor(
+    private readonly src: string,
+    private readonly options: Resolved,
+  ) {}
+
+  private text(node: SyntaxNode): string {
+    return this.src.slice(node.from, node.to);
+  }
+
+  /** Throws UNSUPPORTED when `what` is not in the target version, or needs a flag not enabled. */
+  private require(at: number, what: string, availability: Availability): void {
+    const { version, features } = this.options;
+    const target = `Prometheus ${formatVersion(version)}`;
+    if (!atLeast(version, availability.since)) {
+      throw new Problem(
+        ALERTS_ERROR_CODES.PROMQL_UNSUPPORTED,
+        at,
+        `${what} needs Prometheus ${formatVersion(availability.since)} or later${availability.flag ? ` with --enable-feature=${availability.flag}` : ''}, and the target is ${target}`,
+        `Rewrite it for ${target}, or raise the "prometheusVersion" option if the server is newer.`,
+      );
+    }
+    if (availability.until !== undefined && !atLeast(availability.until, version)) {
+      throw new Problem(
+        ALERTS_ERROR_CODES.PROMQL_UNSUPPORTED,
+        at,
+        `${what} was removed after Prometheus ${availability.until[0]}.x, and the target is ${target}`,
+        availability.replacedBy ? `Use ${availability.replacedBy} instead.` : undefined,
+      );
+    }
+    if (availability.flag !== undefined && !features.has(availability.flag)) {
+      throw new Problem(
+        ALERTS_ERROR_CODES.PROMQL_UNSUPPORTED,
+        at,
+        `${what} is experimental and needs the server flag --enable-feature=${availability.flag}`,
+        `Add "${availability.flag}" to the "features" option if the server runs with that flag, or avoid it.`,
+      );
+    }
+  }
+
+  private syntaxFeature(at: number, what: keyof typeof SYNTAX): void {
+    this.require(at, what, SYNTAX[what] as Availability);
+  }
+
+  build(node: SyntaxNode): Expr {
+    switch (node.name) {
+      case 'ParenExpr':
+        return { kind: 'paren', from: node.from, expr: this.build(this.exprChild(node)) };
+      case 'NumberDurationLiteral':
+        return { kind: 'number', from: node.from, value: this.number(node) };
+      case 'StringLiteral':
+        this.string(node);
+        return { kind: 'string', from: node.from };
+      case 'VectorSelector':
+        return this.vectorSelector(node);
+      case 'UnaryExpr': {
+        const operand = this.build(this.exprChild(node));
+        const negative = this.text(node).trimStart().startsWith('-');
+        // Prometheus folds a sign into a number literal.
+        if (operand.kind === 'number') {
+          return {
+            kind: 'number',
+            from: node.from,
+            value: negative ? -operand.value : operand.value,
+          };
+        }
+        return { kind: 'unary', from: node.from, expr: operand };
+      }
+      case 'MatrixSelector':
+      case 'SubqueryExpr':
+      case 'OffsetExpr':
+      case 'StepInvariantExpr':
+        return this.postfix(node, this.build(this.exprChild(node)));
+      case 'AnchoredExpr':
+      case 'SmoothedExpr':
+        this.syntaxFeature(node.from, 'the anchored and smoothed modifiers');
+        return { kind: 'modified', from: node.from, expr: this.build(this.exprChild(node)) };
+      case 'BinaryExpr':
+        return this.binary(node);
+      case 'FunctionCall':
+        return this.call(node);
+      case 'AggregateExpr':
+        return this.aggregate(node);
+      default:
+        throw syntax(node.from, `unexpected ${describeToken(this.text(node))}`);
+    }
+  }
+
+  private exprChild(node: SyntaxNode): SyntaxNode {
+    const child = children(node).find(isExpr);
+    if (child === undefined) throw syntax(node.to, 'unexpected end of input');
+    return child;
+  }
+
+  private number(node: SyntaxNode): number {
+    const raw = this.text(node);
+    const sign = raw[0] === '-' ? -1 : 1;
+    const body = raw.replace(/^[+-]\s*/, '');
+    if (isDurationText(body)) {
+      this.syntaxFeature(node.from, 'a number as a duration, or a duration as a number');
+      const ms = parseDuration(body);
+      if (ms instanceof LiteralError) throw syntax(node.from, ms.message);
+      return (sign * ms) / 1000;
+    }
+    const value = parseNumber(body);
+    if (value instanceof LiteralError) throw syntax(node.from, value.message);
+    return sign * value;
+  }
+
+  private string(node: SyntaxNode): string {
+    const value = unquoteString(this.text(node));
+    if (value instanceof LiteralError) throw syntax(node.from + value.at, value.message);
+    return value;
+  }
+
+  private vectorSelector(node: SyntaxNode): VectorExpr {
+    let name: string | undefined;
+    const insideNames: string[] = [];
+    let nonEmpty = false;
+    for (const part of children(node)) {
+      if (part.name === 'Identifier') {
+        name = this.text(part);
+        // atan2 is an operator to Prometheus's lexer, never a metric name.
+        if (name.toLowerCase() === 'atan2') throw syntax(part.from, 'unexpected <op:atan2>');
+        continue;
+      }
+      for (const matcher of children(part)) {
+        if (matcher.name === 'QuotedLabelName') {
+          this.syntaxFeature(matcher.from, 'quoted (UTF-8) metric and label names');
+          insideNames.push('__name__');
+          if (this.string(matcher.firstChild ?? matcher) !== '') nonEmpty = true;
+          continue;
+        }
+        if (matcher.name !== 'UnquotedLabelMatcher' && matcher.name !== 'QuotedLabelMatcher') {
+          continue;
+        }
+        const [labelNode, opNode, valueNode] = children(matcher);
+        if (labelNode === undefined || opNode === undefined || valueNode === undefined) {
+          throw syntax(matcher.from, 'unexpected end of label matcher');
+        }
+        let label = this.text(labelNode);
+        if (matcher.name === 'QuotedLabelMatcher') {
+          this.syntaxFeature(matcher.from, 'quoted (UTF-8) metric and label names');
+          label = this.string(labelNode.firstChild ?? labelNode);
+        }
+        insideNames.push(label);
+        const op = this.text(opNode);
+        const value = this.string(valueNode);
+        let matchesEmpty: boolean;
+        if (op === '=~' || op === '!~') {
+          const re = checkRegexp(value, this.options.version[0] >= 3);
+          if (re.error !== undefined) throw syntax(valueNode.from, re.error);
+          matchesEmpty = op === '=~' ? re.matchesEmpty : !re.matchesEmpty;
+        } else {
+          matchesEmpty = op === '=' ? value === '' : value !== '';
+        }
+        if (!matchesEmpty) nonEmpty = true;
+      }
+    }
+    if (name !== undefined) {
+      const other = insideNames.includes('__name__');
+      if (other) throw syntax(node.from, `metric name must not be set twice: "${name}"`);
+    } else if (!nonEmpty) {
+      throw syntax(node.from, 'vector selector must contain at least one non-empty matcher');
+    }
+    return { kind: 'vector', from: node.from, offset: false, at: 'none' };
+  }
+
+  /** A duration in milliseconds (undefined for duration arithmetic, which is not evaluated). */
+  private duration(node: SyntaxNode, signedOffset: boolean): number | undefined {
+    const parts = children(node);
+    const only = parts.length === 1 ? parts[0] : undefined;
+    if (only?.name === 'NumberDurationLiteralInDurationContext') {
+      const text = this.text(only);
+      if (!isDurationText(text)) {
+        if (!atLeast(this.options.version, [3, 0])) {
+          throw syntax(only.from, 'missing unit character in duration');
+        }
+        const seconds = parseNumber(text);
+        if (seconds instanceof LiteralError) throw syntax(only.from, seconds.message);
+        if (!(seconds > 0)) throw syntax(only.from, 'duration must be greater than 0');
+        return seconds * 1000;
+      }
+      const ms = parseDuration(text);
+      if (ms instanceof LiteralError) throw syntax(only.from, ms.message);
+      return ms;
+    }
+    // `offset -5m` is plain syntax; any other sign or operator is a duration expression.
+    const [sign, inner] = parts;
+    if (
+      signedOffset &&
+      parts.length === 2 &&
+      sign !== undefined &&
+      inner !== undefined &&
+      this.text(sign) === '-' &&
+      inner.name === 'OffsetDurationExpr' &&
+      children(inner).length === 1
+    ) {
+      const ms = this.duration(inner, false);
+      return ms === undefined ? undefined : -ms;
+    }
+    this.syntaxFeature(node.from, 'duration arithmetic');
+    return undefined;
+  }
+
+  /** Applies a range, subquery, offset or @ to `base`, binding it as Prometheus's grammar does. */
+  private postfix(node: SyntaxNode, base: Expr): Expr {
+    // The lezer grammar binds these modifiers looser than operators (`a + b[5m]` becomes `(a + b)[5m]`);
+    // Prometheus binds them to the operand right before them.
+    if (base.kind === 'binary') {
+      base.rhs = this.postfix(node, base.rhs);
+      return base;
+    }
+    if (base.kind === 'unary') {
+      base.expr = this.postfix(node, base.expr);
+      return base;
+    }
+    const parts = children(node);
+    const durations = parts.filter(
+      (p) => p.name === 'DurationExpr' || p.name === 'OffsetDurationExpr',
+    );
+    switch (node.name) {
+      case 'MatrixSelector': {
+        const at = durations[0]?.from ?? node.from;
+        this.duration(durations[0] as SyntaxNode, false);
+        if (base.kind !== 'vector') throw syntax(at, 'ranges only allowed for vector selectors');
+        if (base.offset) throw syntax(at, 'no offset modifiers allowed before range');
+        if (base.at === 'timestamp') throw syntax(at, 'no @ modifiers allowed before range');
+        return { kind: 'matrix', from: base.from, selector: base };
+      }
+      case 'SubqueryExpr':
+        for (const d of durations) this.duration(d, false);
+        return { kind: 'subquery', from: base.from, expr: base, offset: false, at: 'none' };
+      case 'OffsetExpr': {
+        const d = durations[0] as SyntaxNode;
+        const ms = this.duration(d, true);
+        if (ms === 0) throw syntax(d.from, 'duration must be greater than 0');
+        const target = this.modifiable(base, 'offset modifier');
+        if (target.offset) throw syntax(base.from, 'offset may not be set multiple times');
+        target.offset = true;
+        return base;
+      }
+      default: {
+        const stamp = parts.find((p) => p.name === 'NumberDurationLiteral');
+        let kind: 'timestamp' | 'preprocessor' = 'preprocessor';
+        if (stamp !== undefined) {
+          const ts = this.number(stamp);
+          if (!Number.isFinite(ts) || Math.abs(ts) >= 9.223372036854776e18) {
+            throw syntax(base.from, `timestamp out of bounds for @ modifier: ${ts}`);
+          }
+          kind = 'timestamp';
+        }
+        const target = this.modifiable(base, '@ modifier');
+        if (target.at !== 'none') {
+          throw syntax(base.from, '@ <timestamp> may not be set multiple times');
+        }
+        target.at = kind;
+        return base;
+      }
+    }
+  }
+
+  private modifiable(base: Expr, what: string): VectorExpr | SubqueryExpr {
+    if (base.kind === 'vector' || base.kind === 'subquery') return base;
+    if (base.kind === 'matrix' && base.selector.kind === 'vector') return base.selector;
+    throw syntax(
+      base.from,
+      `${what} must be preceded by an instant vector selector or range vector selector or a subquery`,
+    );
+  }
+
+  private labels(node: SyntaxNode | undefined): string[] {
+    if (node === undefined) return [];
+    return children(node).map((label) => {
+      if (label.name === 'QuotedLabelName') {
+        this.syntaxFeature(label.from, 'quoted (UTF-8) metric and label names');
+        return this.string(label.firstChild ?? label);
+      }
+      return this.text(label);
+    });
+  }
+
+  private binary(node: SyntaxNode): BinaryExpr {
+    const parts = children(node);
+    const operands = parts.filter(isExpr);
+    const opNode = parts.find((p) => !isExpr(p)) as SyntaxNode;
+    const op = this.text(opNode).toLowerCase();
+    if (op === '</' || op === '>/') {
+      this.syntaxFeature(opNode.from, 'the histogram trim operators </ and >/');
+    }
+    const expr: BinaryExpr = {
+      kind: 'binary',
+      from: node.from,
+      op,
+      opAt: opNode.from,
+      lhs: this.build(operands[0] as SyntaxNode),
+      rhs: this.build(operands[1] as SyntaxNode),
+      bool: parts.some((p) => p.name === 'BoolModifier'),
+      on: false,
+      matching: undefined,
+      group: undefined,
+      include: [],
+    };
+    const matching = parts.find((p) => p.name === 'MatchingModifierClause');
+    if (matching !== undefined) {
+      const clause = children(matching);
+      const lists = clause.filter((p) => p.name === 'GroupingLabels');
+      expr.on = clause.some((p) => p.name === 'On');
+      expr.matching = this.labels(lists[0]);
+      if (clause.some((p) => p.name === 'GroupLeft')) expr.group = 'left';
+      if (clause.some((p) => p.name === 'GroupRight')) expr.group = 'right';
+      expr.include = this.labels(lists[1]);
+    }
+    const fill = parts.find((p) => p.name === 'FillModifier');
+    if (fill !== undefined) this.syntaxFeature(fill.from, 'fill modifiers of binary operators');
+    return expr;
+  }
+
+  private call(node: SyntaxNode): CallExpr {
+    const ident = node.getChild('FunctionIdentifier') ?? node;
+    const name = this.text(ident);
+    const signature = FUNCTIONS[name];
+    if (signature === undefined) throw syntax(node.from, `unknown function with name "${name}"`);
+    this.require(node.from, `the function ${name}()`, signature);
+    const body = node.getChild('FunctionCallBody');
+    const args = body === null ? [] : children(body).filter(isExpr);
+    return { kind: 'call', from: node.from, name, args: args.map((a) => this.build(a)) };
+  }
+
+  private aggregate(node: SyntaxNode): AggregateExpr {
+    const opNode = node.getChild('AggregateOp') ?? node;
+    const op = this.text(opNode).toLowerCase();
+    const signature = AGGREGATIONS[op];
+    if (signature === undefined) throw syntax(node.from, `unknown aggregation "${op}"`);
+    this.require(node.from, `the aggregation ${op}`, signature);
+    const modifier = node.getChild('AggregateModifier');
+    if (modifier !== null) this.labels(modifier.getChild('GroupingLabels') ?? undefined);
+    const body = node.getChild('FunctionCallBody');
+    const args = body === null ? [] : children(body).filter(isExpr);
+    return { kind: 'aggregate', from: node.from, op, args: args.map((a) => this.build(a)) };
+  }
+
+  /** Prometheus's checkAST: the type of `expr`, or a type error. */
+  check(expr: Expr): ValueType {
+    switch (expr.kind) {
+      case 'number':
+        return 'scalar';
+      case 'string':
+        return 'string';
+      case 'vector':
+        return 'vector';
+      case 'matrix':
+        return 'matrix';
+      case 'paren':
+      case 'modified':
+        return this.check(expr.expr);
+      case 'subquery': {
+        const t = this.check(expr.expr);
+        if (t !== 'vector') {
+          throw typeError(
+            expr.from,
+            `subquery is only allowed on instant vector, got ${t} instead`,
+          );
+        }
+        return 'matrix';
+      }
+      case 'unary': {
+        const t = this.check(expr.expr);
+        if (t !== 'scalar' && t !== 'vector') {
+          throw typeError(
+            expr.from,
+            `unary expression only allowed on expressions of type scalar or instant vector, got "${DOCUMENTED[t]}"`,
+          );
+        }
+        return t;
+      }
+      case 'call':
+        return this.checkCall(expr);
+      case 'aggregate':
+        return this.checkAggregate(expr);
+      case 'binary':
+        return this.checkBinary(expr);
+    }
+  }
+
+  private expect(expr: Expr, want: ValueType, where: string): void {
+    const got = this.check(expr);
+    if (got !== want) {
+      throw typeError(
+        expr.from,
+        `expected type ${DOCUMENTED[want]} in ${where}, got ${DOCUMENTED[got]}`,
+      );
+    }
+  }
+
+  private checkCall(expr: CallExpr): ValueType {
+    const fn = FUNCTIONS[expr.name];
+    if (fn === undefined) return 'vector';
+    const n = expr.args.length;
+    const declared = fn.args.length;
+    if (fn.variadic === 0) {
+      if (n !== declared) {
+        throw typeError(
+          expr.from,
+          `expected ${declared} argument(s) in call to "${expr.name}", got ${n}`,
+        );
+      }
+    } else {
+      const min = declared - 1;
+      if (n < min) {
+        throw typeError(
+          expr.from,
+          `expected at least ${min} argument(s) in call to "${expr.name}", got ${n}`,
+        );
+      }
+      if (fn.variadic > 0 && n > min + fn.variadic) {
+        throw typeError(
+          expr.from,
+          `expected at most ${min + fn.variadic} argument(s) in call to "${expr.name}", got ${n}`,
+        );
+      }
+    }
+    expr.args.forEach((arg, i) => {
+      const want = fn.args[Math.min(i, declared - 1)] as ValueType;
+      this.expect(arg, want, `call to function "${expr.name}"`);
+    });
+    return fn.returns;
+  }
+
+  private checkAggregate(expr: AggregateExpr): ValueType {
+    const { param } = AGGREGATIONS[expr.op] ?? {};
+    const n = expr.args.length;
+    if (n === 0) throw typeError(expr.from, 'no arguments for aggregate expression provided');
+    const wanted = param === undefined ? 1 : 2;
+    if (n !== wanted) {
+      throw typeError(
+        expr.from,
+        `wrong number of arguments for aggregate expression provided, expected ${wanted}, got ${n}`,
+      );
+    }
+    this.expect(expr.args[n - 1] as Expr, 'vector', 'aggregation expression');
+    if (param !== undefined) this.expect(expr.args[0] as Expr, param, 'aggregation parameter');
+    return 'vector';
+  }
+
+  private checkBinary(expr: BinaryExpr): ValueType {
+    const lt = this.check(expr.lhs);
+    const rt = this.check(expr.rhs);
+    const comparison = COMPARISONS.has(expr.op);
+    const setOp = SET_OPERATORS.has(expr.op);
+    if (expr.bool && !comparison) {
+      throw typeError(expr.opAt, 'bool modifier can only be used on comparison operators');
+    }
+    if (comparison && !expr.bool && lt === 'scalar' && rt === 'scalar') {
+      throw typeError(expr.opAt, 'comparisons between scalars must use BOOL modifier');
+    }
+    if (expr.on && expr.group !== undefined) {
+      const both = (expr.matching ?? []).find((l) => expr.include.includes(l));
+      if (both !== undefined) {
+        throw typeError(expr.opAt, `label "${both}" must not occur in ON and GROUP clause at once`);
+      }
+    }
+    for (const [t, side] of [
+      [lt, expr.lhs],
+      [rt, expr.rhs],
+    ] as const) {
+      if (t !== 'scalar' && t !== 'vector') {
+        throw typeError(
+          side.from,
+          'binary expression must contain only scalar and instant vector types',
+        );
+      }
+    }
+    if (lt !== 'vector' || rt !== 'vector') {
+      if ((expr.matching ?? []).length > 0) {
+        throw typeError(expr.from, 'vector matching only allowed between instant vectors');
+      }
+      if (setOp) {
+        throw typeError(
+          expr.from,
+          `set operator "${expr.op}" not allowed in binary scalar expression`,
+        );
+      }
+    } else if (setOp && expr.group !== undefined) {
+      throw typeError(expr.from, `no grouping allowed for "${expr.op}" operation`);
+    }
+    return lt === 'scalar' && rt === 'scalar' ? 'scalar' : 'vector';
+  }
+}
+
+function describeToken(text: string): string {
+  if (text === '') return 'end of input';
+  const shown = [...text].slice(0, 20).join('');
+  return `"${shown}"`;
+}
+
+/** The first parse error of the lezer tree, with the nearest message Prometheus would give. */
+function firstSyntaxError(src: string, top: SyntaxNode): Problem | undefined {
+  let at = -1;
+  const cursor = top.cursor();
+  do {
+    if (cursor.type.isError) {
+      at = cursor.from;
+      break;
+    }
+  } while (cursor.next());
+  if (at < 0) return undefined;
+  const rest = src.slice(at).replace(/^\s+/, '');
+  const before = src.slice(0, at);
+  const ident = /([A-Za-z_:][\w:]*)\s*$/.exec(before);
+  if (rest.startsWith('(') && ident !== null && !/:/.test(ident[1] ?? '')) {
+    return syntax(ident.index, `unknown function with name "${ident[1] ?? ''}"`);
+  }
+  const token = /^(?:[A-Za-z_:][\w:]*|\d[\w.]*|"[^"\n]*"?|'[^'\n]*'?|\S)/u.exec(rest);
+  const where = src.length - rest.length;
+  if (token === null) return syntax(src.length, 'unexpected end of input');
+  const ch = token[0];
+  if (/^[^\x20-\x7e]/u.test(ch)) {
+    return syntax(where, `unexpected character: ${JSON.stringify(ch)}`);
+  }
+  return syntax(where, `unexpected ${describeToken(ch)}`);
+}
+
+/**
+ * The source as lezer should see it: Prometheus also reads `5.`, `0X1F`, holt_winters() and a metric
+ * named `offset`, which lezer does not. Same length, so every offset still points into `src`, where texts are read.
+ */
+function lezerSource(src: string): string {
+  return (
+    src
+      .replace(/(?<![\w.])(\d+)\.(?![\w.])/g, '$1 ')
+      .replace(/(?<![\w.])0X(?=[0-9a-fA-F])/g, '0x')
+      // Not in lezer's grammar any more (renamed in 3.0): parsed as a function of the same length, and
+      // checked under its own name, which the checker reads from `src`.
+      .replace(/(?<![\w:])holt_winters(?=\s*\()/g, 'day_of_month')
+      // `offset` where no expression precedes it is a metric name to Prometheus's grammar.
+      .replace(/(^\s*|[(,+\-*/%^=<>!]\s*)offset(?![\w:])/gi, '$1offse_')
+  );
+}
+
+/** Depth of the tree, walked without recursion so that hostile nesting cannot exhaust the stack. */
+function depthOf(top: SyntaxNode): number {
+  let depth = 0;
+  let max = 0;
+  const cursor = top.cursor();
+  for (;;) {
+    if (cursor.firstChild()) {
+      depth++;
+      if (depth > max) max = depth;
+      if (max > MAX_PROMQL_DEPTH) return max;
+      continue;
+    }
+    while (!cursor.nextSibling()) {
+      if (!cursor.parent()) return max;
+      depth--;
+    }
+  }
+}
+
+/** Line and column (1-based, in characters) of offset `at` of `src`. */
+function position(src: string, at: number): { line: number; column: number; text: string } {
+  const head = src.slice(0, at);
+  const line = (head.match(/\n/g) ?? []).length + 1;
+  const lineStart = head.lastIndexOf('\n') + 1;
+  const lineEnd = src.indexOf('\n', at) < 0 ? src.length : src.indexOf('\n', at);
+  return {
+    line,
+    column: [...src.slice(lineStart, at)].length + 1,
+    text: src.slice(lineStart, lineEnd),
+  };
+}
+
+function isUnsafeForDisplay(c: string): boolean {
+  const code = c.codePointAt(0) ?? 0;
+  return (
+    (code < 0x20 && code !== 0x09) ||
+    code === 0x7f ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  );
+}
+
+/** The expression's line with a caret under the column, cut to a readable window. */
+function excerpt(lineText: string, column: number): string {
+  // Control and bidirectional-override characters would garble the message where it is shown.
+  const chars = [...lineText].map((c) => (isUnsafeForDisplay(c) ? '?' : c));
+  const width = 72;
+  let start = 0;
+  if (chars.length > width)
+    start = Math.max(0, Math.min(column - 1 - width / 2, chars.length - width));
+  const shown = chars.slice(start, start + width);
+  const prefix = start > 0 ? '...' : '';
+  const suffix = start + width < chars.length ? '...' : '';
+  const pad = shown
+    .slice(0, column - 1 - start)
+    .map((c) => (c === '\t' ? '\t' : ' '))
+    .join('');
+  return `    ${prefix}${shown.join('')}${suffix}\n    ${' '.repeat(prefix.length)}${pad}^`;
+}
+
+const KIND: Readonly<Record<string, string>> = {
+  [ALERTS_ERROR_CODES.PROMQL_SYNTAX]: 'PromQL syntax error',
+  [ALERTS_ERROR_CODES.PROMQL_TYPE]: 'PromQL type error',
+  [ALERTS_ERROR_CODES.PROMQL_UNSUPPORTED]: 'PromQL not supported by the target Prometheus',
+  [ALERTS_ERROR_CODES.PROMQL_TOO_COMPLEX]: 'PromQL expression too large to check',
+};
+
+function toError(src: string, problem: Problem, version: Version): VigilError {
+  const at = Math.max(0, Math.min(problem.at, src.length));
+  const { line, column, text } = position(src, at);
+  const where = `${line}:${column}`;
+  const prometheus =
+    problem.code === ALERTS_ERROR_CODES.PROMQL_UNSUPPORTED ||
+    problem.code === ALERTS_ERROR_CODES.PROMQL_TOO_COMPLEX
+      ? ''
+      : `Prometheus ${formatVersion(version)} says: ${where}: parse error: ${problem.message}\n`;
+  const fix = problem.fix ?? 'Fix the expression where the caret points.';
+  return codedError(
+    { pkg: PACKAGE },
+    problem.code,
+    `${KIND[problem.code] ?? 'PromQL error'} at ${where}: ${problem.message}.\n${excerpt(text, column)}\n${prometheus}${fix}`,
+  );
+}
+
+/**
+ * Checks a PromQL expression as the target Prometheus would when loading a rule or running a query:
+ * syntax, the types of functions, aggregations and operators, selectors, modifiers, and the version
+ * and feature flags each construct needs. Returns the expression's type, or throws a VigilError:
+ * `ERR_VIGIL_ALERTS_PROMQL_SYNTAX`, `_PROMQL_TYPE`, `_PROMQL_UNSUPPORTED`, `_PROMQL_TOO_COMPLEX`, or
+ * `_PROMQL_INVALID_OPTION` for bad options.
+ */
+export function checkPromQL(expr: string, options?: CheckPromQLOptions): PromQLCheckResult {
+  const resolved = resolveOptions(options);
+  if (typeof expr !== 'string') {
+    throw optionFail('expr (first argument)', 'a PromQL expression as a string', expr);
+  }
+  const fail = (problem: Problem): VigilError => toError(expr, problem, resolved.version);
+  if (expr.length > MAX_PROMQL_LENGTH) {
+    throw codedError(
+      { pkg: PACKAGE },
+      ALERTS_ERROR_CODES.PROMQL_TOO_COMPLEX,
+      `${KIND[ALERTS_ERROR_CODES.PROMQL_TOO_COMPLEX]}: it has ${expr.length} characters, more than the ${MAX_PROMQL_LENGTH} checked.`,
+      'Split it into recording rules.',
+    );
+  }
+  try {
+    const tree = parser.parse(lezerSource(expr));
+    const top = tree.topNode;
+    if (depthOf(top) > MAX_PROMQL_DEPTH) {
+      throw new Problem(
+        ALERTS_ERROR_CODES.PROMQL_TOO_COMPLEX,
+        0,
+        `it nests more than ${MAX_PROMQL_DEPTH} levels deep`,
+        'Split it into recording rules.',
+      );
+    }
+    const error = firstSyntaxError(expr, top);
+    if (error !== undefined) throw error;
+    const root = top.firstChild;
+    if (root === null) throw syntax(0, 'no expression found in input');
+    const checker = new Checker(expr, resolved);
+    return { type: checker.check(checker.build(root)) };
+  } catch (e) {
+    if (e instanceof Problem) throw fail(e);
+    if (e instanceof VigilError) throw e;
+    // A bug here must not surface as a TypeError or RangeError in the caller's rule definitions.
+    throw codedError(
+      { pkg: PACKAGE },
+      ALERTS_ERROR_CODES.PROMQL_TOO_COMPLEX,
+      `the PromQL checker could not finish on this expression (${e instanceof Error ? e.name : 'error'}).`,
+      'Simplify the expression; if it is valid PromQL, report it with the expression.',
+    );
+  }
+}

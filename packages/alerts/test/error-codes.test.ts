@@ -1,0 +1,145 @@
+// Every coded error of the rules, SLOs and emitters, pinned by code and message.
+import { describe, expect, it } from 'vitest';
+import {
+  ALERTS_ERROR_CODES,
+  defineAlerts,
+  defineSlo,
+  errorRatioAlert,
+  latencyAlert,
+  promqlAlert,
+  recordingRule,
+  targetDownAlert,
+} from '@vigil/alerts';
+import { ruleSetOf } from '../src/cli';
+
+const C = ALERTS_ERROR_CODES;
+
+function thrown(fn: () => unknown): { code: string; message: string } {
+  try {
+    fn();
+  } catch (e) {
+    return e as { code: string; message: string };
+  }
+  throw new Error('expected a throw');
+}
+
+const cases: [string, () => unknown, RegExp][] = [
+  [
+    C.INVALID_OPTIONS,
+    () => errorRatioAlert(42 as never),
+    /errorRatioAlert\(\): option "options" must be an object or undefined, received 42/,
+  ],
+  [
+    C.UNKNOWN_OPTION,
+    () => errorRatioAlert({ treshold: 0.1 } as never),
+    /option "treshold" must be one of .*threshold.*Check the spelling/,
+  ],
+  [
+    C.INVALID_OPTION,
+    () => errorRatioAlert({ threshold: 5 }),
+    /option "threshold" must be a fraction between 0 and 1 \(exclusive\), such as 0.05, received 5/,
+  ],
+  [
+    C.INVALID_DURATION,
+    () => errorRatioAlert({ for: '5 minutes' }),
+    /option "for" must be a Prometheus duration of whole seconds.*received '5 minutes'/,
+  ],
+  [
+    C.INVALID_NAME,
+    () => errorRatioAlert({ name: 'high_error_rate' }),
+    /option "name" must be an alert name in CamelCase.*received 'high_error_rate'/,
+  ],
+  [
+    C.INVALID_LABELS,
+    () => errorRatioAlert({ labels: { severity: 'critical' } }),
+    /option "labels" must be .*"severity" is reserved/,
+  ],
+  [
+    C.INVALID_TEMPLATE,
+    () => errorRatioAlert({ description: 'Ratio is {{ $value }}' }),
+    /option "description" must be text whose only templates are \{\{ \$labels.NAME \}\}.*promqlAlert\(\)/,
+  ],
+  [
+    C.INVALID_PROMETHEUS_VERSION,
+    () => defineAlerts({ prometheusVersion: '2.20' }),
+    /option "prometheusVersion" must be a Prometheus server version from 2.33 to 3.x.*received '2.20'/,
+  ],
+  [
+    C.FEATURE_UNAVAILABLE,
+    () =>
+      defineAlerts({
+        prometheusVersion: '2.41',
+        alerts: [targetDownAlert({ keepFiringFor: '5m' })],
+      }),
+    /alert "TargetDown" uses `keep_firing_for` on an alerting rule, which Prometheus reads from 2.42.0 on, but the target is Prometheus 2.41.0/,
+  ],
+  [
+    C.INVALID_OBJECTIVE,
+    () => defineSlo({ kind: 'availability', name: 'a', objective: 99.9 }),
+    /option "objective" must be a fraction between 0 and 1 \(exclusive\): 0.999 for 99.9%, received 99.9\. Write the objective as a fraction/,
+  ],
+  [
+    C.NOT_A_BUCKET,
+    () => defineSlo({ kind: 'latency', name: 'l', objective: 0.99, threshold: 0.3 }),
+    /latency threshold 0.3s is not a bucket of the duration histogram.*the nearest buckets are 0.25 or 0.5/,
+  ],
+  [
+    C.NEVER_FIRES,
+    () => defineSlo({ kind: 'availability', name: 'a', objective: 0.9 }),
+    /tier page-fast alerts when the error ratio exceeds 14.4 x \(1 - 0.9\) = 1.44, which no ratio can exceed: it could never fire.*"tiers": \["page-slow", "ticket-fast", "ticket-slow"\]/,
+  ],
+  [
+    C.DUPLICATE_NAME,
+    () => defineAlerts({ alerts: [errorRatioAlert(), errorRatioAlert()] }),
+    /alert "HttpErrorRatioHigh" with labels \{"severity":"critical"\} is defined twice/,
+  ],
+  [
+    C.INVALID_RULES_MODULE,
+    () => ruleSetOf({ something: 1 }),
+    /The module exports no rules: .*found the exports something/,
+  ],
+  [
+    C.PROMQL_TYPE,
+    () => defineAlerts({ alerts: [recordingRule({ record: 'x:y:z', expr: 'up[5m]' })] }),
+    /recording rule "x:y:z": the expression is a matrix, and a rule records or alerts on an instant vector or a scalar only/,
+  ],
+  [
+    C.PROMQL_SYNTAX,
+    () => defineAlerts({ alerts: [promqlAlert({ name: 'Broken', expr: 'sum(rate(x[5m])' })] }),
+    /^ERR_VIGIL_ALERTS_PROMQL_SYNTAX: alert "Broken": /,
+  ],
+];
+
+describe('error codes', () => {
+  it.each(cases)(
+    'should throw %s with a message that says what and how to fix',
+    (code, fn, message) => {
+      const e = thrown(fn);
+      expect(e.code).toBe(code);
+      expect(e.message).toMatch(message);
+      expect(e.message.startsWith(`${code}: `)).toBe(true);
+    },
+  );
+
+  it('should refuse a latency alert threshold past the largest bucket as NEVER_FIRES', () => {
+    const e = thrown(() => latencyAlert({ threshold: 10 }));
+    expect(e.code).toBe(C.NEVER_FIRES);
+    expect(e.message).toMatch(/histogram_quantile\(\) never returns more than 10/);
+  });
+
+  it('should refuse a raw rule that uses what the target Prometheus lacks', () => {
+    const e = thrown(() =>
+      defineAlerts({ alerts: [promqlAlert({ name: 'Lim', expr: 'limitk(2, up)' })] }),
+    );
+    expect(e.code).toBe(C.PROMQL_UNSUPPORTED);
+  });
+
+  it('should refuse group labels before Prometheus 3', () => {
+    expect(thrown(() => defineAlerts({ groupLabels: { team: 'a' } })).code).toBe(
+      C.FEATURE_UNAVAILABLE,
+    );
+    expect(() =>
+      defineAlerts({ prometheusVersion: '3.0', groupLabels: { team: 'a' } }),
+    ).not.toThrow();
+  });
+});

@@ -51,7 +51,7 @@ describe('error codes', async () => {
 
   it('should find the tables of the packages', () => {
     expect(all.map((c) => c.pkg).sort()).toEqual(
-      ['audit', 'business-metrics', 'logging', 'metrics', 'rate-limit', 'tracing'].sort(),
+      ['alerts', 'audit', 'business-metrics', 'logging', 'metrics', 'rate-limit', 'tracing'].sort(),
     );
   });
 

@@ -4,15 +4,20 @@
 /** Value types of PromQL, as Prometheus names them in its parser. */
 export type ValueType = 'vector' | 'scalar' | 'matrix' | 'string';
 
-/** The feature flags (`--enable-feature=...`) that gate experimental PromQL. */
-export const PROMQL_FEATURES = [
+/** A feature flag (`--enable-feature=...`) that gates experimental PromQL. */
+export type PromQLFeature =
+  | 'promql-experimental-functions'
+  | 'promql-duration-expr'
+  | 'promql-extended-range-selectors'
+  | 'promql-binop-fill-modifiers';
+
+/** The feature flags that gate experimental PromQL, which the `features` option accepts. */
+export const PROMQL_FEATURES: readonly PromQLFeature[] = Object.freeze([
   'promql-experimental-functions',
   'promql-duration-expr',
   'promql-extended-range-selectors',
   'promql-binop-fill-modifiers',
-] as const;
-
-export type PromQLFeature = (typeof PROMQL_FEATURES)[number];
+]);
 
 /** A version as [major, minor]. */
 export type Version = readonly [number, number];

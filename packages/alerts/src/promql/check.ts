@@ -694,6 +694,21 @@ function firstSyntaxError(src: string, top: SyntaxNode): Problem | undefined {
     }
   } while (cursor.next());
   if (at < 0) return undefined;
+  const unterminated = firstUnterminatedString(src);
+  if (unterminated !== undefined && unterminated.at <= at) {
+    return syntax(unterminated.at, unterminated.message);
+  }
+  // A word of digits and letters is one token to Prometheus's lexer (`30m1h`), several to lezer's.
+  const wordStart = /[\w.]*$/.exec(src.slice(0, at))?.index ?? at;
+  const word = /^[\w.]+/.exec(src.slice(wordStart))?.[0] ?? '';
+  if (wordStart < at && /^\d/.test(word)) {
+    return syntax(
+      wordStart,
+      /^(?:\d+(?:ms|[smhdwy]))+$/.test(word)
+        ? `not a valid duration string: "${word}"`
+        : `bad number or duration syntax: "${word}"`,
+    );
+  }
   const rest = src.slice(at).replace(/^\s+/, '');
   const before = src.slice(0, at);
   const ident = /([A-Za-z_:][\w:]*)\s*$/.exec(before);
@@ -725,6 +740,31 @@ function lezerSource(src: string): string {
       // `offset` where no expression precedes it is a metric name to Prometheus's grammar.
       .replace(/(^\s*|[(,+\-*/%^=<>!]\s*)offset(?![\w:])/gi, '$1offse_')
   );
+}
+
+/** The first string literal left open, which lezer reports only where the input ends. */
+function firstUnterminatedString(src: string): { at: number; message: string } | undefined {
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '#') {
+      const end = src.indexOf('\n', i);
+      if (end < 0) return undefined;
+      i = end;
+    } else if (c === '"' || c === "'" || c === '`') {
+      let j = i + 1;
+      while (j < src.length && src[j] !== c && (c === '`' || src[j] !== '\n')) {
+        j += src[j] === '\\' && c !== '`' ? 2 : 1;
+      }
+      if (j >= src.length || src[j] !== c) {
+        return {
+          at: i,
+          message: c === '`' ? 'unterminated raw string' : 'unterminated quoted string',
+        };
+      }
+      i = j;
+    }
+  }
+  return undefined;
 }
 
 /** Depth of the tree, walked without recursion so that hostile nesting cannot exhaust the stack. */

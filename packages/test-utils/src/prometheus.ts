@@ -22,6 +22,19 @@ export interface PrometheusOptions {
   scrapeInterval?: string;
   /** `--enable-feature` values, e.g. `exemplar-storage`. */
   features?: string[];
+  /** Rule files to load (absolute paths), evaluated every `evaluationInterval`. */
+  ruleFiles?: string[];
+  /** Default `1s`. */
+  evaluationInterval?: string;
+}
+
+/** One alert as `GET /api/v1/alerts` returns it. */
+export interface ActiveAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: 'pending' | 'firing';
+  activeAt: string;
+  value: string;
 }
 
 /** One element of an instant vector as the HTTP API returns it. */
@@ -37,6 +50,8 @@ export interface PrometheusServer {
   api<T>(path: string, params?: Record<string, string>): Promise<T>;
   /** Instant query; the vector's samples. */
   query(expr: string): Promise<VectorSample[]>;
+  /** The pending and firing alerts of the loaded rules. */
+  alerts(): Promise<ActiveAlert[]>;
   /** What Prometheus printed (the last 64 KiB), for failure messages. */
   logs(): string;
   /** SIGTERM, wait for the exit (SIGKILL after 10 s), remove the temp dir. Safe to call twice. */
@@ -93,8 +108,9 @@ export async function startPrometheus(
     global: {
       scrape_interval: options.scrapeInterval ?? '1s',
       scrape_timeout: '1s',
-      evaluation_interval: '1s',
+      evaluation_interval: options.evaluationInterval ?? '1s',
     },
+    ...(options.ruleFiles !== undefined ? { rule_files: options.ruleFiles } : {}),
     scrape_configs: options.jobs.map((job) => ({
       job_name: job.name,
       metrics_path: job.metricsPath ?? '/metrics',
@@ -164,6 +180,9 @@ export async function startPrometheus(
           if (data.resultType !== 'vector')
             throw new Error(`${expr}: a ${data.resultType}, not a vector`);
           return data.result;
+        },
+        async alerts(): Promise<ActiveAlert[]> {
+          return (await server.api<{ alerts: ActiveAlert[] }>('/api/v1/alerts')).alerts;
         },
         logs: () => log,
         stop() {

@@ -22,6 +22,8 @@ export interface PrometheusOptions {
   scrapeInterval?: string;
   /** `--enable-feature` values, e.g. `exemplar-storage`. */
   features?: string[];
+  /** Rule files to load (`rule_files`), absolute paths. Default: none. */
+  ruleFiles?: string[];
 }
 
 /** One element of an instant vector as the HTTP API returns it. */
@@ -95,6 +97,7 @@ export async function startPrometheus(
       scrape_timeout: '1s',
       evaluation_interval: '1s',
     },
+    ...(options.ruleFiles === undefined ? {} : { rule_files: options.ruleFiles }),
     scrape_configs: options.jobs.map((job) => ({
       job_name: job.name,
       metrics_path: job.metricsPath ?? '/metrics',

@@ -121,8 +121,9 @@ export async function main(
     return e instanceof VigilError ? 1 : 2;
   }
   let files: Record<string, string>;
+  let set: AlertRuleSet;
   try {
-    const set = ruleSetOf(exports, values['prometheus-version']);
+    set = ruleSetOf(exports, values['prometheus-version']);
     files = generateFiles(set, {
       resource: {
         ...(values.namespace === undefined ? {} : { namespace: values.namespace }),
@@ -141,6 +142,9 @@ export async function main(
     for (const [name, content] of Object.entries(files)) {
       writeFileSync(join(values.out, name), content);
       out(`wrote ${join(values.out, name)}`);
+    }
+    for (const name of set.untested) {
+      err(`vigil-alerts: note: alert ${name} has no tests (give promqlAlert() its "tests")`);
     }
   } catch (e) {
     err(

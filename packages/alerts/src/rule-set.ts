@@ -90,7 +90,7 @@ export function defineAlerts(options: AlertsOptions): AlertRuleSet {
     'longWindowInterval',
     o.longWindowInterval,
     '5m',
-    60_000,
+    1000,
   ) as number;
   const alerts = listOption(factory, 'alerts', o.alerts, ['alert', 'record']);
   const slos = listOption(factory, 'slos', o.slos, ['slo']);

@@ -511,8 +511,10 @@ export function buildSlo(
   readonly longRecords: readonly RecordingRuleData[];
   readonly inhibitRules: readonly InhibitRuleData[];
 } {
-  const lbl = { slo: slo.name };
-  const sel = `{slo=${quote(slo.name)}}`;
+  // The selector's labels (job, namespace) stay on every record, so that two services with an SLO of
+  // the same name in one Prometheus record distinct series.
+  const lbl = sortKeys({ ...ctx.selectorLabels, slo: slo.name });
+  const sel = seriesSelector(lbl);
   const records: RecordingRuleData[] = [];
   const add = (list: RecordingRuleData[], record: string, expr: string): void => {
     checkRuleExpression(
@@ -608,9 +610,16 @@ export function buildSlo(
     records,
     longRecords,
     inhibitRules,
-    ...sloTests(slo, source, alerts, Math.max(1, Math.round(ctx.longWindowMs / MINUTE))),
+    ...sloTests(slo, source, alerts, Math.max(1, Math.round(ctx.longWindowMs / MINUTE)), lbl),
     untested: [],
   };
+}
+
+/** `{a="b",slo="x"}` for labels in key order. */
+function seriesSelector(labels: Readonly<Record<string, string>>): string {
+  return `{${Object.keys(labels)
+    .map((k) => `${k}=${quote(labels[k] as string)}`)
+    .join(',')}}`;
 }
 
 function capitalise(text: string): string {
@@ -695,6 +704,7 @@ function sloTests(
   source: SloSource,
   alerts: readonly AlertingRuleData[],
   longEvery: number,
+  recordLabels: Readonly<Record<string, string>>,
 ): { tests: PromtoolTestGroup[]; slowTests: PromtoolTestGroup[] } {
   const groups: PromtoolTestGroup[] = [];
   const slowGroups: PromtoolTestGroup[] = [];
@@ -811,10 +821,10 @@ function sloTests(
     ],
     promql_expr_test: [
       {
-        expr: `slo:error_budget:remaining_ratio{slo=${quote(slo.name)}}`,
+        expr: `slo:error_budget:remaining_ratio${seriesSelector(recordLabels)}`,
         eval_time: at(240),
         exp_samples: [
-          { labels: `slo:error_budget:remaining_ratio{slo=${quote(slo.name)}}`, value: 1 },
+          { labels: `slo:error_budget:remaining_ratio${seriesSelector(recordLabels)}`, value: 1 },
         ],
       },
     ],

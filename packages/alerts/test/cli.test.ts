@@ -21,7 +21,7 @@ function project(): string {
   writeFileSync(
     join(dir, 'alerts.cjs'),
     `const a = require(${JSON.stringify(DIST)});
-module.exports = { rules: { name: 'api', selector: { job: 'api' }, alerts: [a.errorRatioAlert(), a.targetDownAlert({ keepFiringFor: '5m' })],
+module.exports = { rules: { name: 'api', selector: { job: 'api' }, alerts: [a.errorRatioAlert(), a.targetDownAlert({ keepFiringFor: '5m' }), a.promqlAlert({ name: 'Raw', expr: 'vector(1)' })],
   slos: [a.defineSlo({ kind: 'availability', name: 'api-availability', objective: 0.999 })] } };\n`,
   );
   writeFileSync(
@@ -47,6 +47,9 @@ describe('vigil-alerts', () => {
     const dir = project();
     const first = cli(['generate', 'alerts.cjs', '--out', 'one'], dir);
     expect(first.status, first.stderr).toBe(0);
+    expect(first.stderr).toBe(
+      'vigil-alerts: note: alert Raw has no tests (give promqlAlert() its "tests")\n',
+    );
     const second = cli(
       ['generate', './alerts.cjs', '--out', 'two', '--prometheus-version', '2.42'],
       dir,

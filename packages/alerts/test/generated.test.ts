@@ -90,8 +90,8 @@ describe('generated tests', () => {
           'page-fast long window 1h -> 5m',
           (s) =>
             s.replace(
-              'slo:sli_error:ratio_rate1h{slo="api-availability"} > 0.0144',
-              'slo:sli_error:ratio_rate5m{slo="api-availability"} > 0.0144',
+              'slo:sli_error:ratio_rate1h{job="api",slo="api-availability"} > 0.0144',
+              'slo:sli_error:ratio_rate5m{job="api",slo="api-availability"} > 0.0144',
             ),
         ],
         [

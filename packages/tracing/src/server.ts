@@ -6,6 +6,7 @@ import {
   type Context,
   type Link,
   type Span,
+  type Tracer,
   type TracerProvider,
   ROOT_CONTEXT,
   SpanKind,
@@ -102,6 +103,8 @@ export class ServerTracer implements RequestSink {
   private readonly hook: TracingMiddlewareOptions['spanAttributes'];
   private readonly traceResponse: boolean;
   private readonly problems: ProblemReporter;
+  private tracerOf: TracerProvider | undefined;
+  private cachedTracer: Tracer | undefined;
 
   constructor(ctx: OptionContext, raw: unknown, argCount: number) {
     const o = readOptions<TracingMiddlewareOptions>(ctx, raw, argCount, KNOWN);
@@ -276,6 +279,23 @@ export class ServerTracer implements RequestSink {
     return { context: extracted.setValue(UNTRUSTED_PARENT, true), links: [] };
   }
 
+  /**
+   * The tracer of the given provider, else of the current global one (a middleware created before
+   * startTracing(), or kept across a shutdown and a new start, follows it), looked up again only when
+   * the provider changed: the SDK's getTracer() builds a key and searches a map on every call.
+   */
+  private tracer(): Tracer {
+    let provider = this.provider ?? trace.getTracerProvider();
+    // The API's global provider is a proxy (possibly of another copy of the API) over the SDK's.
+    const proxy = provider as { getDelegate?: () => TracerProvider };
+    if (typeof proxy.getDelegate === 'function') provider = proxy.getDelegate();
+    if (provider !== this.tracerOf) {
+      this.cachedTracer = provider.getTracer('@vigil/tracing');
+      this.tracerOf = provider;
+    }
+    return this.cachedTracer as Tracer;
+  }
+
   private startSpan(
     req: IncomingMessage,
     path: string,
@@ -302,7 +322,7 @@ export class ServerTracer implements RequestSink {
     };
     this.addBaggageAndHookAttributes(attributes, req, parent.context, frameworkCtx);
     const name = method === 'OTHER' ? 'HTTP' : method;
-    const tracer = (this.provider ?? trace).getTracer('@vigil/tracing');
+    const tracer = this.tracer();
     const span = tracer.startSpan(
       name,
       { kind: SpanKind.SERVER, attributes, links: parent.links },

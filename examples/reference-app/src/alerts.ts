@@ -23,7 +23,14 @@ export const GATEWAY_JOB = 'gateway';
 export const DEMO = { window: '2m', for: '15s' } as const;
 
 /** The routes the API's SLOs cover (route templates, as @vigil/metrics labels them). */
-const API_ROUTES = ['/api/videos', '/api/videos/:id', '/api/analytics/:report', '/api/auth/login'];
+const API_ROUTES = [
+  '/api/videos',
+  '/api/videos/:id',
+  '/api/streams/:id/start',
+  '/api/streams/:id/stop',
+  '/api/analytics/:report',
+  '/api/auth/login',
+];
 
 /** The rule set of the gateway; `demo` shortens the alerts' windows (VIGIL_ALERTS_DEMO=1). */
 export function gatewayAlerts(demo = process.env.VIGIL_ALERTS_DEMO === '1'): AlertsOptions {

@@ -1,6 +1,5 @@
 // Public API of @vigil/alerts.
 export { ALERTS_ERROR_CODES } from './errors';
-// --- rules, SLOs and emitters ---
 export {
   errorRatioAlert,
   latencyAlert,
@@ -33,7 +32,6 @@ export type {
 } from './emit';
 export { PROMETHEUS_FEATURES } from './versions';
 export type * from './types';
-// --- end of rules, SLOs and emitters ---
 export {
   checkPromQL,
   DEFAULT_PROMETHEUS_VERSION,

@@ -516,6 +516,11 @@ export function buildSlo(
   const lbl = sortKeys({ ...ctx.selectorLabels, slo: slo.name });
   const sel = seriesSelector(lbl);
   const records: RecordingRuleData[] = [];
+  const budget = sub(decimalOf(1), slo.objective);
+  // How many times faster than the objective allows the budget burns over window `w`: 1 spends
+  // exactly the budget over the period (what dashboards plot next to the tiers' factors).
+  const burnRate = (w: string): string =>
+    `slo:sli_error:ratio_rate${w}${sel} / ${formatDecimal(budget)}`;
   const add = (list: RecordingRuleData[], record: string, expr: string): void => {
     checkRuleExpression(
       expr,
@@ -534,6 +539,7 @@ export function buildSlo(
       `slo:sli_error:ratio_rate${w}`,
       `slo:sli_errors:increase${w}${sel}\n/\nslo:sli_events:increase${w}${sel}`,
     );
+    add(records, `slo:burn_rate:ratio_rate${w}`, burnRate(w));
   }
   const longRecords: RecordingRuleData[] = [];
   const period = PERIODS[slo.period];
@@ -551,8 +557,8 @@ export function buildSlo(
       `slo:sli_error:ratio_rate${w}`,
       `sum_over_time(slo:sli_errors:increase${BASE}${sel}[${w}])\n/\nsum_over_time(slo:sli_events:increase${BASE}${sel}[${w}])`,
     );
+    add(longRecords, `slo:burn_rate:ratio_rate${w}`, burnRate(w));
   }
-  const budget = sub(decimalOf(1), slo.objective);
   add(longRecords, 'slo:objective:ratio', `vector(${formatDecimal(slo.objective)})`);
   add(
     longRecords,
@@ -820,6 +826,14 @@ function sloTests(
       check(restart, 240, restartName),
     ],
     promql_expr_test: [
+      // An hour of clean traffic: the budget burns at 0 over every window that has seen it.
+      ...['5m', '1h'].map((w) => ({
+        expr: `slo:burn_rate:ratio_rate${w}${seriesSelector(recordLabels)}`,
+        eval_time: at(59),
+        exp_samples: [
+          { labels: `slo:burn_rate:ratio_rate${w}${seriesSelector(recordLabels)}`, value: 0 },
+        ],
+      })),
       {
         expr: `slo:error_budget:remaining_ratio${seriesSelector(recordLabels)}`,
         eval_time: at(240),

@@ -337,8 +337,11 @@ class Checker {
         const value = this.string(valueNode);
         let matchesEmpty: boolean;
         if (op === '=~' || op === '!~') {
-          const re = checkRegexp(value, this.options.version[0] >= 3);
-          if (re.error !== undefined) throw syntax(valueNode.from, re.error);
+          const angleNames = this.options.version[0] >= 3;
+          const re = checkRegexp(value, angleNames);
+          // Prometheus compiles the value alone and then anchored, where an open \Q swallows `)$`.
+          const error = re.error ?? checkRegexp(`^(?:${value})$`, angleNames).error;
+          if (error !== undefined) throw syntax(valueNode.from, error);
           matchesEmpty = op === '=~' ? re.matchesEmpty : !re.matchesEmpty;
         } else {
           matchesEmpty = op === '=' ? value === '' : value !== '';
@@ -738,7 +741,10 @@ function lezerSource(src: string): string {
       // checked under its own name, which the checker reads from `src`.
       .replace(/(?<![\w:])holt_winters(?=\s*\()/g, 'day_of_month')
       // `offset` where no expression precedes it is a metric name to Prometheus's grammar.
-      .replace(/(^\s*|[(,+\-*/%^=<>!]\s*)offset(?![\w:])/gi, '$1offse_')
+      .replace(
+        /(^\s*|[(,+\-*/%^=<>!]\s*|\b(?:and|or|unless|atan2|bool|group_left|group_right)\s+)offset(?![\w:])/gi,
+        '$1offse_',
+      )
   );
 }
 

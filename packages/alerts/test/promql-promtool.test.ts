@@ -159,8 +159,9 @@ function promtoolVerdicts(exprs: readonly string[]): (string | undefined)[] {
     const verdicts: (string | undefined)[] = exprs.map(() => undefined);
     let errors = 0;
     for (const line of output.split('\n')) {
-      // promtool numbers rules from 1: `group "corpus", rule 3, "vigil:rule2": could not parse ...`
-      const m = /rule (\d+), "vigil:rule\d+": (.*)$/.exec(line);
+      // promtool numbers rules from 1: `group "corpus", rule 3, "vigil:rule2": could not parse ...`;
+      // a message may quote a carriage return from the expression, hence the `s` flag.
+      const m = /rule (\d+), "vigil:rule\d+": (.*)$/s.exec(line);
       if (m) {
         verdicts[Number(m[1]) - 1] = m[2];
         errors++;

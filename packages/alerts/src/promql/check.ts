@@ -687,15 +687,39 @@ function describeToken(text: string): string {
 }
 
 /** The first parse error of the lezer tree, with the nearest message Prometheus would give. */
-function firstSyntaxError(src: string, top: SyntaxNode): Problem | undefined {
-  let at = -1;
+/** Offset of the first error node of the lezer tree, or -1. */
+function firstErrorAt(top: SyntaxNode): number {
   const cursor = top.cursor();
   do {
-    if (cursor.type.isError) {
-      at = cursor.from;
-      break;
-    }
+    if (cursor.type.isError) return cursor.from;
   } while (cursor.next());
+  return -1;
+}
+
+/**
+ * Parses `src` with lezer. Where no expression precedes it, `offset` is a metric name to Prometheus's
+ * grammar (after `on(a)`, say); lezer reads it as the keyword and fails there, so the word is renamed
+ * (same length) and parsed again, a bounded number of times.
+ */
+function parseLezer(src: string): SyntaxNode {
+  let source = lezerSource(src);
+  let top = parser.parse(source).topNode;
+  for (let retry = 0; retry < 8; retry++) {
+    const at = firstErrorAt(top);
+    const word = /^\s*offset(?![\w:])/i.exec(source.slice(at));
+    if (at < 0 || word === null) break;
+    const start = at + word[0].length - 'offset'.length;
+    source = `${source.slice(0, start)}offse_${source.slice(start + 'offset'.length)}`;
+    const again = parser.parse(source).topNode;
+    const next = firstErrorAt(again);
+    if (next >= 0 && next <= at) break;
+    top = again;
+  }
+  return top;
+}
+
+function firstSyntaxError(src: string, top: SyntaxNode): Problem | undefined {
+  const at = firstErrorAt(top);
   if (at < 0) return undefined;
   const unterminated = firstUnterminatedString(src);
   if (unterminated !== undefined && unterminated.at <= at) {
@@ -881,8 +905,7 @@ export function checkPromQL(expr: string, options?: CheckPromQLOptions): PromQLC
     );
   }
   try {
-    const tree = parser.parse(lezerSource(expr));
-    const top = tree.topNode;
+    const top = parseLezer(expr);
     if (depthOf(top) > MAX_PROMQL_DEPTH) {
       throw new Problem(
         ALERTS_ERROR_CODES.PROMQL_TOO_COMPLEX,

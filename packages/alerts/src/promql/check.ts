@@ -468,7 +468,12 @@ class Checker {
         this.syntaxFeature(label.from, 'quoted (UTF-8) metric and label names');
         return this.string(label.firstChild ?? label);
       }
-      return this.text(label);
+      const name = this.text(label);
+      // Prometheus's lexer reads these as numbers, even in a label list.
+      if (/^(?:inf|nan)$/i.test(name)) {
+        throw syntax(label.from, `unexpected number "${name}" in grouping opts, expected label`);
+      }
+      return name;
     });
   }
 
@@ -720,11 +725,11 @@ function parseLezer(src: string): SyntaxNode {
 
 function firstSyntaxError(src: string, top: SyntaxNode): Problem | undefined {
   const at = firstErrorAt(top);
-  if (at < 0) return undefined;
-  const unterminated = firstUnterminatedString(src);
-  if (unterminated !== undefined && unterminated.at <= at) {
-    return syntax(unterminated.at, unterminated.message);
+  const lexical = firstLexicalProblem(src);
+  if (lexical !== undefined && (at < 0 || lexical.at <= at)) {
+    return syntax(lexical.at, lexical.message);
   }
+  if (at < 0) return undefined;
   // A word of digits and letters is one token to Prometheus's lexer (`30m1h`), several to lezer's.
   const wordStart = /[\w.]*$/.exec(src.slice(0, at))?.index ?? at;
   const word = /^[\w.]+/.exec(src.slice(wordStart))?.[0] ?? '';
@@ -772,10 +777,15 @@ function lezerSource(src: string): string {
   );
 }
 
-/** The first string literal left open, which lezer reports only where the input ends. */
-function firstUnterminatedString(src: string): { at: number; message: string } | undefined {
+/**
+ * The first problem of Prometheus's lexer that lezer does not see where Prometheus does: a string left
+ * open (lezer reports it where the input ends), and outside strings and comments any character but
+ * printable ASCII, space, tab, CR and LF (lezer skips Unicode spaces such as U+00A0).
+ */
+function firstLexicalProblem(src: string): { at: number; message: string } | undefined {
   for (let i = 0; i < src.length; i++) {
-    const c = src[i];
+    const c = src[i] as string;
+    const code = c.charCodeAt(0);
     if (c === '#') {
       const end = src.indexOf('\n', i);
       if (end < 0) return undefined;
@@ -792,6 +802,9 @@ function firstUnterminatedString(src: string): { at: number; message: string } |
         };
       }
       i = j;
+    } else if ((code < 0x20 || code > 0x7e) && c !== '\t' && c !== '\n' && c !== '\r') {
+      const shown = String.fromCodePoint(src.codePointAt(i) ?? code);
+      return { at: i, message: `unexpected character: ${JSON.stringify(shown)}` };
     }
   }
   return undefined;

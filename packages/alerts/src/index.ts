@@ -1,11 +1,7 @@
 // Public API of @vigil/alerts.
 export { ALERTS_ERROR_CODES } from './errors';
-export {
-  checkPromQL,
-  DEFAULT_PROMETHEUS_VERSION,
-  MAX_PROMQL_DEPTH,
-  MAX_PROMQL_LENGTH,
-} from './promql/check';
+export { checkPromQL } from './promql/check';
+export { DEFAULT_PROMETHEUS_VERSION, MAX_PROMQL_DEPTH, MAX_PROMQL_LENGTH } from './promql/options';
 export { PROMQL_FEATURES } from './promql/catalogue';
 export type {
   CheckPromQLOptions,

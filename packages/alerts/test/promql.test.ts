@@ -275,6 +275,26 @@ describe('checkPromQL', () => {
       expect(errorOf(42).code).toBe(C.PROMQL_INVALID_OPTION);
     });
 
+    it('should report options that throw when read as an option error', () => {
+      const getter = Object.defineProperty({}, 'prometheusVersion', {
+        enumerable: true,
+        get: () => {
+          throw new Error('boom');
+        },
+      });
+      const proxy = new Proxy(
+        {},
+        {
+          ownKeys: () => {
+            throw new Error('boom');
+          },
+        },
+      );
+      for (const options of [getter, proxy]) {
+        expect(errorOf('up', options).code).toBe(C.PROMQL_INVALID_OPTION);
+      }
+    });
+
     it('should not mutate the options', () => {
       const options = Object.freeze({ prometheusVersion: '3.5', features: Object.freeze([]) });
       expect(checkPromQL('up', options)).toEqual({ type: 'vector' });

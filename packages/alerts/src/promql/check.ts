@@ -1,16 +1,14 @@
 // checkPromQL(): parses PromQL with @prometheus-io/lezer-promql and applies the checks of Prometheus's
 // own parser (promql/parser: its grammar actions and checkAST), gated by the target version.
 import { parser } from '@prometheus-io/lezer-promql';
-import { codedError, optionError, VigilError } from '@vigil/core';
-import { ALERTS_ERROR_CODES, context, PACKAGE } from '../errors';
+import { codedError, VigilError } from '@vigil/core';
+import { ALERTS_ERROR_CODES, PACKAGE } from '../errors';
 import {
   AGGREGATIONS,
   type Availability,
   atLeast,
   formatVersion,
   FUNCTIONS,
-  PROMQL_FEATURES,
-  type PromQLFeature,
   SYNTAX,
   type ValueType,
   type Version,
@@ -22,71 +20,17 @@ import {
   parseNumber,
   unquoteString,
 } from './literals';
+import {
+  MAX_PROMQL_DEPTH,
+  MAX_PROMQL_LENGTH,
+  optionFail,
+  type ResolvedPromQLOptions as Resolved,
+  resolvePromQLOptions,
+} from './options';
 import { checkRegexp } from './regexp';
 import type { CheckPromQLOptions, PromQLCheckResult } from './types';
 
 type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
-
-/** Longest expression checked, in characters: longer ones are refused before parsing. */
-export const MAX_PROMQL_LENGTH = 16_384;
-/** Deepest nesting of the syntax tree (operands, parentheses, calls) checked. */
-export const MAX_PROMQL_DEPTH = 512;
-/** The version checked against when none is given: Debian 12's Prometheus server. */
-export const DEFAULT_PROMETHEUS_VERSION = '2.42';
-
-const CONTEXT = context('checkPromQL');
-const OPTION_KEYS = ['prometheusVersion', 'features'];
-const OLDEST: Version = [2, 33];
-
-interface Resolved {
-  readonly version: Version;
-  readonly features: ReadonlySet<PromQLFeature>;
-}
-
-const optionFail = (option: string, expected: string, received: unknown): VigilError =>
-  optionError(CONTEXT, 'PROMQL_INVALID_OPTION', option, expected, received);
-
-function resolveOptions(options: unknown): Resolved {
-  if (options === undefined) return { version: [2, 42], features: new Set() };
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw optionFail('options', 'an object or undefined', options);
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw optionFail(key, `one of ${OPTION_KEYS.join(', ')} (unknown option)`, key);
-    }
-  }
-  const { prometheusVersion, features } = options as Record<string, unknown>;
-  let version: Version = [2, 42];
-  if (prometheusVersion !== undefined) {
-    const m =
-      typeof prometheusVersion === 'string'
-        ? /^v?(\d{1,3})\.(\d{1,3})(?:\.\d{1,4})?$/.exec(prometheusVersion)
-        : null;
-    const parsed: Version = m ? [Number(m[1]), Number(m[2])] : [0, 0];
-    if (!m || !atLeast(parsed, OLDEST) || parsed[0] > 3) {
-      throw optionFail(
-        'prometheusVersion',
-        `a Prometheus version from ${formatVersion(OLDEST)} to 3.x written "major.minor" (e.g. "2.42", "3.5")`,
-        prometheusVersion,
-      );
-    }
-    version = parsed;
-  }
-  const flags = new Set<PromQLFeature>();
-  if (features !== undefined) {
-    if (!Array.isArray(features)) {
-      throw optionFail('features', `an array of ${PROMQL_FEATURES.join(', ')}`, features);
-    }
-    for (const f of features as unknown[]) {
-      if (!PROMQL_FEATURES.includes(f as PromQLFeature)) {
-        throw optionFail('features', `an array of ${PROMQL_FEATURES.join(', ')}`, f);
-      }
-      flags.add(f as PromQLFeature);
-    }
-  }
-  return { version, features: flags };
-}
 
 /**
  * A problem found in the expression: internal, always caught by `checkPromQL` and turned into a
@@ -904,7 +848,7 @@ function toError(src: string, problem: Problem, version: Version): VigilError {
  * `_PROMQL_INVALID_OPTION` for bad options.
  */
 export function checkPromQL(expr: string, options?: CheckPromQLOptions): PromQLCheckResult {
-  const resolved = resolveOptions(options);
+  const resolved = resolvePromQLOptions(options);
   if (typeof expr !== 'string') {
     throw optionFail('expr (first argument)', 'a PromQL expression as a string', expr);
   }

@@ -247,6 +247,9 @@ describe('checkPromQL', () => {
       ['{"utf8.metric", "label.name"="a"}', '3.0', []],
       ['rate(x[300])', '3.0', []],
       ['x{a=~"(?<n>a)"}', '3.0', []],
+      ['first_over_time(x[5m])', '3.14', []],
+      ['rate(x[5m * 2])', '3.14', []],
+      ['rate(x[5m] anchored)', '3.16', []],
     ])('should accept %j for %s with %j', (expr, prometheusVersion, features) => {
       expect(checkPromQL(expr, { prometheusVersion, features: features as never })).toEqual({
         type: 'vector',

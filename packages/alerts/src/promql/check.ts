@@ -161,7 +161,8 @@ class Checker {
         availability.replacedBy ? `Use ${availability.replacedBy} instead.` : undefined,
       );
     }
-    if (availability.flag !== undefined && !features.has(availability.flag)) {
+    const stable = availability.stable !== undefined && atLeast(version, availability.stable);
+    if (availability.flag !== undefined && !stable && !features.has(availability.flag)) {
       throw new Problem(
         ALERTS_ERROR_CODES.PROMQL_UNSUPPORTED,
         at,

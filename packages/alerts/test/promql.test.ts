@@ -342,6 +342,46 @@ describe('checkPromQL', () => {
       },
     );
 
+    it('should answer random input with a type or a coded error, and report the figures', () => {
+      let state = 7;
+      const rnd = (n: number): number => {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        return Math.floor((state / 4294967296) * n);
+      };
+      const alphabet = [...'x{}()[]"\'`\\=~!,:+-*/^%@#5m.e \n\t'].concat([
+        'sum',
+        'by',
+        'rate',
+        'offset',
+        '\u00a0',
+        '\ud83d',
+        '\u0000',
+        'é',
+      ]);
+      const outcomes = new Map<string, number>();
+      let crashes = 0;
+      const variants = 3000;
+      for (let i = 0; i < variants; i++) {
+        const length = 1 + rnd(40);
+        let expr = '';
+        for (let k = 0; k < length; k++) expr += alphabet[rnd(alphabet.length)] as string;
+        let outcome: string;
+        try {
+          outcome = checkPromQL(expr).type;
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if ((e as Error).name !== 'VigilError' || !Object.values(C).includes(code as never))
+            crashes++;
+          outcome = code ?? 'crash';
+        }
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      }
+      console.log(
+        `checkPromQL on ${variants} random inputs: ${crashes} crashes; ${[...outcomes].map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      );
+      expect(crashes).toBe(0);
+    });
+
     it('should refuse expressions over the documented length and depth with PROMQL_TOO_COMPLEX', () => {
       expect(errorOf('x'.repeat(MAX_PROMQL_LENGTH + 1)).code).toBe(C.PROMQL_TOO_COMPLEX);
       const deep = MAX_PROMQL_DEPTH + 10;

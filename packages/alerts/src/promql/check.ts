@@ -1,6 +1,5 @@
 // checkPromQL(): parses PromQL with @prometheus-io/lezer-promql and applies the checks of Prometheus's
 // own parser (promql/parser: its grammar actions and checkAST), gated by the target version.
-import { parser } from '@prometheus-io/lezer-promql';
 import { codedError, VigilError } from '@vigil/core';
 import { ALERTS_ERROR_CODES, PACKAGE } from '../errors';
 import {
@@ -11,7 +10,6 @@ import {
   FUNCTIONS,
   SYNTAX,
   type ValueType,
-  type Version,
 } from './catalogue';
 import {
   isDurationText,
@@ -27,30 +25,11 @@ import {
   type ResolvedPromQLOptions as Resolved,
   resolvePromQLOptions,
 } from './options';
+import { depthOf, describeToken, firstSyntaxError, parseLezer } from './parse';
+import { Problem, syntax, type SyntaxNode, typeError } from './problem';
 import { checkRegexp } from './regexp';
+import { KIND, toError } from './report';
 import type { CheckPromQLOptions, PromQLCheckResult } from './types';
-
-type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
-
-/**
- * A problem found in the expression: internal, always caught by `checkPromQL` and turned into a
- * VigilError with the position shown.
- */
-class Problem extends Error {
-  constructor(
-    readonly code: string,
-    readonly at: number,
-    message: string,
-    readonly fix?: string,
-  ) {
-    super(message);
-  }
-}
-
-const syntax = (at: number, message: string): Problem =>
-  new Problem(ALERTS_ERROR_CODES.PROMQL_SYNTAX, at, message);
-const typeError = (at: number, message: string): Problem =>
-  new Problem(ALERTS_ERROR_CODES.PROMQL_TYPE, at, message);
 
 // The AST, shaped as Prometheus's: postfix modifiers bind to the selector before them.
 interface Base {
@@ -628,217 +607,6 @@ class Checker {
     }
     return lt === 'scalar' && rt === 'scalar' ? 'scalar' : 'vector';
   }
-}
-
-function describeToken(text: string): string {
-  if (text === '') return 'end of input';
-  const shown = [...text].slice(0, 20).join('');
-  return `"${shown}"`;
-}
-
-/** The first parse error of the lezer tree, with the nearest message Prometheus would give. */
-/** Offset of the first error node of the lezer tree, or -1. */
-function firstErrorAt(top: SyntaxNode): number {
-  const cursor = top.cursor();
-  do {
-    if (cursor.type.isError) return cursor.from;
-  } while (cursor.next());
-  return -1;
-}
-
-/**
- * Parses `src` with lezer. Where no expression precedes it, `offset` is a metric name to Prometheus's
- * grammar (after `on(a)`, say); lezer reads it as the keyword and fails there, so the word is renamed
- * (same length) and parsed again, a bounded number of times.
- */
-function parseLezer(src: string): SyntaxNode {
-  let source = lezerSource(src);
-  let top = parser.parse(source).topNode;
-  for (let retry = 0; retry < 8; retry++) {
-    const at = firstErrorAt(top);
-    const word = /^\s*offset(?![\w:])/i.exec(source.slice(at));
-    if (at < 0 || word === null) break;
-    const start = at + word[0].length - 'offset'.length;
-    source = `${source.slice(0, start)}offse_${source.slice(start + 'offset'.length)}`;
-    const again = parser.parse(source).topNode;
-    const next = firstErrorAt(again);
-    if (next >= 0 && next <= at) break;
-    top = again;
-  }
-  return top;
-}
-
-function firstSyntaxError(src: string, top: SyntaxNode): Problem | undefined {
-  const at = firstErrorAt(top);
-  const lexical = firstLexicalProblem(src);
-  if (lexical !== undefined && (at < 0 || lexical.at <= at)) {
-    return syntax(lexical.at, lexical.message);
-  }
-  if (at < 0) return undefined;
-  // A word of digits and letters is one token to Prometheus's lexer (`30m1h`), several to lezer's.
-  const wordStart = /[\w.]*$/.exec(src.slice(0, at))?.index ?? at;
-  const word = /^[\w.]+/.exec(src.slice(wordStart))?.[0] ?? '';
-  if (wordStart < at && /^\d/.test(word)) {
-    return syntax(
-      wordStart,
-      /^(?:\d+(?:ms|[smhdwy]))+$/.test(word)
-        ? `not a valid duration string: "${word}"`
-        : `bad number or duration syntax: "${word}"`,
-    );
-  }
-  const rest = src.slice(at).replace(/^\s+/, '');
-  const before = src.slice(0, at);
-  const ident = /([A-Za-z_:][\w:]*)\s*$/.exec(before);
-  if (rest.startsWith('(') && ident !== null && !/:/.test(ident[1] ?? '')) {
-    return syntax(ident.index, `unknown function with name "${ident[1] ?? ''}"`);
-  }
-  const token = /^(?:[A-Za-z_:][\w:]*|\d[\w.]*|"[^"\n]*"?|'[^'\n]*'?|\S)/u.exec(rest);
-  const where = src.length - rest.length;
-  if (token === null) return syntax(src.length, 'unexpected end of input');
-  const ch = token[0];
-  if (/^[^\x20-\x7e]/u.test(ch)) {
-    return syntax(where, `unexpected character: ${JSON.stringify(ch)}`);
-  }
-  return syntax(where, `unexpected ${describeToken(ch)}`);
-}
-
-/**
- * The source as lezer should see it: Prometheus also reads `5.`, `0X1F`, holt_winters() and a metric
- * named `offset`, which lezer does not. Same length, so every offset still points into `src`, where texts are read.
- */
-function lezerSource(src: string): string {
-  return (
-    src
-      .replace(/(?<![\w.])(\d+)\.(?![\w.])/g, '$1 ')
-      .replace(/(?<![\w.])0X(?=[0-9a-fA-F])/g, '0x')
-      // Not in lezer's grammar any more (renamed in 3.0): parsed as a function of the same length, and
-      // checked under its own name, which the checker reads from `src`.
-      .replace(/(?<![\w:])holt_winters(?=\s*\()/g, 'day_of_month')
-      // `offset` where no expression precedes it is a metric name to Prometheus's grammar.
-      .replace(
-        /(^\s*|[(,+\-*/%^=<>!]\s*|\b(?:and|or|unless|atan2|bool|group_left|group_right)\s+)offset(?![\w:])/gi,
-        '$1offse_',
-      )
-  );
-}
-
-/**
- * The first problem of Prometheus's lexer that lezer does not see where Prometheus does: a string left
- * open (lezer reports it where the input ends), and outside strings and comments any character but
- * printable ASCII, space, tab, CR and LF (lezer skips Unicode spaces such as U+00A0).
- */
-function firstLexicalProblem(src: string): { at: number; message: string } | undefined {
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i] as string;
-    const code = c.charCodeAt(0);
-    if (c === '#') {
-      const end = src.indexOf('\n', i);
-      if (end < 0) return undefined;
-      i = end;
-    } else if (c === '"' || c === "'" || c === '`') {
-      let j = i + 1;
-      while (j < src.length && src[j] !== c && (c === '`' || src[j] !== '\n')) {
-        j += src[j] === '\\' && c !== '`' ? 2 : 1;
-      }
-      if (j >= src.length || src[j] !== c) {
-        return {
-          at: i,
-          message: c === '`' ? 'unterminated raw string' : 'unterminated quoted string',
-        };
-      }
-      i = j;
-    } else if ((code < 0x20 || code > 0x7e) && c !== '\t' && c !== '\n' && c !== '\r') {
-      const shown = String.fromCodePoint(src.codePointAt(i) ?? code);
-      return { at: i, message: `unexpected character: ${JSON.stringify(shown)}` };
-    }
-  }
-  return undefined;
-}
-
-/** Depth of the tree, walked without recursion so that hostile nesting cannot exhaust the stack. */
-function depthOf(top: SyntaxNode): number {
-  let depth = 0;
-  let max = 0;
-  const cursor = top.cursor();
-  for (;;) {
-    if (cursor.firstChild()) {
-      depth++;
-      if (depth > max) max = depth;
-      if (max > MAX_PROMQL_DEPTH) return max;
-      continue;
-    }
-    while (!cursor.nextSibling()) {
-      if (!cursor.parent()) return max;
-      depth--;
-    }
-  }
-}
-
-/** Line and column (1-based, in characters) of offset `at` of `src`. */
-function position(src: string, at: number): { line: number; column: number; text: string } {
-  const head = src.slice(0, at);
-  const line = (head.match(/\n/g) ?? []).length + 1;
-  const lineStart = head.lastIndexOf('\n') + 1;
-  const lineEnd = src.indexOf('\n', at) < 0 ? src.length : src.indexOf('\n', at);
-  return {
-    line,
-    column: [...src.slice(lineStart, at)].length + 1,
-    text: src.slice(lineStart, lineEnd),
-  };
-}
-
-function isUnsafeForDisplay(c: string): boolean {
-  const code = c.codePointAt(0) ?? 0;
-  return (
-    (code < 0x20 && code !== 0x09) ||
-    code === 0x7f ||
-    code === 0x2028 ||
-    code === 0x2029 ||
-    (code >= 0x202a && code <= 0x202e) ||
-    (code >= 0x2066 && code <= 0x2069)
-  );
-}
-
-/** The expression's line with a caret under the column, cut to a readable window. */
-function excerpt(lineText: string, column: number): string {
-  // Control and bidirectional-override characters would garble the message where it is shown.
-  const chars = [...lineText].map((c) => (isUnsafeForDisplay(c) ? '?' : c));
-  const width = 72;
-  let start = 0;
-  if (chars.length > width)
-    start = Math.max(0, Math.min(column - 1 - width / 2, chars.length - width));
-  const shown = chars.slice(start, start + width);
-  const prefix = start > 0 ? '...' : '';
-  const suffix = start + width < chars.length ? '...' : '';
-  const pad = shown
-    .slice(0, column - 1 - start)
-    .map((c) => (c === '\t' ? '\t' : ' '))
-    .join('');
-  return `    ${prefix}${shown.join('')}${suffix}\n    ${' '.repeat(prefix.length)}${pad}^`;
-}
-
-const KIND: Readonly<Record<string, string>> = {
-  [ALERTS_ERROR_CODES.PROMQL_SYNTAX]: 'PromQL syntax error',
-  [ALERTS_ERROR_CODES.PROMQL_TYPE]: 'PromQL type error',
-  [ALERTS_ERROR_CODES.PROMQL_UNSUPPORTED]: 'PromQL not supported by the target Prometheus',
-  [ALERTS_ERROR_CODES.PROMQL_TOO_COMPLEX]: 'PromQL expression too large to check',
-};
-
-function toError(src: string, problem: Problem, version: Version): VigilError {
-  const at = Math.max(0, Math.min(problem.at, src.length));
-  const { line, column, text } = position(src, at);
-  const where = `${line}:${column}`;
-  const prometheus =
-    problem.code === ALERTS_ERROR_CODES.PROMQL_UNSUPPORTED ||
-    problem.code === ALERTS_ERROR_CODES.PROMQL_TOO_COMPLEX
-      ? ''
-      : `Prometheus ${formatVersion(version)} says: ${where}: parse error: ${problem.message}\n`;
-  const fix = problem.fix ?? 'Fix the expression where the caret points.';
-  return codedError(
-    { pkg: PACKAGE },
-    problem.code,
-    `${KIND[problem.code] ?? 'PromQL error'} at ${where}: ${problem.message}.\n${excerpt(text, column)}\n${prometheus}${fix}`,
-  );
 }
 
 /**

@@ -78,13 +78,16 @@ export function firstSyntaxError(src: string, top: SyntaxNode): Problem | undefi
 }
 
 /**
- * The source as lezer should see it: Prometheus also reads `5.`, `0X1F`, holt_winters() and a metric
- * named `offset`, which lezer does not. Same length, so every offset still points into `src`, where texts are read.
+ * The source as lezer should see it: Prometheus also reads `5.`, `5.e3`, `0X1F`, holt_winters() and
+ * a metric named `offset`, which lezer does not. Same length, so every offset still points into
+ * `src`, where texts are read.
  */
 function lezerSource(src: string): string {
   return (
     src
       .replace(/(?<![\w.])(\d+)\.(?![\w.])/g, '$1 ')
+      // `5.e3`: the dot becomes a digit for lezer; the value is read from `src`.
+      .replace(/(?<![\w.])(\d+)\.(?=[eE][+-]?\d)/g, (_m, digits: string) => `${digits}0`)
       .replace(/(?<![\w.])0X(?=[0-9a-fA-F])/g, '0x')
       // Not in lezer's grammar any more (renamed in 3.0): parsed as a function of the same length, and
       // checked under its own name, which the checker reads from `src`.

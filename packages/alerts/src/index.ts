@@ -32,12 +32,8 @@ export type {
 } from './emit';
 export { PROMETHEUS_FEATURES } from './versions';
 export type * from './types';
-export {
-  checkPromQL,
-  DEFAULT_PROMETHEUS_VERSION,
-  MAX_PROMQL_DEPTH,
-  MAX_PROMQL_LENGTH,
-} from './promql/check';
+export { checkPromQL } from './promql/check';
+export { DEFAULT_PROMETHEUS_VERSION, MAX_PROMQL_DEPTH, MAX_PROMQL_LENGTH } from './promql/options';
 export { PROMQL_FEATURES } from './promql/catalogue';
 export type {
   CheckPromQLOptions,

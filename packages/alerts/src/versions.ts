@@ -1,9 +1,8 @@
 // Target Prometheus versions: which rule-file features each one has, checked before anything is written.
 import { codedError, optionError } from '@vigil/core';
 import { ALERTS_ERROR_CODES, PACKAGE, context } from './errors';
-
-/** Debian 12's Prometheus server, the default target. */
-export const DEFAULT_PROMETHEUS_VERSION = '2.42';
+// The default target, Debian 12's Prometheus server, is the PromQL checker's default too.
+import { DEFAULT_PROMETHEUS_VERSION } from './promql/options';
 
 /** Rule-file features that not every Prometheus version reads, with the release that added each. */
 export const PROMETHEUS_FEATURES = {

@@ -1,6 +1,6 @@
 // checkPromQL() against the real promtool (Debian's prometheus package, 2.42): every expression of the
-// corpus, and generated combinations of operators, functions and aggregations over operands of each
-// type, is written as a recording rule of one rule file; promtool's verdict on each rule must be
+// corpus, generated combinations of operators, functions and aggregations over operands of each type,
+// and seeded random expression trees, is written as a recording rule of one rule file; promtool's verdict on each rule must be
 // checkPromQL's with prometheusVersion "2.42".
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -140,7 +140,80 @@ const generated = [
   ),
 ];
 
-const expressions = [...corpus, ...multiline, ...generated];
+/** A seeded generator, so that a failure names an expression that comes back on the next run. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 4294967296;
+  };
+}
+
+/** Random expression trees over every construct, operands of every type, valid or not. */
+function randomExpressions(count: number, seed: number): string[] {
+  const rnd = seeded(seed);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)] as T;
+  const matchers = [
+    'a="b"',
+    'a=""',
+    'a!="b"',
+    'a=~".*"',
+    'a=~".+"',
+    'a!~""',
+    '__name__="m"',
+    'b=~"x|"',
+    'c=~"(?i)x"',
+    'd=~"[a-"',
+    'e="\\x41"',
+  ];
+  const duration = (): string => pick(['5m', '1h', '30s', '1h30m', '0s', '5', '1m5m', '2d']);
+  const selector = (): string => {
+    const name = pick([
+      'x',
+      'http_requests_total',
+      'job:rate5m',
+      'sum',
+      'by',
+      'offset',
+      'inf',
+      'bool',
+    ]);
+    const list = Array.from({ length: Math.floor(rnd() * 3) }, () => pick(matchers)).join(',');
+    return pick([name, `${name}{${list}}`, `{${list}}`]);
+  };
+  const tree = (depth: number): string => {
+    const r = rnd();
+    if (depth <= 0 || r < 0.2)
+      return pick([selector(), selector(), '1', '0.5', '-2', '"s"', 'Inf', '0x10']);
+    const sub = (): string => tree(depth - 1);
+    if (r < 0.35) {
+      const args = Array.from({ length: Math.floor(rnd() * 4) }, sub).join(', ');
+      return `${pick([...FUNCTIONS, 'time', 'clamp', 'label_replace'])}(${args})`;
+    }
+    if (r < 0.5) {
+      const args = Array.from({ length: 1 + Math.floor(rnd() * 2) }, sub).join(', ');
+      const by = pick(['', ' by (a)', ' without (b)']);
+      return rnd() < 0.5
+        ? `${pick(AGGREGATIONS)}${by}(${args})`
+        : `${pick(AGGREGATIONS)}(${args})${by}`;
+    }
+    if (r < 0.7)
+      return `${sub()} ${pick(OPERATORS)}${pick(['', ' bool', ' on(a) group_left(a)'])} ${sub()}`;
+    if (r < 0.78) return `${sub()}[${duration()}]`;
+    if (r < 0.84) return `${sub()}[${duration()}:${pick(['', duration()])}]`;
+    if (r < 0.89) return `${sub()} offset ${pick(['', '-'])}${duration()}`;
+    if (r < 0.93) return `${sub()} @ ${pick(['10', '-5', 'start()', 'end()', '1e30'])}`;
+    if (r < 0.97) return `(${sub()})`;
+    return `${pick(['-', '+'])}${sub()}`;
+  };
+  const found = new Set<string>();
+  for (let i = 0; found.size < count && i < count * 10; i++)
+    found.add(tree(1 + Math.floor(rnd() * 4)));
+  return [...found];
+}
+
+const random = randomExpressions(2000, 42);
+const expressions = [...corpus, ...multiline, ...generated, ...random];
 
 /** promtool's verdict on each expression: undefined when accepted, else its message. */
 function promtoolVerdicts(exprs: readonly string[]): (string | undefined)[] {
@@ -159,8 +232,9 @@ function promtoolVerdicts(exprs: readonly string[]): (string | undefined)[] {
     const verdicts: (string | undefined)[] = exprs.map(() => undefined);
     let errors = 0;
     for (const line of output.split('\n')) {
-      // promtool numbers rules from 1: `group "corpus", rule 3, "vigil:rule2": could not parse ...`
-      const m = /rule (\d+), "vigil:rule\d+": (.*)$/.exec(line);
+      // promtool numbers rules from 1: `group "corpus", rule 3, "vigil:rule2": could not parse ...`;
+      // a message may quote a carriage return from the expression, hence the `s` flag.
+      const m = /rule (\d+), "vigil:rule\d+": (.*)$/s.exec(line);
       if (m) {
         verdicts[Number(m[1]) - 1] = m[2];
         errors++;
@@ -215,7 +289,7 @@ describe('checkPromQL against promtool 2.42', () => {
       }
     });
     const rejected = expressions.length - accepted;
-    summary = `promtool differential: ${expressions.length} expressions (${corpus.length + multiline.length} written, ${generated.length} generated): promtool accepted ${accepted}, rejected ${rejected}; checkPromQL agrees on ${agree}, disagrees on ${disagreements.length}`;
+    summary = `promtool differential: ${expressions.length} expressions (${corpus.length + multiline.length} written, ${generated.length} combinations, ${random.length} random trees): promtool accepted ${accepted}, rejected ${rejected}; checkPromQL agrees on ${agree}, disagrees on ${disagreements.length}`;
     expect(disagreements, disagreements.join('\n')).toEqual([]);
     // Both verdicts occur in numbers, so agreement is not vacuous.
     expect(accepted).toBeGreaterThan(200);

@@ -247,6 +247,9 @@ describe('checkPromQL', () => {
       ['{"utf8.metric", "label.name"="a"}', '3.0', []],
       ['rate(x[300])', '3.0', []],
       ['x{a=~"(?<n>a)"}', '3.0', []],
+      ['first_over_time(x[5m])', '3.14', []],
+      ['rate(x[5m * 2])', '3.14', []],
+      ['rate(x[5m] anchored)', '3.16', []],
     ])('should accept %j for %s with %j', (expr, prometheusVersion, features) => {
       expect(checkPromQL(expr, { prometheusVersion, features: features as never })).toEqual({
         type: 'vector',
@@ -273,6 +276,26 @@ describe('checkPromQL', () => {
 
     it('should refuse an expression that is not a string', () => {
       expect(errorOf(42).code).toBe(C.PROMQL_INVALID_OPTION);
+    });
+
+    it('should report options that throw when read as an option error', () => {
+      const getter = Object.defineProperty({}, 'prometheusVersion', {
+        enumerable: true,
+        get: () => {
+          throw new Error('boom');
+        },
+      });
+      const proxy = new Proxy(
+        {},
+        {
+          ownKeys: () => {
+            throw new Error('boom');
+          },
+        },
+      );
+      for (const options of [getter, proxy]) {
+        expect(errorOf('up', options).code).toBe(C.PROMQL_INVALID_OPTION);
+      }
     });
 
     it('should not mutate the options', () => {
@@ -318,6 +341,46 @@ describe('checkPromQL', () => {
         expect(outcome).toBeTypeOf('string');
       },
     );
+
+    it('should answer random input with a type or a coded error, and report the figures', () => {
+      let state = 7;
+      const rnd = (n: number): number => {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        return Math.floor((state / 4294967296) * n);
+      };
+      const alphabet = [...'x{}()[]"\'`\\=~!,:+-*/^%@#5m.e \n\t'].concat([
+        'sum',
+        'by',
+        'rate',
+        'offset',
+        '\u00a0',
+        '\ud83d',
+        '\u0000',
+        'é',
+      ]);
+      const outcomes = new Map<string, number>();
+      let crashes = 0;
+      const variants = 3000;
+      for (let i = 0; i < variants; i++) {
+        const length = 1 + rnd(40);
+        let expr = '';
+        for (let k = 0; k < length; k++) expr += alphabet[rnd(alphabet.length)] as string;
+        let outcome: string;
+        try {
+          outcome = checkPromQL(expr).type;
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if ((e as Error).name !== 'VigilError' || !Object.values(C).includes(code as never))
+            crashes++;
+          outcome = code ?? 'crash';
+        }
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      }
+      console.log(
+        `checkPromQL on ${variants} random inputs: ${crashes} crashes; ${[...outcomes].map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      );
+      expect(crashes).toBe(0);
+    });
 
     it('should refuse expressions over the documented length and depth with PROMQL_TOO_COMPLEX', () => {
       expect(errorOf('x'.repeat(MAX_PROMQL_LENGTH + 1)).code).toBe(C.PROMQL_TOO_COMPLEX);

@@ -29,6 +29,8 @@ export interface Availability {
   readonly until?: Version;
   /** Feature flag it needs, from `since` on (experimental). */
   readonly flag?: PromQLFeature;
+  /** First version that no longer needs `flag` (it became stable or enabled by default). */
+  readonly stable?: Version;
   /** What replaced it, for the message when it was removed. */
   readonly replacedBy?: string;
 }
@@ -86,7 +88,7 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   deriv: onMatrix,
   double_exponential_smoothing: fn([M, S, S], V, { since: [3, 0], flag: EXPERIMENTAL }),
   exp: onVector,
-  first_over_time: fn([M], V, { since: [3, 7], flag: EXPERIMENTAL }),
+  first_over_time: fn([M], V, { since: [3, 7], flag: EXPERIMENTAL, stable: [3, 14] }),
   floor: onVector,
   histogram_avg: fn([V], V, { since: [2, 51] }),
   histogram_count: fn([V], V, { since: [2, 40] }),
@@ -137,7 +139,7 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   tanh: onVector,
   time: fn([], S),
   timestamp: onVector,
-  ts_of_first_over_time: fn([M], V, { since: [3, 7], flag: EXPERIMENTAL }),
+  ts_of_first_over_time: fn([M], V, { since: [3, 7], flag: EXPERIMENTAL, stable: [3, 14] }),
   ts_of_last_over_time: fn([M], V, { since: [3, 5], flag: EXPERIMENTAL }),
   ts_of_max_over_time: fn([M], V, { since: [3, 5], flag: EXPERIMENTAL }),
   ts_of_min_over_time: fn([M], V, { since: [3, 5], flag: EXPERIMENTAL }),
@@ -172,9 +174,12 @@ export const AGGREGATIONS: Readonly<Record<string, AggregationSignature>> = {
 export const SYNTAX: Readonly<Record<string, Availability>> = {
   'quoted (UTF-8) metric and label names': { since: [3, 0] },
   'a number as a duration, or a duration as a number': { since: [3, 0] },
-  'duration arithmetic': { since: [3, 4], flag: 'promql-duration-expr' },
-  'a signed range or step': { since: [3, 4], flag: 'promql-duration-expr' },
-  'the anchored and smoothed modifiers': { since: [3, 7], flag: 'promql-extended-range-selectors' },
+  'duration arithmetic': { since: [3, 4], flag: 'promql-duration-expr', stable: [3, 14] },
+  'the anchored and smoothed modifiers': {
+    since: [3, 7],
+    flag: 'promql-extended-range-selectors',
+    stable: [3, 16],
+  },
   'fill modifiers of binary operators': { since: [3, 9], flag: 'promql-binop-fill-modifiers' },
   'the histogram trim operators </ and >/': { since: [3, 9], flag: EXPERIMENTAL },
 };

@@ -1,19 +1,15 @@
 // checkPromQL(): parses PromQL with @prometheus-io/lezer-promql and applies the checks of Prometheus's
 // own parser (promql/parser: its grammar actions and checkAST), gated by the target version.
-import { parser } from '@prometheus-io/lezer-promql';
-import { codedError, optionError, VigilError } from '@vigil/core';
-import { ALERTS_ERROR_CODES, context, PACKAGE } from '../errors';
+import { codedError, VigilError } from '@vigil/core';
+import { ALERTS_ERROR_CODES, PACKAGE } from '../errors';
 import {
   AGGREGATIONS,
   type Availability,
   atLeast,
   formatVersion,
   FUNCTIONS,
-  PROMQL_FEATURES,
-  type PromQLFeature,
   SYNTAX,
   type ValueType,
-  type Version,
 } from './catalogue';
 import {
   isDurationText,
@@ -22,91 +18,18 @@ import {
   parseNumber,
   unquoteString,
 } from './literals';
+import {
+  MAX_PROMQL_DEPTH,
+  MAX_PROMQL_LENGTH,
+  optionFail,
+  type ResolvedPromQLOptions as Resolved,
+  resolvePromQLOptions,
+} from './options';
+import { depthOf, describeToken, firstSyntaxError, parseLezer } from './parse';
+import { Problem, syntax, type SyntaxNode, typeError } from './problem';
 import { checkRegexp } from './regexp';
+import { KIND, toError } from './report';
 import type { CheckPromQLOptions, PromQLCheckResult } from './types';
-
-type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
-
-/** Longest expression checked, in characters: longer ones are refused before parsing. */
-export const MAX_PROMQL_LENGTH = 16_384;
-/** Deepest nesting of the syntax tree (operands, parentheses, calls) checked. */
-export const MAX_PROMQL_DEPTH = 512;
-/** The version checked against when none is given: Debian 12's Prometheus server. */
-export const DEFAULT_PROMETHEUS_VERSION = '2.42';
-
-const CONTEXT = context('checkPromQL');
-const OPTION_KEYS = ['prometheusVersion', 'features'];
-const OLDEST: Version = [2, 33];
-
-interface Resolved {
-  readonly version: Version;
-  readonly features: ReadonlySet<PromQLFeature>;
-}
-
-const optionFail = (option: string, expected: string, received: unknown): VigilError =>
-  optionError(CONTEXT, 'PROMQL_INVALID_OPTION', option, expected, received);
-
-function resolveOptions(options: unknown): Resolved {
-  if (options === undefined) return { version: [2, 42], features: new Set() };
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw optionFail('options', 'an object or undefined', options);
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw optionFail(key, `one of ${OPTION_KEYS.join(', ')} (unknown option)`, key);
-    }
-  }
-  const { prometheusVersion, features } = options as Record<string, unknown>;
-  let version: Version = [2, 42];
-  if (prometheusVersion !== undefined) {
-    const m =
-      typeof prometheusVersion === 'string'
-        ? /^v?(\d{1,3})\.(\d{1,3})(?:\.\d{1,4})?$/.exec(prometheusVersion)
-        : null;
-    const parsed: Version = m ? [Number(m[1]), Number(m[2])] : [0, 0];
-    if (!m || !atLeast(parsed, OLDEST) || parsed[0] > 3) {
-      throw optionFail(
-        'prometheusVersion',
-        `a Prometheus version from ${formatVersion(OLDEST)} to 3.x written "major.minor" (e.g. "2.42", "3.5")`,
-        prometheusVersion,
-      );
-    }
-    version = parsed;
-  }
-  const flags = new Set<PromQLFeature>();
-  if (features !== undefined) {
-    if (!Array.isArray(features)) {
-      throw optionFail('features', `an array of ${PROMQL_FEATURES.join(', ')}`, features);
-    }
-    for (const f of features as unknown[]) {
-      if (!PROMQL_FEATURES.includes(f as PromQLFeature)) {
-        throw optionFail('features', `an array of ${PROMQL_FEATURES.join(', ')}`, f);
-      }
-      flags.add(f as PromQLFeature);
-    }
-  }
-  return { version, features: flags };
-}
-
-/**
- * A problem found in the expression: internal, always caught by `checkPromQL` and turned into a
- * VigilError with the position shown.
- */
-class Problem extends Error {
-  constructor(
-    readonly code: string,
-    readonly at: number,
-    message: string,
-    readonly fix?: string,
-  ) {
-    super(message);
-  }
-}
-
-const syntax = (at: number, message: string): Problem =>
-  new Problem(ALERTS_ERROR_CODES.PROMQL_SYNTAX, at, message);
-const typeError = (at: number, message: string): Problem =>
-  new Problem(ALERTS_ERROR_CODES.PROMQL_TYPE, at, message);
 
 // The AST, shaped as Prometheus's: postfix modifiers bind to the selector before them.
 interface Base {
@@ -217,7 +140,8 @@ class Checker {
         availability.replacedBy ? `Use ${availability.replacedBy} instead.` : undefined,
       );
     }
-    if (availability.flag !== undefined && !features.has(availability.flag)) {
+    const stable = availability.stable !== undefined && atLeast(version, availability.stable);
+    if (availability.flag !== undefined && !stable && !features.has(availability.flag)) {
       throw new Problem(
         ALERTS_ERROR_CODES.PROMQL_UNSUPPORTED,
         at,
@@ -337,8 +261,11 @@ class Checker {
         const value = this.string(valueNode);
         let matchesEmpty: boolean;
         if (op === '=~' || op === '!~') {
-          const re = checkRegexp(value, this.options.version[0] >= 3);
-          if (re.error !== undefined) throw syntax(valueNode.from, re.error);
+          const angleNames = this.options.version[0] >= 3;
+          const re = checkRegexp(value, angleNames);
+          // Prometheus compiles the value alone and then anchored, where an open \Q swallows `)$`.
+          const error = re.error ?? checkRegexp(`^(?:${value})$`, angleNames).error;
+          if (error !== undefined) throw syntax(valueNode.from, error);
           matchesEmpty = op === '=~' ? re.matchesEmpty : !re.matchesEmpty;
         } else {
           matchesEmpty = op === '=' ? value === '' : value !== '';
@@ -465,7 +392,12 @@ class Checker {
         this.syntaxFeature(label.from, 'quoted (UTF-8) metric and label names');
         return this.string(label.firstChild ?? label);
       }
-      return this.text(label);
+      const name = this.text(label);
+      // Prometheus's lexer reads these as numbers, even in a label list.
+      if (/^(?:inf|nan)$/i.test(name)) {
+        throw syntax(label.from, `unexpected number "${name}" in grouping opts, expected label`);
+      }
+      return name;
     });
   }
 
@@ -677,182 +609,6 @@ class Checker {
   }
 }
 
-function describeToken(text: string): string {
-  if (text === '') return 'end of input';
-  const shown = [...text].slice(0, 20).join('');
-  return `"${shown}"`;
-}
-
-/** The first parse error of the lezer tree, with the nearest message Prometheus would give. */
-function firstSyntaxError(src: string, top: SyntaxNode): Problem | undefined {
-  let at = -1;
-  const cursor = top.cursor();
-  do {
-    if (cursor.type.isError) {
-      at = cursor.from;
-      break;
-    }
-  } while (cursor.next());
-  if (at < 0) return undefined;
-  const unterminated = firstUnterminatedString(src);
-  if (unterminated !== undefined && unterminated.at <= at) {
-    return syntax(unterminated.at, unterminated.message);
-  }
-  // A word of digits and letters is one token to Prometheus's lexer (`30m1h`), several to lezer's.
-  const wordStart = /[\w.]*$/.exec(src.slice(0, at))?.index ?? at;
-  const word = /^[\w.]+/.exec(src.slice(wordStart))?.[0] ?? '';
-  if (wordStart < at && /^\d/.test(word)) {
-    return syntax(
-      wordStart,
-      /^(?:\d+(?:ms|[smhdwy]))+$/.test(word)
-        ? `not a valid duration string: "${word}"`
-        : `bad number or duration syntax: "${word}"`,
-    );
-  }
-  const rest = src.slice(at).replace(/^\s+/, '');
-  const before = src.slice(0, at);
-  const ident = /([A-Za-z_:][\w:]*)\s*$/.exec(before);
-  if (rest.startsWith('(') && ident !== null && !/:/.test(ident[1] ?? '')) {
-    return syntax(ident.index, `unknown function with name "${ident[1] ?? ''}"`);
-  }
-  const token = /^(?:[A-Za-z_:][\w:]*|\d[\w.]*|"[^"\n]*"?|'[^'\n]*'?|\S)/u.exec(rest);
-  const where = src.length - rest.length;
-  if (token === null) return syntax(src.length, 'unexpected end of input');
-  const ch = token[0];
-  if (/^[^\x20-\x7e]/u.test(ch)) {
-    return syntax(where, `unexpected character: ${JSON.stringify(ch)}`);
-  }
-  return syntax(where, `unexpected ${describeToken(ch)}`);
-}
-
-/**
- * The source as lezer should see it: Prometheus also reads `5.`, `0X1F`, holt_winters() and a metric
- * named `offset`, which lezer does not. Same length, so every offset still points into `src`, where texts are read.
- */
-function lezerSource(src: string): string {
-  return (
-    src
-      .replace(/(?<![\w.])(\d+)\.(?![\w.])/g, '$1 ')
-      .replace(/(?<![\w.])0X(?=[0-9a-fA-F])/g, '0x')
-      // Not in lezer's grammar any more (renamed in 3.0): parsed as a function of the same length, and
-      // checked under its own name, which the checker reads from `src`.
-      .replace(/(?<![\w:])holt_winters(?=\s*\()/g, 'day_of_month')
-      // `offset` where no expression precedes it is a metric name to Prometheus's grammar.
-      .replace(/(^\s*|[(,+\-*/%^=<>!]\s*)offset(?![\w:])/gi, '$1offse_')
-  );
-}
-
-/** The first string literal left open, which lezer reports only where the input ends. */
-function firstUnterminatedString(src: string): { at: number; message: string } | undefined {
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i];
-    if (c === '#') {
-      const end = src.indexOf('\n', i);
-      if (end < 0) return undefined;
-      i = end;
-    } else if (c === '"' || c === "'" || c === '`') {
-      let j = i + 1;
-      while (j < src.length && src[j] !== c && (c === '`' || src[j] !== '\n')) {
-        j += src[j] === '\\' && c !== '`' ? 2 : 1;
-      }
-      if (j >= src.length || src[j] !== c) {
-        return {
-          at: i,
-          message: c === '`' ? 'unterminated raw string' : 'unterminated quoted string',
-        };
-      }
-      i = j;
-    }
-  }
-  return undefined;
-}
-
-/** Depth of the tree, walked without recursion so that hostile nesting cannot exhaust the stack. */
-function depthOf(top: SyntaxNode): number {
-  let depth = 0;
-  let max = 0;
-  const cursor = top.cursor();
-  for (;;) {
-    if (cursor.firstChild()) {
-      depth++;
-      if (depth > max) max = depth;
-      if (max > MAX_PROMQL_DEPTH) return max;
-      continue;
-    }
-    while (!cursor.nextSibling()) {
-      if (!cursor.parent()) return max;
-      depth--;
-    }
-  }
-}
-
-/** Line and column (1-based, in characters) of offset `at` of `src`. */
-function position(src: string, at: number): { line: number; column: number; text: string } {
-  const head = src.slice(0, at);
-  const line = (head.match(/\n/g) ?? []).length + 1;
-  const lineStart = head.lastIndexOf('\n') + 1;
-  const lineEnd = src.indexOf('\n', at) < 0 ? src.length : src.indexOf('\n', at);
-  return {
-    line,
-    column: [...src.slice(lineStart, at)].length + 1,
-    text: src.slice(lineStart, lineEnd),
-  };
-}
-
-function isUnsafeForDisplay(c: string): boolean {
-  const code = c.codePointAt(0) ?? 0;
-  return (
-    (code < 0x20 && code !== 0x09) ||
-    code === 0x7f ||
-    code === 0x2028 ||
-    code === 0x2029 ||
-    (code >= 0x202a && code <= 0x202e) ||
-    (code >= 0x2066 && code <= 0x2069)
-  );
-}
-
-/** The expression's line with a caret under the column, cut to a readable window. */
-function excerpt(lineText: string, column: number): string {
-  // Control and bidirectional-override characters would garble the message where it is shown.
-  const chars = [...lineText].map((c) => (isUnsafeForDisplay(c) ? '?' : c));
-  const width = 72;
-  let start = 0;
-  if (chars.length > width)
-    start = Math.max(0, Math.min(column - 1 - width / 2, chars.length - width));
-  const shown = chars.slice(start, start + width);
-  const prefix = start > 0 ? '...' : '';
-  const suffix = start + width < chars.length ? '...' : '';
-  const pad = shown
-    .slice(0, column - 1 - start)
-    .map((c) => (c === '\t' ? '\t' : ' '))
-    .join('');
-  return `    ${prefix}${shown.join('')}${suffix}\n    ${' '.repeat(prefix.length)}${pad}^`;
-}
-
-const KIND: Readonly<Record<string, string>> = {
-  [ALERTS_ERROR_CODES.PROMQL_SYNTAX]: 'PromQL syntax error',
-  [ALERTS_ERROR_CODES.PROMQL_TYPE]: 'PromQL type error',
-  [ALERTS_ERROR_CODES.PROMQL_UNSUPPORTED]: 'PromQL not supported by the target Prometheus',
-  [ALERTS_ERROR_CODES.PROMQL_TOO_COMPLEX]: 'PromQL expression too large to check',
-};
-
-function toError(src: string, problem: Problem, version: Version): VigilError {
-  const at = Math.max(0, Math.min(problem.at, src.length));
-  const { line, column, text } = position(src, at);
-  const where = `${line}:${column}`;
-  const prometheus =
-    problem.code === ALERTS_ERROR_CODES.PROMQL_UNSUPPORTED ||
-    problem.code === ALERTS_ERROR_CODES.PROMQL_TOO_COMPLEX
-      ? ''
-      : `Prometheus ${formatVersion(version)} says: ${where}: parse error: ${problem.message}\n`;
-  const fix = problem.fix ?? 'Fix the expression where the caret points.';
-  return codedError(
-    { pkg: PACKAGE },
-    problem.code,
-    `${KIND[problem.code] ?? 'PromQL error'} at ${where}: ${problem.message}.\n${excerpt(text, column)}\n${prometheus}${fix}`,
-  );
-}
-
 /**
  * Checks a PromQL expression as the target Prometheus would when loading a rule or running a query:
  * syntax, the types of functions, aggregations and operators, selectors, modifiers, and the version
@@ -861,7 +617,7 @@ function toError(src: string, problem: Problem, version: Version): VigilError {
  * `_PROMQL_INVALID_OPTION` for bad options.
  */
 export function checkPromQL(expr: string, options?: CheckPromQLOptions): PromQLCheckResult {
-  const resolved = resolveOptions(options);
+  const resolved = resolvePromQLOptions(options);
   if (typeof expr !== 'string') {
     throw optionFail('expr (first argument)', 'a PromQL expression as a string', expr);
   }
@@ -875,8 +631,7 @@ export function checkPromQL(expr: string, options?: CheckPromQLOptions): PromQLC
     );
   }
   try {
-    const tree = parser.parse(lezerSource(expr));
-    const top = tree.topNode;
+    const top = parseLezer(expr);
     if (depthOf(top) > MAX_PROMQL_DEPTH) {
       throw new Problem(
         ALERTS_ERROR_CODES.PROMQL_TOO_COMPLEX,

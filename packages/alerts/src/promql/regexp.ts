@@ -48,7 +48,11 @@ export function checkRegexp(source: string, allowAngleNames = false): RegexpChec
 
 const isAlnum = (c: string): boolean => /^[0-9A-Za-z]$/.test(c);
 
-/** Go knows Unicode general categories by their short names, scripts by name, and `Any`. */
+// Scripts whose long name has four letters; any other four-letter name is an ISO 15924 code (Grek),
+// which JavaScript accepts as an alias and Go does not.
+const FOUR_LETTER_SCRIPTS = new Set(['Cham', 'Lisu', 'Miao', 'Modi', 'Newa', 'Thai', 'Toto']);
+
+/** Go knows Unicode general categories by their short names, scripts by long name, and `Any`. */
 function isUnicodeClass(name: string): boolean {
   if (name === 'Any') return true;
   const probe = (source: string): boolean => {
@@ -59,7 +63,9 @@ function isUnicodeClass(name: string): boolean {
       return false;
     }
   };
-  return (/^[A-Z][a-z]?$/.test(name) && probe(`\\p{${name}}`)) || probe(`\\p{Script=${name}}`);
+  if (/^[A-Z][a-z]?$/.test(name)) return probe(`\\p{${name}}`);
+  if (/^[A-Z][a-z]{3}$/.test(name) && !FOUR_LETTER_SCRIPTS.has(name)) return false;
+  return probe(`\\p{Script=${name}}`);
 }
 
 // A recursive-descent reader of RE2 syntax. Each parse method returns whether what it read can match

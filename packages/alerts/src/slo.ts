@@ -351,26 +351,13 @@ function sourceFactory(
         what: `${where} answered with ${errorStatus}`,
         events: (w) => `sum(increase(${total}[${w}]))`,
         errors: (w) => `sum(increase(${bad}[${w}])) or 0 * sum(increase(${total}[${w}]))`,
-        series: (phases) => [
-          inputSeries(
+        series: (phases) =>
+          goodAndBad(
             metric,
             { ...labels, status_code: '200' },
-            counterValues(
-              phases.map((p) => ({
-                minutes: p.minutes,
-                perMinute: p.events - p.bad,
-                reset: p.reset,
-              })),
-            ),
-          ),
-          inputSeries(
-            metric,
             { ...labels, status_code: errorCode },
-            counterValues(
-              phases.map((p) => ({ minutes: p.minutes, perMinute: p.bad, reset: p.reset })),
-            ),
+            phases,
           ),
-        ],
       };
     };
   }
@@ -475,28 +462,40 @@ function sourceFactory(
       what: `${metric.replace(/_total$/, '')} events with outcome ${badOutcomes.join(' or ')}`,
       events: (w) => `sum(increase(${total}[${w}]))`,
       errors: (w) => `sum(increase(${bad}[${w}])) or 0 * sum(increase(${total}[${w}]))`,
-      series: (phases) => [
-        inputSeries(
+      series: (phases) =>
+        goodAndBad(
           metric,
           { ...labels, outcome: goodOutcomes[0] as string },
-          counterValues(
-            phases.map((p) => ({
-              minutes: p.minutes,
-              perMinute: p.events - p.bad,
-              reset: p.reset,
-            })),
-          ),
-        ),
-        inputSeries(
-          metric,
           { ...labels, outcome: badOutcomes[0] as string },
-          counterValues(
-            phases.map((p) => ({ minutes: p.minutes, perMinute: p.bad, reset: p.reset })),
-          ),
+          phases,
         ),
-      ],
     };
   };
+}
+
+/** A test's input as two counters of `metric`: the good events under `good`, the bad under `bad`. */
+function goodAndBad(
+  metric: string,
+  good: Readonly<Record<string, string>>,
+  bad: Readonly<Record<string, string>>,
+  phases: readonly TrafficPhase[],
+): PromtoolInputSeries[] {
+  const counter = (perMinute: (p: TrafficPhase) => number): string =>
+    counterValues(
+      phases.map((p) => ({ minutes: p.minutes, perMinute: perMinute(p), reset: p.reset })),
+    );
+  return [
+    inputSeries(
+      metric,
+      good,
+      counter((p) => p.events - p.bad),
+    ),
+    inputSeries(
+      metric,
+      bad,
+      counter((p) => p.bad),
+    ),
+  ];
 }
 
 const win = (ms: number): string => formatDuration(ms);

@@ -257,6 +257,26 @@ function statusFor(factory: string, pattern: string): string {
   return code;
 }
 
+/** What the HTTP-request alerts share: their rate window, `by` labels, and the requests they select. */
+function requestScope(
+  factory: string,
+  o: { window?: unknown; by?: unknown; routes?: unknown; methods?: unknown },
+) {
+  const windowMs = windowOption(factory, o.window);
+  return {
+    windowMs,
+    window: formatDuration(windowMs),
+    by: byOption(factory, o.by),
+    routes: routesOption(factory, o.routes),
+    methods: methodsOption(factory, o.methods),
+  };
+}
+
+/** The ` ({{ $labels.route }} ...)` a summary ends with when the alert is computed `by` labels. */
+function byNote(by: readonly string[]): string {
+  return by.length ? ` (${by.map((b) => `{{ $labels.${b} }}`).join(' ')})` : '';
+}
+
 /** Error ratio of HTTP requests (`http_requests_total`), by default over every route. */
 export function errorRatioAlert(options?: ErrorRatioAlertOptions): AlertDefinition {
   const factory = 'errorRatioAlert';
@@ -276,19 +296,15 @@ export function errorRatioAlert(options?: ErrorRatioAlertOptions): AlertDefiniti
     fraction,
     'a fraction between 0 and 1 (exclusive), such as 0.05',
   );
-  const windowMs = windowOption(factory, o.window);
   const errorStatus = o.errorStatus ?? '5..';
   const errorCode = statusFor(factory, errorStatus);
-  const by = byOption(factory, o.by);
-  const routes = routesOption(factory, o.routes);
-  const methods = methodsOption(factory, o.methods);
+  const { windowMs, window, by, routes, methods } = requestScope(factory, o);
   const t = decimalOf(threshold);
-  const window = formatDuration(windowMs);
   const common = resolveCommon(factory, o, {
     name: 'HttpErrorRatioHigh',
     severity: 'critical',
     for: '5m',
-    summary: `HTTP error ratio above ${pct(t)}${by.length ? ` (${by.map((b) => `{{ $labels.${b} }}`).join(' ')})` : ''}`,
+    summary: `HTTP error ratio above ${pct(t)}${byNote(by)}`,
     description: `More than ${pct(t)} of HTTP requests answered with a status matching ${errorStatus} over the last ${window}.`,
   });
   return alertDefinition('errorRatio', common, (ctx) => {
@@ -398,18 +414,14 @@ export function latencyAlert(options?: LatencyAlertOptions): AlertDefinition {
       threshold,
     );
   }
-  const windowMs = windowOption(factory, o.window);
-  const by = byOption(factory, o.by);
-  const routes = routesOption(factory, o.routes);
-  const methods = methodsOption(factory, o.methods);
-  const window = formatDuration(windowMs);
+  const { windowMs, window, by, routes, methods } = requestScope(factory, o);
   const qText = formatDecimal(decimalOf(q));
   const tText = formatDecimal(decimalOf(threshold));
   const common = resolveCommon(factory, o, {
     name: 'HttpLatencyHigh',
     severity: 'warning',
     for: '10m',
-    summary: `HTTP p${formatDecimal(mul(decimalOf(q), decimalOf(100)))} latency above ${tText}s${by.length ? ` (${by.map((b) => `{{ $labels.${b} }}`).join(' ')})` : ''}`,
+    summary: `HTTP p${formatDecimal(mul(decimalOf(q), decimalOf(100)))} latency above ${tText}s${byNote(by)}`,
     description: `The ${qText} quantile of HTTP request durations over the last ${window} is above ${tText}s (estimated from the duration histogram's buckets).`,
   });
   return alertDefinition('latency', common, (ctx) => {
@@ -732,7 +744,7 @@ export function businessFailureAlert(options: BusinessFailureAlertOptions): Aler
     name: `${camelCase(base)}FailuresHigh`,
     severity: 'warning',
     for: '5m',
-    summary: `${base}: more than ${amount} ${failures.join(' or ')}${by.length ? ` (${by.map((b) => `{{ $labels.${b} }}`).join(' ')})` : ''}`,
+    summary: `${base}: more than ${amount} ${failures.join(' or ')}${byNote(by)}`,
     description: `More than ${amount} the ${base} events had outcome ${failures.join(' or ')} over the last ${formatDuration(windowMs)}.`,
   });
   return alertDefinition('businessFailure', common, (ctx) => {

@@ -188,3 +188,117 @@ export class ManualClock implements Clock {
     return this.#timers.filter((t) => !t.cancelled).length;
   }
 }
+
+/**
+ * What the dispatcher hands to the receivers: one message for one receiver. `notify` is a notification
+ * of the group's alerts; `acknowledge` says an operator acknowledged the group (PagerDuty acknowledges
+ * its incident; a receiver without the notion may say so or skip it). Receivers queue it: handing it
+ * over never blocks and never throws.
+ */
+export interface Delivery {
+  readonly receiver: string;
+  readonly kind: 'notify' | 'acknowledge';
+  readonly message: WebhookMessage;
+}
+
+/** Statuses the alerts API filters on. */
+export type AlertStatus = 'pending' | 'firing' | 'resolved' | 'silenced' | 'acknowledged';
+
+/** An acknowledgement of a firing alert: notifications pause until the alert resolves. */
+export interface Acknowledgement {
+  readonly by: string;
+  readonly comment?: string;
+  /** RFC 3339. */
+  readonly at: string;
+}
+
+/** An alert as the alerts API shows it. Times are RFC 3339. */
+export interface AlertView {
+  readonly fingerprint: string;
+  /** With `alertname` and `severity`. */
+  readonly labels: LabelSet;
+  readonly annotations: LabelSet;
+  readonly status: AlertStatus;
+  readonly startsAt: string;
+  /** Set once resolved. */
+  readonly endsAt?: string;
+  /** The expression's value at the last evaluation, for alerts of the embedded evaluator. */
+  readonly value?: number;
+  readonly silencedBy: readonly string[];
+  readonly inhibitedBy: readonly string[];
+  readonly acknowledgement?: Acknowledgement;
+  /** Receivers its route sends it to. */
+  readonly receivers: readonly string[];
+  readonly generatorURL?: string;
+}
+
+/** A silence: alerts its matchers match are not notified between its start and end. */
+export interface SilenceView {
+  readonly id: string;
+  readonly matchers: readonly {
+    readonly name: string;
+    readonly value: string;
+    readonly isRegex: boolean;
+    readonly isEqual: boolean;
+  }[];
+  readonly startsAt: string;
+  readonly endsAt: string;
+  readonly createdBy: string;
+  readonly comment: string;
+  readonly status: 'pending' | 'active' | 'expired';
+}
+
+/** A rule as the alerts API shows it. */
+export interface RuleView {
+  readonly name: string;
+  readonly group: string;
+  readonly type: 'alerting' | 'recording';
+  readonly expr: string;
+  readonly for?: string;
+  readonly keepFiringFor?: string;
+  readonly labels: LabelSet;
+  readonly annotations: LabelSet;
+  /** `unknown` until first evaluated; always `unknown` for rules marked Prometheus-only. */
+  readonly health: 'ok' | 'err' | 'unknown';
+  readonly lastError?: string;
+  readonly lastEvaluation?: string;
+  readonly evaluationSeconds?: number;
+  /** Alerting rules: the most advanced state of its alerts. */
+  readonly state?: 'inactive' | 'pending' | 'firing';
+  /** Left to Prometheus: not evaluated in the process. */
+  readonly prometheusOnly: boolean;
+}
+
+/** Figures of `GET /alerts/stats`. */
+export interface AlertStats {
+  readonly active: number;
+  readonly activeBySeverity: Readonly<Record<string, number>>;
+  readonly resolvedLast7Days: number;
+  readonly rulesTotal: number;
+  readonly rulesEnabled: number;
+  readonly receivers: number;
+}
+
+/** What the alerts HTTP API serves: implemented by `createAlerting()`. */
+export interface AlertsService {
+  /** The service's name, in every response. */
+  readonly service: string;
+  alerts(filter?: {
+    readonly status?: AlertStatus;
+    readonly severity?: string;
+  }): readonly AlertView[];
+  stats(): AlertStats;
+  rules(): readonly RuleView[];
+  silences(): readonly SilenceView[];
+  /** Undefined when no alert has this fingerprint. */
+  acknowledge(fingerprint: string, by: string, comment?: string): AlertView | undefined;
+  /** A silence of exactly this alert's labels for `minutes`; undefined when no alert has this fingerprint. */
+  silence(
+    fingerprint: string,
+    minutes: number,
+    by: string,
+    comment?: string,
+  ): SilenceView | undefined;
+  /** False when no silence has this id. */
+  expireSilence(id: string): boolean;
+}

@@ -72,19 +72,34 @@ export function fingerprint(labels: LabelSet): string {
     hi = (Math.imul(hi, 0x1b3) + (lo << 8) + carry) >>> 0;
     lo = low >>> 0;
   };
+  const addText = (text: string): void => {
+    // ASCII is its own UTF-8; anything else is encoded.
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0x80) {
+        for (const byte of encoder.encode(text.slice(i))) add(byte);
+        return;
+      }
+      add(code);
+    }
+  };
   const names = Object.keys(labels).sort(compareBytes);
   for (const name of names) {
-    for (const byte of encoder.encode(name)) add(byte);
+    addText(name);
     add(SEPARATOR);
-    for (const byte of encoder.encode(labels[name])) add(byte);
+    addText(labels[name] ?? '');
     add(SEPARATOR);
   }
   return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** Orders strings by their UTF-8 bytes, as Go's `sort.Strings` does. */
 export function compareBytes(a: string, b: string): number {
   if (a === b) return 0;
+  // UTF-16 order is byte order for ASCII (and for everything below the surrogates).
+  if (!NON_ASCII.test(a) && !NON_ASCII.test(b)) return a < b ? -1 : 1;
   const x = encoder.encode(a);
   const y = encoder.encode(b);
   const n = Math.min(x.length, y.length);

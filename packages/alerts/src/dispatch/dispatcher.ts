@@ -189,6 +189,16 @@ function parseTime(v: unknown): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
+/** A copy with names in byte order, as Go writes a map in JSON. */
+function sortedLabels(set: LabelSet, dropEmpty: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(set).sort(compareBytes)) {
+    const v = set[k] ?? '';
+    if (!dropEmpty || v !== '') out[k] = v;
+  }
+  return out;
+}
+
 function validLabelSet(v: unknown, allowEmpty: boolean): v is LabelSet {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const entries = Object.entries(v);
@@ -584,10 +594,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       endsAt = now + config.resolveTimeout;
     }
     if (endsAt < startsAt) return 'start time must be before end time';
+    // Alertmanager's API drops empty label values before anything else (removeEmptyLabels).
+    const labels = sortedLabels(p.labels, true);
+    if (Object.keys(labels).length === 0) return 'at least one label pair with a value is required';
     return {
-      fingerprint: fingerprint(p.labels),
-      labels: { ...p.labels },
-      annotations: { ...(p.annotations ?? {}) },
+      fingerprint: fingerprint(labels),
+      labels,
+      annotations: sortedLabels(p.annotations ?? {}, false),
       startsAt,
       endsAt,
       generatorURL: typeof p.generatorURL === 'string' ? p.generatorURL : '',

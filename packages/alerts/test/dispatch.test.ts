@@ -1,7 +1,11 @@
 // The dispatcher on a ManualClock: Alertmanager's grouping, timers, dedup, inhibition and silences,
 // and Vigil's acknowledgements, maintenance windows (cron + time zone, across DST) and escalations.
 import { describe, expect, it } from 'vitest';
-import { type AlertmanagerConfigInput, createDispatcher } from '@vigil/alerts';
+import {
+  type AlertmanagerConfigInput,
+  createDispatcher,
+  parseAlertmanagerMatchers,
+} from '@vigil/alerts';
 import { type Delivery, ManualClock, fingerprint } from '../src/model';
 
 const S = 1000;
@@ -162,5 +166,408 @@ describe('createDispatcher', () => {
       fingerprint({ alertname: 'Down', service: 'api', severity: 'critical' }),
     ]);
     expect(slowApi?.receivers).toEqual(['ticket', 'audit']);
+  });
+});
+
+describe('silences', () => {
+  it('should keep silenced alerts out of messages until the silence expires', () => {
+    const t = setup();
+    const down = { alertname: 'Down', service: 'api', severity: 'critical' };
+    const s = t.d.addSilence({
+      matchers: ['alertname="Down"', 'service=~"api|web"'],
+      endsAt: t.clock.now() + H,
+      createdBy: 'ops',
+      comment: 'deploy',
+    });
+    expect(s.status).toBe('active');
+    expect(s.matchers).toEqual([
+      { name: 'alertname', value: 'Down', isRegex: false, isEqual: true },
+      { name: 'service', value: 'api|web', isRegex: true, isEqual: true },
+    ]);
+    const pending = t.d.addSilence({
+      matchers: [{ name: 'service', value: 'web', isRegex: false, isEqual: true }],
+      startsAt: new Date(t.clock.now() + 2 * H).toISOString(),
+      endsAt: new Date(t.clock.now() + 3 * H).toISOString(),
+      createdBy: 'ops',
+      comment: 'later',
+    });
+    expect(pending.status).toBe('pending');
+    t.fire(down);
+    t.clock.advance(5 * M);
+    expect(t.take()).toHaveLength(0);
+    expect(t.d.get(fingerprint(down))?.silencedBy).toEqual([s.id]);
+    expect(t.d.expireSilence(s.id)).toBe(true);
+    expect(t.d.expireSilence(s.id)).toBe(false);
+    expect(t.d.expireSilence('nope')).toBe(false);
+    t.fire(down);
+    t.clock.advance(M);
+    expect(t.summary(t.take())).toEqual(['notify page firing [Down:firing]']);
+    expect(t.d.silences().map((x) => x.status)).toEqual(['expired', 'pending']);
+    t.clock.advance(2 * H);
+    expect(t.d.silences().map((x) => x.status)).toEqual(['expired', 'active']);
+    // Expired silences are forgotten after 120h.
+    t.clock.advance(121 * H);
+    expect(t.d.silences()).toEqual([]);
+  });
+
+  it('should not send the resolution of an alert resolved while silenced and never notified', () => {
+    const t = setup();
+    const down = { alertname: 'Down', service: 'api', severity: 'critical' };
+    t.d.addSilence({
+      matchers: ['service="api"'],
+      endsAt: t.clock.now() + H,
+      createdBy: 'ops',
+      comment: 'x',
+    });
+    t.fire(down);
+    t.clock.advance(3 * M);
+    t.resolve(down, t.clock.now() - 3 * M);
+    t.clock.advance(2 * H);
+    expect(t.take()).toHaveLength(0);
+  });
+});
+
+describe('escalation and acknowledgement (seed 001: repeat every 5m, escalate after 15m)', () => {
+  it('should repeat, escalate to oncall-lead after 15m, pause on ack and end it on resolution', () => {
+    const t = setup({ escalations: [{ route: 'page', after: '15m', receiver: 'oncall-lead' }] });
+    const t0 = t.clock.now();
+    const down = { alertname: 'Down', service: 'api', severity: 'critical' };
+    const log: string[] = [];
+    const run = (until: number, post = true) => {
+      while (t.clock.now() < t0 + until) {
+        if (post) t.fire(down, t0);
+        t.clock.advance(30 * S);
+        for (const x of t.take()) {
+          log.push(`${(t.clock.now() - t0) / S}s ${x.kind} ${x.receiver} ${x.message.status}`);
+        }
+      }
+    };
+    run(22 * M);
+    expect(t.d.acknowledge(fingerprint(down), 'alice', 'looking')).toBe(true);
+    expect(t.d.acknowledge('0000000000000000', 'alice')).toBe(false);
+    for (const x of t.take()) log.push(`ack ${x.kind} ${x.receiver} ${x.message.alerts.length}`);
+    expect(t.d.get(fingerprint(down))?.acknowledgement).toMatchObject({
+      by: 'alice',
+      comment: 'looking',
+    });
+    run(40 * M);
+    t.resolve(down, t0);
+    run(45 * M, false);
+    expect(log).toEqual([
+      '30s notify page firing',
+      '390s notify page firing', // 6m30: first tick after repeat_interval (5m) since 30s
+      '750s notify page firing',
+      '900s notify oncall-lead firing', // 15m after startsAt, not waiting for a tick
+      '1110s notify page firing',
+      '1230s notify oncall-lead firing', // repeat to the lead, at the tick after 5m
+      'ack acknowledge page 1',
+      'ack acknowledge oncall-lead 1',
+      '2430s notify page resolved', // 40m30: the resolution ends the acknowledgement
+      '2430s notify oncall-lead resolved',
+    ]);
+    expect(t.d.get(fingerprint(down))?.acknowledgement).toBeUndefined();
+    // A new firing starts unacknowledged.
+    const t1 = t.clock.now();
+    t.fire(down, t1);
+    t.clock.advance(30 * S);
+    expect(t.summary(t.take())).toEqual(['notify page firing [Down:firing]']);
+    expect(t.d.get(fingerprint(down))?.acknowledgement).toBeUndefined();
+    expect(t.d.acknowledge(fingerprint(down), 'bob')).toBe(true);
+    expect(t.take().map((x) => `${x.kind} ${x.receiver}`)).toEqual(['acknowledge page']);
+    // Not posted again, it resolves at its endsAt (10m): the acknowledgement ends, the resolution is sent.
+    t.clock.advance(20 * M);
+    expect(t.summary(t.take())).toEqual(['notify page resolved [Down:resolved]']);
+    expect(t.d.get(fingerprint(down))?.acknowledgement).toBeUndefined();
+  });
+
+  it('should not escalate warnings (another route receiver) nor alerts acknowledged before 15m', () => {
+    const t = setup({ escalations: [{ route: 'page', after: '15m', receiver: 'oncall-lead' }] });
+    const t0 = t.clock.now();
+    const down = { alertname: 'Down', service: 'db', severity: 'critical' };
+    const slow = { alertname: 'Slow', service: 'web', severity: 'warning' };
+    t.fire(down);
+    t.fire(slow);
+    t.clock.advance(M);
+    t.d.acknowledge(fingerprint(down), 'carol');
+    for (let i = 0; i < 30; i++) {
+      t.fire(down, t0);
+      t.fire(slow, t0);
+      t.clock.advance(M);
+    }
+    const got = t.take().map((x) => `${x.kind} ${x.receiver}`);
+    expect(got.filter((x) => x.includes('oncall-lead'))).toEqual([]);
+    expect(got).toContain('acknowledge page');
+  });
+});
+
+describe('maintenance windows', () => {
+  const gateway = { alertname: 'GatewayDown', service: 'gateway', severity: 'critical' };
+  const api = { alertname: 'ApiDown', service: 'api', severity: 'critical' };
+
+  it('should mute matching alerts from 02:00 Paris time for 2h, across both DST changes', () => {
+    const clock = new ManualClock(Date.parse('2026-03-21T00:00:00Z'));
+    const out: Delivery[] = [];
+    const d = createDispatcher({
+      config: CONFIG,
+      deliver: (x) => out.push(x),
+      clock,
+      maintenance: [
+        {
+          name: 'weekly',
+          schedule: '0 2 * * 0',
+          duration: '2h',
+          timezone: 'Europe/Paris',
+          matchers: ['service="gateway"'],
+        },
+      ],
+    });
+    const checks: [string, string[]][] = [
+      ['2026-03-22T00:59:00Z', []], // Sunday 01:59 CET
+      ['2026-03-22T01:00:00Z', ['weekly']], // 02:00 CET
+      ['2026-03-22T02:59:00Z', ['weekly']],
+      ['2026-03-22T03:00:00Z', []], // 04:00 CET
+      ['2026-03-29T00:59:00Z', []], // DST night: 01:59 CET, then clocks jump to 03:00 CEST
+      ['2026-03-29T01:00:00Z', ['weekly']], // 03:00 CEST: 02:00 does not exist, the window opens then
+      ['2026-03-29T02:59:00Z', ['weekly']],
+      ['2026-03-29T03:00:00Z', []],
+      ['2026-04-04T23:59:00Z', []], // Sunday 01:59 CEST
+      ['2026-04-05T00:00:00Z', ['weekly']], // 02:00 CEST: an hour earlier in UTC than in winter
+      ['2026-04-05T01:59:00Z', ['weekly']],
+      ['2026-04-05T02:00:00Z', []],
+      ['2026-10-24T23:59:00Z', []], // back to winter time: 01:59 CEST
+      ['2026-10-25T00:00:00Z', ['weekly']], // the first 02:00 (CEST)
+      ['2026-10-25T01:59:00Z', ['weekly']],
+      ['2026-10-25T02:00:00Z', []],
+      ['2026-11-01T00:59:00Z', []],
+      ['2026-11-01T01:00:00Z', ['weekly']], // 02:00 CET
+    ];
+    const got: [string, string[]][] = [];
+    for (const [when] of checks) {
+      clock.advance(Date.parse(when) - clock.now());
+      d.post([
+        { labels: gateway, endsAt: new Date(clock.now() + H).toISOString() },
+        { labels: api, endsAt: new Date(clock.now() + H).toISOString() },
+      ]);
+      got.push([when, [...(d.get(fingerprint(gateway))?.muted ?? [])]]);
+      expect(d.get(fingerprint(api))?.muted).toEqual([]);
+    }
+    expect(got).toEqual(checks);
+    d.stop();
+  });
+
+  it('should not notify a matching alert during the window, and notify it once the window closes', () => {
+    const clock = new ManualClock(Date.parse('2026-03-22T00:30:00Z'));
+    const out: Delivery[] = [];
+    const d = createDispatcher({
+      config: CONFIG,
+      deliver: (x) => out.push(x),
+      clock,
+      maintenance: [
+        {
+          name: 'weekly',
+          schedule: '0 2 * * 0',
+          duration: '2h',
+          timezone: 'Europe/Paris',
+          matchers: ['service="gateway"'],
+        },
+      ],
+    });
+    const log: string[] = [];
+    clock.advance(40 * M); // 01:10Z, 02:10 CET: open
+    const start = clock.now();
+    while (clock.now() < Date.parse('2026-03-22T03:30:00Z')) {
+      d.post([
+        {
+          labels: gateway,
+          startsAt: new Date(start).toISOString(),
+          endsAt: new Date(clock.now() + 10 * M).toISOString(),
+        },
+        {
+          labels: api,
+          startsAt: new Date(start).toISOString(),
+          endsAt: new Date(clock.now() + 10 * M).toISOString(),
+        },
+      ]);
+      clock.advance(M);
+      for (const x of out.splice(0))
+        log.push(
+          `${new Date(clock.now()).toISOString().slice(11, 16)} ${x.receiver} ${x.message.alerts.map((a) => a.labels.alertname).join(',')}`,
+        );
+    }
+    // The first notification of each (repeats follow every 5m + 1m): the gateway only once closed.
+    const first = (name: string) => log.find((l) => l.endsWith(name));
+    expect([first('ApiDown'), first('GatewayDown')]).toEqual([
+      '01:11 page ApiDown',
+      '03:01 page GatewayDown',
+    ]);
+    d.stop();
+  });
+});
+
+describe('configuration', () => {
+  it('should read alertmanager.yml as YAML text, with time intervals muting a route', () => {
+    const clock = new ManualClock(Date.parse('2026-01-03T10:00:00Z')); // a Saturday
+    const out: Delivery[] = [];
+    const d = createDispatcher({
+      clock,
+      deliver: (x) => out.push(x),
+      config: `
+global:
+  resolve_timeout: 1m
+route:
+  receiver: default
+  routes:
+    - receiver: business-hours
+      matchers: [ 'team = "web"' ]
+      active_time_intervals: [weekdays]
+time_intervals:
+  - name: weekdays
+    time_intervals:
+      - weekdays: ['monday:friday']
+        times: [{ start_time: '09:00', end_time: '17:00' }]
+        location: Europe/Paris
+receivers:
+  - name: default
+  - name: business-hours
+    slack_configs: [{ channel: '#web' }]
+templates: ['*.tmpl']
+`,
+    });
+    expect(d.routesFor({ team: 'web' })).toEqual(['business-hours']);
+    d.post([{ labels: { alertname: 'X', team: 'web' } }]);
+    clock.advance(30 * S);
+    expect(out).toHaveLength(0);
+    // resolve_timeout 1m: an alert without endsAt resolves a minute after its last post.
+    expect(d.get(fingerprint({ alertname: 'X', team: 'web' }))?.endsAt).toBe(
+      '2026-01-03T10:01:00Z',
+    );
+    d.stop();
+    const monday = new ManualClock(Date.parse('2026-01-05T08:30:00Z')); // 09:30 in Paris
+    const d2 = createDispatcher({ clock: monday, deliver: (x) => out.push(x), config: d2Config() });
+    d2.post([{ labels: { alertname: 'X', team: 'web' } }]);
+    monday.advance(30 * S);
+    expect(out.map((x) => x.receiver)).toEqual(['business-hours']);
+    d2.stop();
+  });
+
+  it.each([
+    ['{foo="bar"}', [['foo', '=', 'bar']]],
+    ['foo=bar', [['foo', '=', 'bar']]],
+    [
+      'foo = "bar, baz" , a=~"x.*"',
+      [
+        ['foo', '=', 'bar, baz'],
+        ['a', '=~', 'x.*'],
+      ],
+    ],
+    ['foo="b\\"ar"', [['foo', '=', 'b"ar']]],
+    ['foo!~"a|b"', [['foo', '!~', 'a|b']]],
+    ['foo!=', [['foo', '!=', '']]],
+    ['foo="a\\nb\\x"', [['foo', '=', 'a\nb\\x']]],
+  ])('should parse %s as Alertmanager does', (text, expected) => {
+    const got = parseAlertmanagerMatchers(text);
+    expect(typeof got === 'string' ? got : got.map((m) => [m.name, m.type, m.value])).toEqual(
+      expected,
+    );
+  });
+
+  it.each(['foo="bar', 'foo=b"ar', '1foo=bar', 'foo=~"("', 'foo', 'a=b,,c=d'])(
+    'should refuse %s as Alertmanager does',
+    (text) => {
+      expect(typeof parseAlertmanagerMatchers(text)).toBe('string');
+    },
+  );
+
+  it('should anchor regular expressions at both ends', () => {
+    const d = createDispatcher({
+      config: {
+        route: { receiver: 'a', routes: [{ receiver: 'b', matchers: ['service=~"api"'] }] },
+        receivers: [{ name: 'a' }, { name: 'b' }],
+      },
+      deliver: () => undefined,
+    });
+    expect(d.routesFor({ service: 'api' })).toEqual(['b']);
+    expect(d.routesFor({ service: 'api-v2' })).toEqual(['a']);
+    d.stop();
+  });
+});
+
+function d2Config(): AlertmanagerConfigInput {
+  return {
+    route: {
+      receiver: 'default',
+      routes: [
+        {
+          receiver: 'business-hours',
+          matchers: ['team="web"'],
+          active_time_intervals: ['weekdays'],
+        },
+      ],
+    },
+    time_intervals: [
+      {
+        name: 'weekdays',
+        time_intervals: [
+          {
+            weekdays: ['monday:friday'],
+            times: [{ start_time: '09:00', end_time: '17:00' }],
+            location: 'Europe/Paris',
+          },
+        ],
+      },
+    ],
+    receivers: [{ name: 'default' }, { name: 'business-hours' }],
+  };
+}
+
+describe('bounds and faults', () => {
+  it('should hold at most maxAlerts alerts, drop invalid ones, and count both', () => {
+    const t = setup({ maxAlerts: 100 });
+    t.d.post(
+      Array.from({ length: 150 }, (_, i) => ({ labels: { alertname: 'Many', i: String(i) } })),
+    );
+    t.d.post([
+      { labels: {} },
+      { labels: { 'bad-name': 'x' } },
+      { labels: { a: 'b' }, startsAt: 'yesterday' },
+    ]);
+    expect(t.d.stats()).toMatchObject({ alerts: 100, droppedAlerts: 53 });
+    // Resolved alerts are forgotten, making room again.
+    t.clock.advance(5 * M + 16 * M + 30 * S);
+    expect(t.d.stats().alerts).toBe(0);
+    t.d.post([{ labels: { alertname: 'Later' } }]);
+    expect(t.d.stats().alerts).toBe(1);
+  });
+
+  it('should count a throwing deliver, log once, and retry at the next group_interval', () => {
+    const clock = new ManualClock();
+    const warnings: object[] = [];
+    let fail = true;
+    const got: Delivery[] = [];
+    const d = createDispatcher({
+      config: CONFIG,
+      clock,
+      logger: { warn: (o) => warnings.push(o) },
+      deliver: (x) => {
+        if (fail) throw new Error('queue full');
+        got.push(x);
+      },
+    });
+    d.post([
+      {
+        labels: { alertname: 'A', severity: 'warning' },
+        endsAt: new Date(clock.now() + H).toISOString(),
+      },
+    ]);
+    clock.advance(30 * S);
+    clock.advance(5 * M);
+    // Two flushes of two groups (ticket, and audit through continue).
+    expect(d.stats().deliveryErrors).toBe(4);
+    expect(warnings).toHaveLength(1);
+    fail = false;
+    clock.advance(5 * M);
+    expect(got.map((x) => x.receiver)).toEqual(['ticket', 'audit']);
+    d.stop();
+    expect(clock.pending).toBe(0);
   });
 });

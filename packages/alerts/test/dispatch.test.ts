@@ -571,3 +571,125 @@ describe('bounds and faults', () => {
     expect(clock.pending).toBe(0);
   });
 });
+
+describe('hostile input and load', () => {
+  it('should never throw on junk posted, and refuse junk silences with coded errors only', () => {
+    const t = setup();
+    const rnd = (() => {
+      let a = 7;
+      return () => {
+        a = (a * 1103515245 + 12345) % 2147483648;
+        return a / 2147483648;
+      };
+    })();
+    const junkValues: unknown[] = [
+      null,
+      undefined,
+      42,
+      'x',
+      [],
+      {},
+      NaN,
+      { labels: null },
+      { labels: [] },
+      { labels: { a: 1 } },
+      { labels: { 'a-b': 'x' } },
+      { labels: { a: 'x'.repeat(16384) } },
+      { labels: { __proto__: 'x', a: 'b' } },
+      JSON.parse('{"labels":{"__proto__":"x"}}') as unknown,
+      { labels: { a: 'b' }, startsAt: 'garbage' },
+      { labels: { a: 'b' }, startsAt: '2026-01-01T00:00:00Z', endsAt: '2025-01-01T00:00:00Z' },
+      { labels: { a: 'b' }, endsAt: Infinity },
+      { labels: { a: 'b' }, annotations: { x: 2 } },
+      { labels: { a: 'b' }, generatorURL: 5 },
+      { labels: { a: '\u0000\ud800' } },
+    ];
+    let throws = 0;
+    let tried = 0;
+    for (let i = 0; i < 2000; i++) {
+      const batch = Array.from(
+        { length: 1 + Math.floor(rnd() * 4) },
+        () => junkValues[Math.floor(rnd() * junkValues.length)],
+      );
+      tried += batch.length;
+      try {
+        t.d.post((rnd() < 0.05 ? batch[0] : batch) as never);
+      } catch {
+        throws++;
+      }
+    }
+    // A label named __proto__ stays a label, with Alertmanager's fingerprint.
+    const proto = t.d.alerts().find((a) => Object.keys(a.labels).includes('__proto__'));
+    expect(proto?.fingerprint).toBe(
+      fingerprint(JSON.parse('{"__proto__":"x"}') as Record<string, string>),
+    );
+    t.clock.advance(H);
+    let uncoded = 0;
+    const silences: unknown[] = [
+      null,
+      {},
+      { matchers: [] },
+      { matchers: ['a=~".*"'], endsAt: 1 },
+      { matchers: [{ name: 1 }] },
+      { matchers: ['a="b"'], endsAt: 'x', createdBy: 'a', comment: 'b' },
+      { matchers: ['a="b"'], endsAt: Date.now() * 2, createdBy: '', comment: 'b' },
+    ];
+    for (const s of silences) {
+      try {
+        t.d.addSilence(s as never);
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ERR_VIGIL_ALERTS_DISPATCH_INVALID_SILENCE')
+          uncoded++;
+      }
+    }
+    console.log(
+      `junk: ${tried} alerts in 2000 posts, ${throws} throws, ${t.d.stats().droppedAlerts} dropped, ${t.d.stats().alerts} kept; ${silences.length} junk silences, ${uncoded} uncoded errors`,
+    );
+    expect(throws).toBe(0);
+    expect(uncoded).toBe(0);
+  });
+
+  it('should dispatch 10,000 alerts and return to nothing once they resolve', () => {
+    const t = setup();
+    const heap0 = process.memoryUsage().heapUsed;
+    const alerts = Array.from({ length: 10_000 }, (_, i) => ({
+      labels: {
+        alertname: `A${i % 10}`,
+        service: `s${Math.floor(i / 2) % 100}`,
+        severity: i % 2 ? 'warning' : 'critical',
+        instance: String(i),
+      },
+      endsAt: new Date(t.clock.now() + 10 * M).toISOString(),
+    }));
+    let start = performance.now();
+    t.d.post(alerts);
+    const postMs = performance.now() - start;
+    start = performance.now();
+    t.clock.advance(30 * S);
+    const flushMs = performance.now() - start;
+    const deliveries = t.take();
+    start = performance.now();
+    const views = t.d.alerts();
+    const viewMs = performance.now() - start;
+    const inhibited = views.filter((v) => v.inhibitedBy.length > 0).length;
+    const stats = t.d.stats();
+    const heapMb = (process.memoryUsage().heapUsed - heap0) / 1e6;
+    t.clock.advance(H);
+    const after = t.d.stats();
+    console.log(
+      `load: 10000 alerts posted in ${postMs.toFixed(0)} ms, ${stats.groups} groups, first flush ${flushMs.toFixed(0)} ms for ${deliveries.length} messages, alerts() ${viewMs.toFixed(0)} ms (${inhibited} inhibited), heap +${heapMb.toFixed(1)} MB; an hour later: ${after.alerts} alerts, ${after.groups} groups, ${t.clock.pending} timers`,
+    );
+    expect(stats.alerts).toBe(10_000);
+    // ticket and page: one group per alertname and service; audit: one per warning (group_by ...).
+    const pairs = (sev: string) =>
+      new Set(
+        alerts
+          .filter((a) => a.labels.severity === sev)
+          .map((a) => `${a.labels.alertname} ${a.labels.service}`),
+      ).size;
+    expect(stats.groups).toBe(pairs('warning') + pairs('critical') + 5000);
+    expect(inhibited).toBe(5000);
+    expect(after).toMatchObject({ alerts: 0, groups: 0 });
+    expect(t.clock.pending).toBe(1);
+  });
+});

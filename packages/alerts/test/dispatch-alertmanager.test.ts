@@ -379,7 +379,22 @@ describe.skipIf(alertmanager === undefined)(
       });
       const slow = { alertname: 'ApiSlow', service: 'api', severity: 'warning' };
       const info = { alertname: 'Note', severity: 'info' };
-      // t=0: two criticals and an inhibited warning; an info alert to the root route.
+      // t=0: two criticals and an inhibited warning; an info alert to the root route, silenced
+      // until t=4 (so first notified at the 5s tick).
+      const silence = {
+        matchers: [{ name: 'alertname', value: 'Note', isRegex: false, isEqual: true }],
+        startsAt: iso(t0),
+        endsAt: iso(t0 + 4000),
+        createdBy: 'test',
+        comment: 'the same silence in both',
+      };
+      d.addSilence(silence);
+      const created = await fetch(`${am!.url}/api/v2/silences`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(silence),
+      });
+      expect(created.status).toBe(200);
       await both([firing(a(1)), firing(a(2)), firing(slow), firing(info)]);
       // t=2.5: a new critical joins: notified at the 3s tick.
       await at(2.5);

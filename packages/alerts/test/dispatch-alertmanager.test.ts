@@ -456,3 +456,72 @@ describe.skipIf(alertmanager === undefined)(
     }, 30_000);
   },
 );
+
+describe.skipIf(alertmanager === undefined)(
+  'group_by inheritance, against prometheus-alertmanager',
+  () => {
+    it("should inherit ['...'] and treat group_by: [] as absent, as Alertmanager 0.25 does", async () => {
+      const messages: string[] = [];
+      const hook = await listen((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          const m = JSON.parse(body) as WebhookMessage;
+          messages.push(`${m.receiver} ${m.groupKey} ${m.alerts.length}`);
+          res.end();
+        });
+      });
+      const config = {
+        route: {
+          receiver: 'r0',
+          group_by: ['...'],
+          group_wait: '1s',
+          routes: [
+            { receiver: 'r1', matchers: ['k="inherit"'] },
+            { receiver: 'r2', matchers: ['k="empty"'], group_by: [] },
+            {
+              receiver: 'r3',
+              matchers: ['k="named"'],
+              group_by: ['alertname'],
+              routes: [{ receiver: 'r4', matchers: ['j="child"'] }],
+            },
+          ],
+        },
+        receivers: ['r0', 'r1', 'r2', 'r3', 'r4'].map((name) => ({
+          name,
+          webhook_configs: [{ url: hook.url }],
+        })),
+      };
+      const am = await startAlertmanager(alertmanager ?? '', stringify(config));
+      try {
+        const ours: string[] = [];
+        const d = createDispatcher({
+          config,
+          deliver: (x) =>
+            ours.push(`${x.message.receiver} ${x.message.groupKey} ${x.message.alerts.length}`),
+        });
+        const alerts: PostableAlert[] = [];
+        for (const k of ['inherit', 'empty', 'named']) {
+          for (const i of ['1', '2']) {
+            alerts.push({
+              labels: { alertname: 'X', k, i, ...(k === 'named' ? { j: 'child' } : {}) },
+              endsAt: new Date(Date.now() + 60_000).toISOString(),
+            });
+          }
+        }
+        d.post(alerts);
+        await postAlerts(am, alerts);
+        await sleep(2000);
+        d.stop();
+        console.log(
+          `group_by inheritance: alertmanager ${messages.length} messages, vigil ${ours.length}\n  ${messages.sort().join('\n  ')}`,
+        );
+        expect(ours.sort()).toEqual(messages.sort());
+        expect(messages).toHaveLength(5);
+      } finally {
+        await am.stop();
+        await hook.close();
+      }
+    }, 15_000);
+  },
+);

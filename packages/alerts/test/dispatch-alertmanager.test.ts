@@ -389,7 +389,7 @@ describe.skipIf(alertmanager === undefined)(
         comment: 'the same silence in both',
       };
       d.addSilence(silence);
-      const created = await fetch(`${am!.url}/api/v2/silences`, {
+      const created = await fetch(`${am.url}/api/v2/silences`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(silence),

@@ -1,12 +1,15 @@
 // The dispatcher on a ManualClock: Alertmanager's grouping, timers, dedup, inhibition and silences,
 // and Vigil's acknowledgements, maintenance windows (cron + time zone, across DST) and escalations.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   type AlertmanagerConfigInput,
+  type DispatchedAlert,
+  type Dispatcher,
+  type DispatcherOptions,
   createDispatcher,
   parseAlertmanagerMatchers,
 } from '@vigil/alerts';
-import { type Delivery, ManualClock, fingerprint } from '../src/model';
+import { type Delivery, ManualClock, type SilenceView, fingerprint } from '../src/model';
 
 const S = 1000;
 const M = 60 * S;
@@ -691,5 +694,20 @@ describe('hostile input and load', () => {
     expect(inhibited).toBe(5000);
     expect(after).toMatchObject({ alerts: 0, groups: 0 });
     expect(t.clock.pending).toBe(1);
+  });
+});
+
+describe('public types', () => {
+  it('should type the factory, its options and its views', () => {
+    expectTypeOf(createDispatcher).parameter(0).toEqualTypeOf<DispatcherOptions>();
+    expectTypeOf(createDispatcher).returns.toEqualTypeOf<Dispatcher>();
+    expectTypeOf<Dispatcher['alerts']>().returns.toEqualTypeOf<readonly DispatchedAlert[]>();
+    expectTypeOf<DispatchedAlert['status']>().toEqualTypeOf<'firing' | 'resolved'>();
+    expectTypeOf<DispatcherOptions['config']>().toEqualTypeOf<AlertmanagerConfigInput | string>();
+    expectTypeOf<Dispatcher['addSilence']>().returns.toEqualTypeOf<SilenceView>();
+    // @ts-expect-error deliver is required, by the types and at the call
+    expect(() => createDispatcher({ config: CONFIG })).toThrow(
+      /option "deliver" must be a function/,
+    );
   });
 });

@@ -257,6 +257,8 @@ describe.skipIf(amtool === undefined)('routing against amtool config routes test
       const rnd = random(count);
       let agree = 0;
       const disagree: string[] = [];
+      const seen: string[] = [];
+      const receivers = new Set<string>();
       for (let i = 0; i < count; i++) {
         const labels: Record<string, string> = {};
         for (const [name, values] of Object.entries(POOLS)) {
@@ -274,12 +276,17 @@ describe.skipIf(amtool === undefined)('routing against amtool config routes test
         if (r.status !== 0) throw new Error(`amtool failed: ${r.stderr}`);
         const theirs = r.stdout.trim();
         const ours = d.routesFor(labels).join(',');
+        seen.push(`  {${args.join(', ')}} -> ${theirs}`);
+        receivers.add(theirs);
         if (theirs === ours) agree++;
         else disagree.push(`${args.join(' ')}: amtool ${theirs}, vigil ${ours}`);
       }
       d.stop();
       console.log(
-        `routing (${_name}): ${count} label sets, ${agree} agreements, ${disagree.length} disagreements`,
+        [
+          `routing (${_name}): ${count} label sets, ${receivers.size} distinct receiver lists, ${agree} agreements, ${disagree.length} disagreements`,
+          ...seen,
+        ].join('\n'),
       );
       expect(disagree).toEqual([]);
     } finally {

@@ -308,7 +308,6 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const groupsByRoute = new Map<RouteNode, Map<string, Group>>();
   const nflog = new Map<string, LogEntry>();
   const silences = new Map<string, Silence>();
-  // Firing-or-not source alerts of each inhibit rule, as the inhibitor's source cache.
   // Source alerts of each inhibit rule (the inhibitor's source cache), indexed by their values of the
   // rule's `equal` labels so a target finds its candidates without scanning every source.
   const sources: Map<string, Map<string, Stored>>[] = config.inhibitRules.map(

@@ -273,14 +273,22 @@ describe('escalation and acknowledgement (seed 001: repeat every 5m, escalate af
     const t1 = t.clock.now();
     t.fire(down, t1);
     t.clock.advance(30 * S);
-    expect(t.summary(t.take())).toEqual(['notify page firing [Down:firing]']);
+    const [notified] = t.take();
+    expect(t.summary(notified ? [notified] : [])).toEqual(['notify page firing [Down:firing]']);
     expect(t.d.get(fingerprint(down))?.acknowledgement).toBeUndefined();
     expect(t.d.acknowledge(fingerprint(down), 'bob')).toBe(true);
-    expect(t.take().map((x) => `${x.kind} ${x.receiver}`)).toEqual(['acknowledge page']);
+    expect(t.d.acknowledge(fingerprint(down), 'bob')).toBe(true); // idempotent: no second delivery
+    const acks = t.take();
+    expect(acks.map((x) => `${x.kind} ${x.receiver}`)).toEqual(['acknowledge page']);
+    // The acknowledgement names the incident (the group key) and the acknowledged alert.
+    expect(acks[0]?.message.groupKey).toBe(notified?.message.groupKey);
+    expect(acks[0]?.message.alerts.map((a) => a.fingerprint)).toEqual([fingerprint(down)]);
     // Not posted again, it resolves at its endsAt (10m): the acknowledgement ends, the resolution is sent.
     t.clock.advance(20 * M);
     expect(t.summary(t.take())).toEqual(['notify page resolved [Down:resolved]']);
     expect(t.d.get(fingerprint(down))?.acknowledgement).toBeUndefined();
+    expect(t.d.get(fingerprint(down))?.status).toBe('resolved');
+    expect(t.d.acknowledge(fingerprint(down), 'bob')).toBe(false);
   });
 
   it('should not escalate warnings (another route receiver) nor alerts acknowledged before 15m', () => {
@@ -572,6 +580,56 @@ describe('bounds and faults', () => {
     expect(got.map((x) => x.receiver)).toEqual(['ticket', 'audit']);
     d.stop();
     expect(clock.pending).toBe(0);
+  });
+});
+
+describe('old forms and limits', () => {
+  it('should read source_match / target_match_re inhibit rules and match / match_re routes', () => {
+    const t = setup({
+      config: {
+        route: {
+          receiver: 'default',
+          group_by: ['alertname'],
+          routes: [{ receiver: 'page', match: { severity: 'critical' } }],
+        },
+        inhibit_rules: [
+          {
+            source_match: { alertname: 'NodeDown' },
+            target_match_re: { alertname: 'Disk.*|Cpu.*' },
+            equal: ['node'],
+          },
+        ],
+        receivers: [{ name: 'default' }, { name: 'page' }],
+      },
+    });
+    t.fire({ alertname: 'NodeDown', node: 'n1', severity: 'critical' });
+    t.fire({ alertname: 'DiskFull', node: 'n1' });
+    t.fire({ alertname: 'DiskFull', node: 'n2' });
+    t.fire({ alertname: 'DiskFullX', node: 'n1' }); // DiskFullX matches Disk.* anchored: inhibited too
+    t.fire({ alertname: 'MemFull', node: 'n1' });
+    t.clock.advance(30 * S);
+    expect(t.summary(t.take()).sort()).toEqual([
+      'notify default firing [DiskFull:firing]',
+      'notify default firing [MemFull:firing]',
+      'notify page firing [NodeDown:firing]',
+    ]);
+  });
+
+  it('should hold at most maxSilences, making room by dropping the oldest expired one', () => {
+    const t = setup({ maxSilences: 2 });
+    const add = (c: string) =>
+      t.d.addSilence({
+        matchers: ['a="b"'],
+        endsAt: t.clock.now() + H,
+        createdBy: 'ops',
+        comment: c,
+      });
+    const first = add('1');
+    add('2');
+    expect(() => add('3')).toThrow(/maxSilences/);
+    t.d.expireSilence(first.id);
+    add('3');
+    expect(t.d.silences().map((s) => s.comment)).toEqual(['2', '3']);
   });
 });
 

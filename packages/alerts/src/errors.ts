@@ -27,6 +27,9 @@ export const ALERTS_ERROR_CODES = {
   PROMQL_UNSUPPORTED: 'ERR_VIGIL_ALERTS_PROMQL_UNSUPPORTED',
   PROMQL_TOO_COMPLEX: 'ERR_VIGIL_ALERTS_PROMQL_TOO_COMPLEX',
   PROMQL_INVALID_OPTION: 'ERR_VIGIL_ALERTS_PROMQL_INVALID_OPTION',
+  // --- alerts HTTP API and createAlerting() ---
+  API_INVALID_SERVICE: 'ERR_VIGIL_ALERTS_API_INVALID_SERVICE',
+  // --- end of alerts HTTP API and createAlerting() ---
 } as const;
 
 export function context(factory: string): OptionContext {

@@ -41,3 +41,22 @@ export type {
   PromQLFeature,
   PromQLType,
 } from './promql/types';
+export { ALERT_STATUSES, DEFAULT_MAX_BODY_BYTES, alertsApi } from './http';
+export type { AlertsApi, AlertsApiOptions, AlertsAuditSink, KoaApiContext } from './http';
+export { ManualClock, ZERO_TIME, fingerprint, systemClock } from './model';
+export type {
+  Acknowledgement,
+  AlertStats,
+  AlertStatus,
+  AlertView,
+  AlertsService,
+  Clock,
+  ClockTimer,
+  Delivery,
+  LabelSet,
+  PostableAlert,
+  RuleView,
+  SilenceView,
+  WebhookAlert,
+  WebhookMessage,
+} from './model';

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ALERTS_ERROR_CODES,
+  alertsApi,
   defineAlerts,
   defineSlo,
   errorRatioAlert,
@@ -102,6 +103,11 @@ const cases: [string, () => unknown, RegExp][] = [
     C.PROMQL_TYPE,
     () => defineAlerts({ alerts: [recordingRule({ record: 'x:y:z', expr: 'up[5m]' })] }),
     /recording rule "x:y:z": the expression is a matrix, and a rule records or alerts on an instant vector or a scalar only/,
+  ],
+  [
+    C.API_INVALID_SERVICE,
+    () => alertsApi({ service: 'x', alerts: () => [] } as never),
+    /alertsApi\(\): option "service" must be an AlertsService .*; missing stats, rules, silences, acknowledge, silence, expireSilence, received .*Pass what createAlerting\(\) returns/,
   ],
   [
     C.PROMQL_SYNTAX,

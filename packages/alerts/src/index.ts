@@ -60,3 +60,22 @@ export type {
   WebhookAlert,
   WebhookMessage,
 } from './model';
+export { createDispatcher } from './dispatch/dispatcher';
+export { parseMatchers as parseAlertmanagerMatchers } from './dispatch/matchers';
+export type { Matcher, MatchType } from './dispatch/matchers';
+export type {
+  AlertmanagerConfigInput,
+  RouteInput,
+  InhibitRuleInput,
+  ReceiverInput,
+  TimeIntervalsInput,
+} from './dispatch/config';
+export type {
+  Dispatcher,
+  DispatcherOptions,
+  DispatchedAlert,
+  DispatcherStats,
+  EscalationOptions,
+  MaintenanceWindowOptions,
+  SilenceInput,
+} from './dispatch/types';

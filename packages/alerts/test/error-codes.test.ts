@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ALERTS_ERROR_CODES,
   alertsApi,
+  createDispatcher,
   defineAlerts,
   defineSlo,
   errorRatioAlert,
@@ -14,6 +15,8 @@ import {
 import { ruleSetOf } from '../src/cli';
 
 const C = ALERTS_ERROR_CODES;
+const AM = { route: { receiver: 'a' }, receivers: [{ name: 'a' }] };
+const deliver = (): void => undefined;
 
 function thrown(fn: () => unknown): { code: string; message: string } {
   try {
@@ -113,6 +116,67 @@ const cases: [string, () => unknown, RegExp][] = [
     C.PROMQL_SYNTAX,
     () => defineAlerts({ alerts: [promqlAlert({ name: 'Broken', expr: 'sum(rate(x[5m])' })] }),
     /^ERR_VIGIL_ALERTS_PROMQL_SYNTAX: alert "Broken": /,
+  ],
+  // --- dispatcher ---
+  [
+    C.DISPATCH_INVALID_OPTIONS,
+    () => createDispatcher({ config: AM, deliver: 42 as never }),
+    /createDispatcher\(\): option "deliver" must be a function taking each Delivery, received 42/,
+  ],
+  [
+    C.DISPATCH_INVALID_CONFIG,
+    () =>
+      createDispatcher({
+        config: { ...AM, route: { receiver: 'a', grup_by: [] } as never },
+        deliver,
+      }),
+    /option "config.route.grup_by" must be absent: Alertmanager refuses unknown fields, the known ones are receiver, group_by/,
+  ],
+  [
+    C.DISPATCH_INVALID_MATCHER,
+    () =>
+      createDispatcher({
+        config: { ...AM, route: { receiver: 'a', routes: [{ matchers: ['severity=="x"'] }] } },
+        deliver,
+      }),
+    /option "config.route.routes\[0\].matchers\[0\]" must be a matcher as Alertmanager parses it .*: matcher value contains unescaped double quote/,
+  ],
+  [
+    C.DISPATCH_INVALID_DURATION,
+    () =>
+      createDispatcher({
+        config: { ...AM, route: { receiver: 'a', group_wait: '30 seconds' } },
+        deliver,
+      }),
+    /option "config.route.group_wait" must be a Prometheus duration such as 30s, 5m or 4h, received '30 seconds'/,
+  ],
+  [
+    C.DISPATCH_UNKNOWN_RECEIVER,
+    () => createDispatcher({ config: { ...AM, route: { receiver: 'pager' } }, deliver }),
+    /option "config.route.receiver" must be the name of a receiver of "receivers" \(a\), received 'pager'. Add the receiver/,
+  ],
+  [
+    C.DISPATCH_INVALID_MAINTENANCE,
+    () =>
+      createDispatcher({
+        config: AM,
+        deliver,
+        maintenance: [
+          { name: 'weekly', schedule: '0 2 * *', duration: '2h', matchers: ['service="x"'] },
+        ],
+      }),
+    /option "maintenance\[0\].schedule" must be a cron schedule such as "0 2 \* \* 0" .*received '0 2 \* \*'/,
+  ],
+  [
+    C.DISPATCH_INVALID_SILENCE,
+    () =>
+      createDispatcher({ config: AM, deliver }).addSilence({
+        matchers: ['service=~".*"'],
+        endsAt: Date.now() + 60_000,
+        createdBy: 'ops',
+        comment: 'all',
+      }),
+    /addSilence\(\): option "matchers" must be matchers of which at least one does not match the empty string/,
   ],
 ];
 

@@ -27,6 +27,10 @@ export const ALERTS_ERROR_CODES = {
   PROMQL_UNSUPPORTED: 'ERR_VIGIL_ALERTS_PROMQL_UNSUPPORTED',
   PROMQL_TOO_COMPLEX: 'ERR_VIGIL_ALERTS_PROMQL_TOO_COMPLEX',
   PROMQL_INVALID_OPTION: 'ERR_VIGIL_ALERTS_PROMQL_INVALID_OPTION',
+  // --- embedded evaluator ---
+  /** Valid PromQL outside what the embedded evaluator computes (the rule can be Prometheus-only). */
+  PROMQL_NOT_EVALUATED: 'ERR_VIGIL_ALERTS_PROMQL_NOT_EVALUATED',
+  // --- end of embedded evaluator ---
 } as const;
 
 export function context(factory: string): OptionContext {

@@ -41,3 +41,20 @@ export type {
   PromQLFeature,
   PromQLType,
 } from './promql/types';
+export {
+  compileExpr,
+  unsupportedReason,
+  evaluate,
+  matchesAll,
+  MemoryStorage,
+  DEFAULT_LOOKBACK_DELTA_MS,
+} from './evaluator/index';
+export type {
+  CompiledExpr,
+  CompileOptions,
+  InstantSample,
+  Matcher,
+  Queryable,
+  SeriesView,
+  Value,
+} from './evaluator/index';

@@ -9,6 +9,7 @@ import {
   promqlAlert,
   recordingRule,
   targetDownAlert,
+  compileExpr,
 } from '@vigil/alerts';
 import { ruleSetOf } from '../src/cli';
 
@@ -107,6 +108,12 @@ const cases: [string, () => unknown, RegExp][] = [
     C.PROMQL_SYNTAX,
     () => defineAlerts({ alerts: [promqlAlert({ name: 'Broken', expr: 'sum(rate(x[5m])' })] }),
     /^ERR_VIGIL_ALERTS_PROMQL_SYNTAX: alert "Broken": /,
+  ],
+  // --- embedded evaluator ---
+  [
+    C.PROMQL_NOT_EVALUATED,
+    () => compileExpr('max_over_time(rate(x[5m])[1h:1m])'),
+    /the embedded evaluator does not compute a subquery, in "max_over_time\(rate\(x\[5m\]\)\[1h:1m\]\)".*mark the rule prometheusOnly/,
   ],
 ];
 

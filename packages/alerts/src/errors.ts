@@ -39,6 +39,10 @@ export const ALERTS_ERROR_CODES = {
   DISPATCH_INVALID_MAINTENANCE: 'ERR_VIGIL_ALERTS_DISPATCH_INVALID_MAINTENANCE',
   DISPATCH_INVALID_SILENCE: 'ERR_VIGIL_ALERTS_DISPATCH_INVALID_SILENCE',
   // --- end of dispatcher ---
+  // --- embedded evaluator ---
+  /** Valid PromQL outside what the embedded evaluator computes (the rule can be Prometheus-only). */
+  PROMQL_NOT_EVALUATED: 'ERR_VIGIL_ALERTS_PROMQL_NOT_EVALUATED',
+  // --- end of embedded evaluator ---
 } as const;
 
 export function context(factory: string): OptionContext {

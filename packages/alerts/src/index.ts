@@ -79,3 +79,20 @@ export type {
   MaintenanceWindowOptions,
   SilenceInput,
 } from './dispatch/types';
+export {
+  compileExpr,
+  unsupportedReason,
+  evaluate,
+  matchesAll,
+  MemoryStorage,
+  DEFAULT_LOOKBACK_DELTA_MS,
+} from './evaluator/index';
+export type {
+  CompiledExpr,
+  CompileOptions,
+  InstantSample,
+  Matcher,
+  Queryable,
+  SeriesView,
+  Value,
+} from './evaluator/index';

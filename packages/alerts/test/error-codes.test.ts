@@ -11,6 +11,7 @@ import {
   promqlAlert,
   recordingRule,
   targetDownAlert,
+  compileExpr,
 } from '@vigil/alerts';
 import { ruleSetOf } from '../src/cli';
 
@@ -177,6 +178,11 @@ const cases: [string, () => unknown, RegExp][] = [
         comment: 'all',
       }),
     /addSilence\(\): option "matchers" must be matchers of which at least one does not match the empty string/,
+  // --- embedded evaluator ---
+  [
+    C.PROMQL_NOT_EVALUATED,
+    () => compileExpr('max_over_time(rate(x[5m])[1h:1m])'),
+    /the embedded evaluator does not compute a subquery, in "max_over_time\(rate\(x\[5m\]\)\[1h:1m\]\)".*mark the rule prometheusOnly/,
   ],
 ];
 

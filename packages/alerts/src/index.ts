@@ -62,7 +62,7 @@ export type {
 } from './model';
 export { createDispatcher } from './dispatch/dispatcher';
 export { parseMatchers as parseAlertmanagerMatchers } from './dispatch/matchers';
-export type { Matcher, MatchType } from './dispatch/matchers';
+export type { Matcher as AlertmanagerMatcher, MatchType } from './dispatch/matchers';
 export type {
   AlertmanagerConfigInput,
   RouteInput,

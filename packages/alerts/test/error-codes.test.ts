@@ -178,6 +178,7 @@ const cases: [string, () => unknown, RegExp][] = [
         comment: 'all',
       }),
     /addSilence\(\): option "matchers" must be matchers of which at least one does not match the empty string/,
+  ],
   // --- embedded evaluator ---
   [
     C.PROMQL_NOT_EVALUATED,

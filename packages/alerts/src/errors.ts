@@ -43,6 +43,13 @@ export const ALERTS_ERROR_CODES = {
   /** Valid PromQL outside what the embedded evaluator computes (the rule can be Prometheus-only). */
   PROMQL_NOT_EVALUATED: 'ERR_VIGIL_ALERTS_PROMQL_NOT_EVALUATED',
   // --- end of embedded evaluator ---
+  // --- receivers and the Alertmanager hand-over ---
+  RECEIVER_INVALID_CONFIG: 'ERR_VIGIL_ALERTS_RECEIVER_INVALID_CONFIG',
+  RECEIVER_DUPLICATE_NAME: 'ERR_VIGIL_ALERTS_RECEIVER_DUPLICATE_NAME',
+  RECEIVER_MISSING_SECRET: 'ERR_VIGIL_ALERTS_RECEIVER_MISSING_SECRET',
+  RECEIVER_INVALID_URL: 'ERR_VIGIL_ALERTS_RECEIVER_INVALID_URL',
+  METRIC_CONFLICT: 'ERR_VIGIL_ALERTS_METRIC_CONFLICT',
+  // --- end of receivers and the Alertmanager hand-over ---
 } as const;
 
 export function context(factory: string): OptionContext {

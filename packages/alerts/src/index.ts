@@ -96,3 +96,23 @@ export type {
   SeriesView,
   Value,
 } from './evaluator/index';
+export { createNotifier, NOTIFIER_DEFAULTS } from './receivers/notifier';
+export {
+  createAlertmanagerClient,
+  ALERTMANAGER_BATCH_SIZE,
+  ALERTMANAGER_DEFAULTS,
+} from './receivers/alertmanager';
+export { PAGERDUTY_EVENTS_URL } from './receivers/config';
+export type {
+  SecretValue,
+  WebhookConfig,
+  SlackConfig,
+  PagerDutyConfig,
+  EmailConfig,
+  ReceiverConfig,
+  NotifierQueueOptions,
+  NotifierOptions,
+  Notifier,
+  AlertmanagerClientOptions,
+  AlertmanagerClient,
+} from './receivers/types';

@@ -1,9 +1,11 @@
 // Every coded error of the rules, SLOs and emitters, pinned by code and message.
 import { describe, expect, it } from 'vitest';
+import { Counter, Registry } from 'prom-client';
 import {
   ALERTS_ERROR_CODES,
   alertsApi,
   createDispatcher,
+  createNotifier,
   defineAlerts,
   defineSlo,
   errorRatioAlert,
@@ -185,6 +187,50 @@ const cases: [string, () => unknown, RegExp][] = [
     () => compileExpr('max_over_time(rate(x[5m])[1h:1m])'),
     /the embedded evaluator does not compute a subquery, in "max_over_time\(rate\(x\[5m\]\)\[1h:1m\]\)".*mark the rule prometheusOnly/,
   ],
+  // --- receivers and the Alertmanager hand-over ---
+  [
+    C.RECEIVER_INVALID_CONFIG,
+    () =>
+      createNotifier({
+        receivers: [
+          { name: 'a', slack_configs: [{ api_url: 'https://x', chanel: '#a' } as never] },
+        ],
+      }),
+    /receivers\[0\]\.slack_configs\[0\]\.chanel must be one of the supported fields \(api_url, .*Check the spelling/,
+  ],
+  [
+    C.RECEIVER_DUPLICATE_NAME,
+    () => createNotifier({ receivers: [{ name: 'team' }, { name: 'team' }], registry: false }),
+    /receivers\[1\]\.name "team" is the name of an earlier receiver\. Give each receiver its own name\./,
+  ],
+  [
+    C.RECEIVER_MISSING_SECRET,
+    () =>
+      createNotifier({
+        receivers: [{ name: 'a', slack_configs: [{ api_url: { env: 'VIGIL_UNSET_SLACK_URL' } }] }],
+        registry: false,
+      }),
+    /api_url reads the environment variable VIGIL_UNSET_SLACK_URL, which is not set or empty\. Set VIGIL_UNSET_SLACK_URL/,
+  ],
+  [
+    C.RECEIVER_INVALID_URL,
+    () =>
+      createNotifier({
+        receivers: [{ name: 'a', webhook_configs: [{ url: 'hooks.example.com/t0ken' }] }],
+        registry: false,
+      }),
+    /webhook_configs\[0\]\.url must be an absolute http:\/\/ or https:\/\/ URL, received a value that is not a URL\./,
+  ],
+  [
+    C.METRIC_CONFLICT,
+    () => {
+      const registry = new Registry();
+      new Counter({ name: 'alerts_notifications_total', help: 'mine', registers: [registry] });
+      return createNotifier({ receivers: [], registry });
+    },
+    /The registry already holds another metric named "alerts_notifications_total"\. Remove it/,
+  ],
+  // --- end of receivers and the Alertmanager hand-over ---
 ];
 
 describe('error codes', () => {

@@ -58,3 +58,14 @@ export type {
   SeriesView,
   Value,
 } from './evaluator/index';
+export {
+  createRuleEngine,
+  RESEND_DELAY_MS,
+  OUTAGE_TOLERANCE_MS,
+  FOR_GRACE_PERIOD_MS,
+} from './rules/engine';
+export type { RuleEngine, RuleEngineOptions, EngineAlert } from './rules/engine';
+export { RESOLVED_RETENTION_MS } from './rules/alerting';
+export { RULE_ENGINE_METRICS } from './rules/metrics';
+export { runPromtoolTests } from './rules/promtool';
+export type { PromtoolRun, PromtoolVerdict } from './rules/promtool';

@@ -3,10 +3,31 @@
 
 /** Digits and decimal exponent of |v| rounded to `prec` significant digits (shortest when -1). */
 function decimalDigits(v: number, prec: number): { digits: string; exp: number } {
+  const tie = prec > 0 ? roundHalfEven(Math.abs(v), prec) : undefined;
+  if (tie !== undefined) return tie;
   const text = prec < 0 ? Math.abs(v).toExponential() : Math.abs(v).toExponential(prec - 1);
   const [mantissa = '0', exponent = '0'] = text.split('e');
   const digits = mantissa.replace('.', '').replace(/0+$/, '') || '0';
   return { digits, exp: Number(exponent) };
+}
+
+/**
+ * JavaScript rounds an exact tie up (12345 to 4 digits: 1.235e+04); Go's strconv rounds it to even
+ * (1.234e+04). Returns the digits for an exact tie, undefined otherwise.
+ */
+function roundHalfEven(v: number, prec: number): { digits: string; exp: number } | undefined {
+  // Every double's decimal expansion is finite; a tie at prec+1 digits fits in 100.
+  const [mantissa = '0', exponent = '0'] = v.toExponential(99).split('e');
+  const all = mantissa.replace('.', '');
+  if (!/^50*$/.test(all.slice(prec))) return undefined;
+  const kept = all.slice(0, prec);
+  let exp = Number(exponent);
+  const last = Number(kept[kept.length - 1] ?? '0');
+  if (last % 2 === 0) return { digits: kept.replace(/0+$/, '') || '0', exp };
+  // Round up: add one at the last kept digit, carrying.
+  const up = (BigInt(kept) + 1n).toString();
+  if (up.length > kept.length) exp++;
+  return { digits: up.slice(0, prec).replace(/0+$/, '') || '0', exp };
 }
 
 function special(v: number): string | undefined {

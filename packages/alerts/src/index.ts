@@ -116,3 +116,14 @@ export type {
   AlertmanagerClientOptions,
   AlertmanagerClient,
 } from './receivers/types';
+export {
+  createRuleEngine,
+  RESEND_DELAY_MS,
+  OUTAGE_TOLERANCE_MS,
+  FOR_GRACE_PERIOD_MS,
+} from './rules/engine';
+export type { RuleEngine, RuleEngineOptions, EngineAlert } from './rules/engine';
+export { RESOLVED_RETENTION_MS } from './rules/alerting';
+export { RULE_ENGINE_METRICS } from './rules/metrics';
+export { runPromtoolTests } from './rules/promtool';
+export type { PromtoolRun, PromtoolVerdict } from './rules/promtool';

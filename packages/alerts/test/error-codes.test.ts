@@ -14,7 +14,10 @@ import {
   recordingRule,
   targetDownAlert,
   compileExpr,
+  createRuleEngine,
+  runPromtoolTests,
 } from '@vigil/alerts';
+import { Registry } from 'prom-client';
 import { ruleSetOf } from '../src/cli';
 
 const C = ALERTS_ERROR_CODES;
@@ -231,6 +234,37 @@ const cases: [string, () => unknown, RegExp][] = [
     /The registry already holds another metric named "alerts_notifications_total"\. Remove it/,
   ],
   // --- end of receivers and the Alertmanager hand-over ---
+  // --- rules engine ---
+  [
+    C.PROMQL_NOT_EVALUATED,
+    () =>
+      defineAlerts({
+        alerts: [promqlAlert({ name: 'Sub', expr: 'max_over_time(rate(x[5m])[1h:1m]) > 1' })],
+      }),
+    /^ERR_VIGIL_ALERTS_PROMQL_NOT_EVALUATED: defineAlerts\(\): alert "Sub" cannot be evaluated by the embedded evaluator .*subquery.*Mark the rule `prometheusOnly: true`/,
+  ],
+  [
+    C.INVALID_REGISTRY,
+    () => createRuleEngine({ rules: defineAlerts({}), registry: {} as never }),
+    /createRuleEngine\(\): option "registry" must be a prom-client Registry, received \{\}/,
+  ],
+  [
+    C.RULES_UNSUPPORTED_TEMPLATE,
+    () =>
+      createRuleEngine({
+        rules: defineAlerts({
+          alerts: [promqlAlert({ name: 'Q', expr: 'up == 0', summary: '{{ query "up" }}' })],
+        }),
+        registry: new Registry(),
+      }),
+    /createRuleEngine\(\): the annotation "summary" template of alert "Q" \(group "vigil-alerts"\) cannot be expanded in the process: "query" is not supported.*or mark the rule prometheusOnly/,
+  ],
+  [
+    C.RULES_INVALID_TEST_FILE,
+    () =>
+      runPromtoolTests([], 'tests:\n  - input_series:\n      - series: "x{"\n        values: 1\n'),
+    /runPromtoolTests\(\): "x\{" is not a series description.*promtool unit-test file/,
+  ],
 ];
 
 describe('error codes', () => {

@@ -42,6 +42,12 @@ export type {
   PromQLType,
 } from './promql/types';
 export { ALERT_STATUSES, DEFAULT_MAX_BODY_BYTES, alertsApi } from './http';
+export {
+  MAX_RESOLVED,
+  RESOLVED_RETENTION_MS as RESOLVED_ALERTS_RETENTION_MS,
+  createAlerting,
+} from './alerting';
+export type { Alerting, AlertingOptions, AlertmanagerConfigObject } from './alerting';
 export type { AlertsApi, AlertsApiOptions, AlertsAuditSink, KoaApiContext } from './http';
 export { ManualClock, ZERO_TIME, fingerprint, systemClock } from './model';
 export type {

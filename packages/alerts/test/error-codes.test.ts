@@ -4,6 +4,7 @@ import { Counter, Registry } from 'prom-client';
 import {
   ALERTS_ERROR_CODES,
   alertsApi,
+  createAlerting,
   createDispatcher,
   createNotifier,
   defineAlerts,
@@ -17,7 +18,6 @@ import {
   createRuleEngine,
   runPromtoolTests,
 } from '@vigil/alerts';
-import { Registry } from 'prom-client';
 import { ruleSetOf } from '../src/cli';
 
 const C = ALERTS_ERROR_CODES;
@@ -117,6 +117,20 @@ const cases: [string, () => unknown, RegExp][] = [
     C.API_INVALID_SERVICE,
     () => alertsApi({ service: 'x', alerts: () => [] } as never),
     /alertsApi\(\): option "service" must be an AlertsService .*; missing stats, rules, silences, acknowledge, silence, expireSilence, received .*Pass what createAlerting\(\) returns/,
+  ],
+  [
+    C.ALERTING_INVALID_CONFIG,
+    () => createAlerting({ rules: { alerts: [targetDownAlert()] }, alertmanager: 'route: [' }),
+    /createAlerting\(\): option "alertmanager" must be an alertmanager.yml object or its YAML text \(.*\), received 'route: \['\. Check the file with `amtool check-config/,
+  ],
+  [
+    C.ALERTING_INVALID_URL,
+    () =>
+      createAlerting({
+        rules: { alerts: [targetDownAlert()] },
+        alertmanagerUrl: 'alertmanager:9093',
+      }),
+    /createAlerting\(\): option "alertmanagerUrl" must be Alertmanager's base URL, http:\/\/ or https:\/\/, .*received 'alertmanager:9093'/,
   ],
   [
     C.PROMQL_SYNTAX,

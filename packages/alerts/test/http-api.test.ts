@@ -1,25 +1,27 @@
-// The alerts HTTP API on Express 4 and 5 and Koa 2 and 3: routes, filters, operator actions, audit
-// events, the token, bad and hostile input (400 with coded bodies), and that it is an operational
-// endpoint (not rate-limited, not in the app's request metrics).
+// The alerts HTTP API on Express 4 and 5 and Koa 2 and 3 over a real createAlerting() (engine,
+// dispatcher, notifier, a prom-client registry, a ManualClock): routes, filters, operator actions,
+// audit events, the token, bad and hostile input (400 with coded bodies), and that it is an
+// operational endpoint (not rate-limited, not in the app's request metrics).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { type RunningServer, listen, send } from '@vigil/test-utils';
-import { type AlertsAuditSink, alertsApi } from '@vigil/alerts';
+import { type Alerting, type AlertsAuditSink, alertsApi } from '@vigil/alerts';
+import { fixture, stopFixtures } from './alerting-fixture';
 import { FRAMEWORKS } from './http-apps';
-import { type FakeService, fakeService } from './http-service';
+import { fakeService } from './http-service';
 
 type Json = Record<string, unknown> & {
   error?: { code: string; message: string };
 };
 
 const TOKEN = 'a-long-enough-secret-token';
-const FIRING = { alertname: 'HighErrorRate', severity: 'critical', job: 'gateway' };
-const PENDING = { alertname: 'HighLatency', severity: 'warning', job: 'gateway' };
 
 interface Harness {
   server: RunningServer;
-  service: FakeService;
+  service: Alerting;
   registry: Registry;
+  /** The fingerprint of the firing alert (QueueBusy). */
+  firing: string;
   events: Parameters<AlertsAuditSink['record']>[0][];
   request(
     method: string,
@@ -35,6 +37,7 @@ beforeEach(() => {
 });
 afterEach(async () => {
   await Promise.all(running.splice(0).map((s) => s.close()));
+  await stopFixtures();
   if (savedToken === undefined) delete process.env.VIGIL_ALERTS_TOKEN;
   else process.env.VIGIL_ALERTS_TOKEN = savedToken;
 });
@@ -43,9 +46,13 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
   async function harness(
     settings: { bodyParser?: boolean; token?: string; limit?: number } = {},
   ): Promise<Harness> {
-    const service = fakeService();
-    service.add(FIRING, 'firing');
-    service.add(PENDING, 'pending');
+    // QueueBusy fires at once (above 5), QueueDeep is pending (above 10, not yet for 30 s).
+    const f = fixture();
+    f.depth.set(20);
+    await f.step(15_000);
+    const service = f.alerting;
+    const firing = service.alerts({ status: 'firing' })[0]!.fingerprint;
+    // The app's own registry: the API's requests must not show in its request metrics.
     const registry = new Registry();
     const events: Harness['events'] = [];
     const api = alertsApi(service, {
@@ -65,6 +72,7 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
       server,
       service,
       registry,
+      firing,
       events,
       async request(method, path, init = {}) {
         const r = await send(server.port, {
@@ -84,8 +92,6 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
     };
   }
 
-  const fpFiring = () => fakeService().add(FIRING, 'firing').fingerprint;
-
   it('should list alerts in the seed shape with the request correlation id', async () => {
     const h = await harness();
     const r = await h.request('GET', '/alerts', { headers: { 'x-correlation-id': 'corr-123' } });
@@ -93,7 +99,7 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
     expect(r.headers['cache-control']).toBe('no-store');
     expect(Object.keys(r.json).slice(0, 3)).toEqual(['timestamp', 'correlation_id', 'service']);
     expect(r.json.correlation_id).toBe('corr-123');
-    expect(r.json.service).toBe('test-service');
+    expect(r.json.service).toBe('queue-service');
     expect(r.json.total_count).toBe(2);
     const alerts = r.json.alerts as Record<string, unknown>[];
     for (const a of alerts) {
@@ -108,17 +114,18 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
   });
 
   it.each([
-    ['status=firing', ['HighErrorRate']],
-    ['status=pending', ['HighLatency']],
-    ['severity=warning', ['HighLatency']],
-    ['status=firing&severity=warning', []],
+    ['status=firing', ['QueueBusy']],
+    ['status=pending', ['QueueDeep']],
+    ['severity=critical', ['QueueDeep']],
+    ['status=firing&severity=critical', []],
     ['status=acknowledged', []],
+    ['', ['QueueBusy', 'QueueDeep']],
   ])('should filter GET /alerts?%s', async (query, names) => {
     const h = await harness();
     const r = await h.request('GET', `/alerts?${query}`);
     expect(r.status).toBe(200);
     const alerts = r.json.alerts as { labels: { alertname: string } }[];
-    expect(alerts.map((a) => a.labels.alertname)).toEqual(names);
+    expect(alerts.map((a) => a.labels.alertname).sort()).toEqual(names);
   });
 
   it('should serve stats, rules and silences', async () => {
@@ -131,17 +138,22 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
       active_by_severity: { critical: 1, warning: 1 },
       total_rules: 2,
       enabled_rules: 2,
-      notification_channels: 1,
+      // The generated routes' receivers: default, page (critical) and ticket (warning).
+      notification_channels: 3,
     });
     const rules = await h.request('GET', '/alerts/rules');
-    expect(rules.json).toMatchObject({ rules: [], total_count: 0 });
+    expect(rules.json).toMatchObject({ total_count: 2 });
+    expect((rules.json.rules as { name: string }[]).map((r) => r.name).sort()).toEqual([
+      'QueueBusy',
+      'QueueDeep',
+    ]);
     const silences = await h.request('GET', '/alerts/silences/');
     expect(silences.json).toMatchObject({ silences: [], total_count: 0 });
   });
 
   it('should acknowledge from the query, audit it, and show the alert acknowledged', async () => {
     const h = await harness();
-    const fp = fpFiring();
+    const fp = h.firing;
     const r = await h.request(
       'POST',
       `/alerts/${fp}/acknowledge?acknowledged_by=alice&comment=looking`,
@@ -161,7 +173,7 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
         action: 'acknowledge',
         resource: `alert:${fp}`,
         request_id: 'req-42',
-        metadata: { alertname: 'HighErrorRate', severity: 'critical', comment: 'looking' },
+        metadata: { alertname: 'QueueBusy', severity: 'warning', comment: 'looking' },
       }),
     ]);
     const acked = await h.request('GET', '/alerts?status=acknowledged');
@@ -172,7 +184,7 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
     'should read a JSON and a form body (body parser mounted: %s)',
     async (bodyParser) => {
       const h = await harness({ bodyParser });
-      const fp = fpFiring();
+      const fp = h.firing;
       const json = await h.request('POST', `/alerts/${fp}/acknowledge`, {
         body: JSON.stringify({ acknowledged_by: 'bob', comment: 'on it' }),
         headers: { 'content-type': 'application/json' },
@@ -193,7 +205,7 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
 
   it('should silence for duration_minutes, list the silence and expire it once', async () => {
     const h = await harness();
-    const fp = fpFiring();
+    const fp = h.firing;
     const r = await h.request('POST', `/alerts/${fp}/silence?duration_minutes=60`);
     expect(r.status).toBe(200);
     const silence = r.json.silence as { id: string; startsAt: string; endsAt: string };
@@ -338,7 +350,7 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
       expect(r.headers['www-authenticate']).toBe('Bearer');
       expect(r.json).toEqual({});
     }
-    const wrong = await h.request('POST', `/alerts/${fpFiring()}/acknowledge?acknowledged_by=a`, {
+    const wrong = await h.request('POST', `/alerts/${h.firing}/acknowledge?acknowledged_by=a`, {
       headers: { authorization: 'Bearer wrong-token-of-some-length' },
     });
     expect(wrong.status).toBe(401);

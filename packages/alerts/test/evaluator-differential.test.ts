@@ -208,6 +208,14 @@ function generate(t0: number, jobs: readonly string[], inputs: readonly LabelSet
       add({ __name__: 'g', a, b }, ts, vs);
     }
   }
+  // Infinities: the Inf-aware means of avg and avg_over_time, and Inf arithmetic.
+  for (const a of ['p', 'q', 'r']) {
+    const ts = times(rand, t0);
+    const vs = gauge(rand, ts, 5, 2).map((v, i) =>
+      a === 'p' && i % 40 < 6 ? Infinity : a === 'q' && i % 55 < 4 ? -Infinity : v,
+    );
+    add({ __name__: 'ginf', a }, ts, vs);
+  }
   for (const a of ['x', 'y']) {
     for (const b of ['1', '2']) {
       const ts = times(rand, t0, a === 'y' && b === '1' ? { gap: [0.2, 0.3] } : {});

@@ -42,11 +42,14 @@ export const MATRIX_FUNCTIONS = new Set([
   'stddev_over_time',
   'stdvar_over_time',
   'absent_over_time',
+  'deriv',
+  'predict_linear',
 ]);
 
 /** Functions of instant vectors and scalars the evaluator computes. */
 export const VECTOR_FUNCTIONS = new Set([
   'abs',
+  'sgn',
   'ceil',
   'floor',
   'round',

@@ -20,6 +20,7 @@ import {
   formatGoFloat,
   goPow,
   instantValue,
+  linearRegression,
   parseGoFloat,
   type Points,
   quantile,
@@ -172,6 +173,8 @@ function heapDown(h: Sample[], i0: number, less: Less): boolean {
   return i > i0;
 }
 
+const at0 = (p: Points): number => p.timestamps[p.from] as number;
+
 /** Points reused from series to series, so that a range selection allocates nothing per series. */
 interface MutablePoints {
   timestamps: ArrayLike<number>;
@@ -311,6 +314,7 @@ class Evaluator {
     let samples: Sample[];
     switch (name) {
       case 'abs':
+      case 'sgn':
       case 'ceil':
       case 'floor':
       case 'sqrt':
@@ -405,7 +409,12 @@ class Evaluator {
 
   private matrixCall(node: CallNode, matrixArg: MatrixNode): Internal {
     const { name } = node;
-    const q = name === 'quantile_over_time' ? this.scalar(node.args[0] as Node) : NaN;
+    const q =
+      name === 'quantile_over_time'
+        ? this.scalar(node.args[0] as Node)
+        : name === 'predict_linear'
+          ? this.scalar(node.args[1] as Node)
+          : NaN;
     const ref = this.t - matrixArg.selector.offset;
     const start = ref - matrixArg.range;
     const samples: Sample[] = [];
@@ -456,6 +465,13 @@ class Evaluator {
         return extrapolatedRate(p, start, end, range, true, false);
       case 'delta':
         return extrapolatedRate(p, start, end, range, false, false);
+      case 'deriv':
+        return n < 2 ? undefined : linearRegression(p, at0(p))[0];
+      case 'predict_linear': {
+        if (n < 2) return undefined;
+        const [slope, intercept] = linearRegression(p, this.t);
+        return slope * q + intercept;
+      }
       case 'irate':
         return instantValue(p, true);
       case 'idelta':
@@ -937,6 +953,7 @@ function withoutStale(s: SeriesView, from: number, to: number, scratch: MutableP
 
 const MATH: Readonly<Record<string, (x: number) => number>> = {
   abs: Math.abs,
+  sgn: (x: number) => (x > 0 ? 1 : x < 0 ? -1 : x),
   ceil: Math.ceil,
   floor: Math.floor,
   sqrt: Math.sqrt,

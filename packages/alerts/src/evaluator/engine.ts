@@ -304,6 +304,8 @@ class Evaluator {
         return { type: 'scalar', value: this.t / 1000 };
       case 'vector':
         return { type: 'vector', samples: [{ labels: {}, value: this.scalar(arg as Node) }] };
+      case 'pi':
+        return { type: 'scalar', value: Math.PI };
       case 'scalar': {
         const v = this.vector(arg as Node);
         return { type: 'scalar', value: v.length === 1 ? (v[0] as Sample).value : NaN };
@@ -313,8 +315,39 @@ class Evaluator {
     }
     let samples: Sample[];
     switch (name) {
+      case 'days_in_month':
+      case 'day_of_month':
+      case 'day_of_week':
+      case 'day_of_year':
+      case 'hour':
+      case 'minute':
+      case 'month':
+      case 'year': {
+        // Without an argument these read vector(time()).
+        const vec = arg === undefined ? [{ labels: {}, value: this.t / 1000 }] : this.vector(arg);
+        const f = CLOCK[name] as (d: Date) => number;
+        samples = vec.map((s) => ({
+          labels: dropMetricName(s.labels),
+          value: f(new Date(Math.trunc(s.value) * 1000)),
+        }));
+        break;
+      }
       case 'abs':
       case 'sgn':
+      case 'acos':
+      case 'acosh':
+      case 'asin':
+      case 'asinh':
+      case 'atan':
+      case 'atanh':
+      case 'cos':
+      case 'cosh':
+      case 'sin':
+      case 'sinh':
+      case 'tan':
+      case 'tanh':
+      case 'deg':
+      case 'rad':
       case 'ceil':
       case 'floor':
       case 'sqrt':
@@ -951,8 +984,39 @@ function withoutStale(s: SeriesView, from: number, to: number, scratch: MutableP
   return { timestamps: ts, values: vs, from: 0, to: ts.length };
 }
 
+/** The clock functions, on a time in UTC as Go's time.Unix(v, 0).UTC() reads it. */
+const CLOCK: Readonly<Record<string, (d: Date) => number>> = {
+  days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
+  day_of_month: (d) => d.getUTCDate(),
+  day_of_week: (d) => d.getUTCDay(),
+  day_of_year: (d) =>
+    Math.round(
+      (Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) -
+        Date.UTC(d.getUTCFullYear(), 0, 1)) /
+        86_400_000,
+    ) + 1,
+  hour: (d) => d.getUTCHours(),
+  minute: (d) => d.getUTCMinutes(),
+  month: (d) => d.getUTCMonth() + 1,
+  year: (d) => d.getUTCFullYear(),
+};
+
 const MATH: Readonly<Record<string, (x: number) => number>> = {
   abs: Math.abs,
+  acos: Math.acos,
+  acosh: Math.acosh,
+  asin: Math.asin,
+  asinh: Math.asinh,
+  atan: Math.atan,
+  atanh: Math.atanh,
+  cos: Math.cos,
+  cosh: Math.cosh,
+  sin: Math.sin,
+  sinh: Math.sinh,
+  tan: Math.tan,
+  tanh: Math.tanh,
+  deg: (x: number) => (x * 180) / Math.PI,
+  rad: (x: number) => (x * Math.PI) / 180,
   sgn: (x: number) => (x > 0 ? 1 : x < 0 ? -1 : x),
   ceil: Math.ceil,
   floor: Math.floor,

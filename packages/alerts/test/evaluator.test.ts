@@ -428,7 +428,7 @@ describe('compileExpr', () => {
   it.each([
     ['rate(x[5m:1m])', /subquery/],
     ['x @ 100', /@ modifier/],
-    ['holt_winters(x[5m], 0.5, 0.5)', /function holt_winters\(\)/],
+    ['histogram_count(x)', /function histogram_count\(\)/],
     ['limitk(1, x)', undefined],
     ['x[5m]', /range vector as the result/],
   ])('should refuse %s with a coded error', (expr, message) => {

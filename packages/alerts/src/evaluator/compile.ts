@@ -44,6 +44,7 @@ export const MATRIX_FUNCTIONS = new Set([
   'absent_over_time',
   'deriv',
   'predict_linear',
+  'holt_winters',
 ]);
 
 /** Functions of instant vectors and scalars the evaluator computes. */

@@ -19,6 +19,7 @@ import {
   extrapolatedRate,
   formatGoFloat,
   goPow,
+  holtWinters,
   instantValue,
   linearRegression,
   parseGoFloat,
@@ -172,6 +173,10 @@ function heapDown(h: Sample[], i0: number, less: Less): boolean {
   }
   return i > i0;
 }
+
+/** Go's %f: six decimals, NaN and infinities spelled as Go spells them. */
+const goFixed6 = (v: number): string =>
+  Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : v.toFixed(6);
 
 const at0 = (p: Points): number => p.timestamps[p.from] as number;
 
@@ -442,6 +447,13 @@ class Evaluator {
 
   private matrixCall(node: CallNode, matrixArg: MatrixNode): Internal {
     const { name } = node;
+    let sf = NaN;
+    let tf = NaN;
+    if (name === 'holt_winters') {
+      sf = this.scalar(node.args[1] as Node);
+      tf = this.scalar(node.args[2] as Node);
+      // Prometheus checks the factors only when a series has samples in the range.
+    }
     const q =
       name === 'quantile_over_time'
         ? this.scalar(node.args[0] as Node)
@@ -461,6 +473,20 @@ class Evaluator {
       if (p.to <= p.from) continue;
       found = true;
       if (name === 'absent_over_time') break;
+      if (name === 'holt_winters') {
+        if (!(sf > 0 && sf < 1)) {
+          throw new EvalError(
+            `invalid smoothing factor. Expected: 0 < sf < 1, got: ${goFixed6(sf)}`,
+          );
+        }
+        if (!(tf > 0 && tf < 1)) {
+          throw new EvalError(`invalid trend factor. Expected: 0 < tf < 1, got: ${goFixed6(tf)}`);
+        }
+        const value = holtWinters(p, sf, tf);
+        if (value !== undefined)
+          samples.push({ labels: s.unnamed ?? dropMetricName(s.labels), value });
+        continue;
+      }
       const value = this.overTime(name, p, start, ref, matrixArg.range, q);
       if (value === undefined) continue;
       samples.push({

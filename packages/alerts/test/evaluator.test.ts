@@ -189,6 +189,9 @@ describe('evaluate: *_over_time', () => {
     ['quantile_over_time(0.9, g[1m])', 4.6],
     ['stdvar_over_time(g[1m])', 2.56],
     ['stddev_over_time(g[1m])', 1.6],
+    // Least squares over x = 0, 15, 30, 45, 60 s: cov 60, var 2250; at t=60 the fit is 3.6.
+    ['deriv(g[1m])', 60 / 2250],
+    ['predict_linear(g[1m], 60)', 3.6 + (60 / 2250) * 60],
   ])('should compute %s', (expr, want) => {
     expect(vec(s, expr, 60)['a=1']).toBeCloseTo(want, 12);
   });
@@ -409,6 +412,40 @@ describe('evaluate: functions', () => {
   });
 });
 
+describe('evaluate: value formatting and templates as Go writes them', () => {
+  const s = store([
+    [{ __name__: 'v', k: 'big' }, [[0, 1e21]]],
+    [{ __name__: 'v', k: 'small' }, [[0, 1e-7]]],
+    [{ __name__: 'v', k: 'neg' }, [[0, -2.5]]],
+    [{ __name__: 'v', k: 'inf' }, [[0, Infinity]]],
+    [{ __name__: 'v', k: 'nan' }, [[0, NaN]]],
+  ]);
+
+  it('should label count_values with strconv.FormatFloat(v, f, -1, 64)', () => {
+    expect(Object.keys(vec(s, 'count_values("x", v)', 1)).sort()).toEqual([
+      'x=+Inf',
+      'x=-2.5',
+      'x=0.0000001',
+      'x=1000000000000000000000',
+      'x=NaN',
+    ]);
+  });
+
+  it.each([
+    ['$1', 'big'],
+    ['${1}x', 'bigx'],
+    ['$1x', ''],
+    ['$$1', '$1'],
+    ['$name', 'big'],
+    ['a$', 'a$'],
+    ['$2', ''],
+  ])('should expand %s as Go regexp.Expand does', (template, want) => {
+    const out = vec(s, `label_replace(v{k="big"}, "t", "${template}", "k", "(?P<name>.*)")`, 1);
+    const key = Object.keys(out)[0] ?? '';
+    expect(/t=([^,]*)/.exec(key)?.[1] ?? '').toBe(want);
+  });
+});
+
 describe('compileExpr', () => {
   it('should list selectors and how far back the expression reads', () => {
     const c = compileExpr('sum(rate(a{x="1"}[5m] offset 1m)) / b');
@@ -425,7 +462,7 @@ describe('compileExpr', () => {
   it.each([
     ['rate(x[5m:1m])', /subquery/],
     ['x @ 100', /@ modifier/],
-    ['predict_linear(x[5m], 60)', /function predict_linear\(\)/],
+    ['histogram_count(x)', /function histogram_count\(\)/],
     ['limitk(1, x)', undefined],
     ['x[5m]', /range vector as the result/],
   ])('should refuse %s with a coded error', (expr, message) => {

@@ -189,6 +189,9 @@ describe('evaluate: *_over_time', () => {
     ['quantile_over_time(0.9, g[1m])', 4.6],
     ['stdvar_over_time(g[1m])', 2.56],
     ['stddev_over_time(g[1m])', 1.6],
+    // Least squares over x = 0, 15, 30, 45, 60 s: cov 60, var 2250; at t=60 the fit is 3.6.
+    ['deriv(g[1m])', 60 / 2250],
+    ['predict_linear(g[1m], 60)', 3.6 + (60 / 2250) * 60],
   ])('should compute %s', (expr, want) => {
     expect(vec(s, expr, 60)['a=1']).toBeCloseTo(want, 12);
   });
@@ -425,7 +428,7 @@ describe('compileExpr', () => {
   it.each([
     ['rate(x[5m:1m])', /subquery/],
     ['x @ 100', /@ modifier/],
-    ['predict_linear(x[5m], 60)', /function predict_linear\(\)/],
+    ['holt_winters(x[5m], 0.5, 0.5)', /function holt_winters\(\)/],
     ['limitk(1, x)', undefined],
     ['x[5m]', /range vector as the result/],
   ])('should refuse %s with a coded error', (expr, message) => {

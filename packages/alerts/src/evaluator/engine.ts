@@ -20,11 +20,12 @@ import {
   formatGoFloat,
   goPow,
   instantValue,
+  linearRegression,
   parseGoFloat,
   type Points,
   quantile,
 } from './functions';
-import { dropMetricName, isLabelName, labelsKey, METRIC_NAME } from './labels';
+import { dropMetricName, isLabelName, LabelCache, labelsKey, METRIC_NAME } from './labels';
 import type { CompiledExpr, InstantSample, Queryable, SeriesView, Value } from './types';
 
 /** An evaluation error, returned as `{ error }`. */
@@ -35,11 +36,6 @@ type Internal =
   | { readonly type: 'vector'; readonly samples: Sample[] }
   | { readonly type: 'scalar'; readonly value: number }
   | { readonly type: 'string'; readonly value: string };
-
-/** One series' samples in a range, staleness markers removed. */
-interface RangeSeries extends Points {
-  readonly labels: LabelSet;
-}
 
 const ARITHMETIC = new Set(['+', '-', '*', '/', '%', '^']);
 const COMPARISON = new Set(['==', '!=', '>', '<', '>=', '<=']);
@@ -177,6 +173,45 @@ function heapDown(h: Sample[], i0: number, less: Less): boolean {
   return i > i0;
 }
 
+const at0 = (p: Points): number => p.timestamps[p.from] as number;
+
+/** Points reused from series to series, so that a range selection allocates nothing per series. */
+interface MutablePoints {
+  timestamps: ArrayLike<number>;
+  values: ArrayLike<number>;
+  from: number;
+  to: number;
+}
+const EMPTY = new Float64Array(0);
+
+/** A sample's group in an aggregation: its key and the group's labels. */
+interface GroupOf {
+  readonly key: string;
+  readonly labels: LabelSet;
+}
+
+// Per-node caches of values derived from label sets, which stay valid across evaluations because the
+// label sets of stored series (and their name-dropped forms) are the same objects every time.
+const caches = new WeakMap<object, LabelCache<unknown>>();
+function cacheOf<T>(node: object): LabelCache<T> {
+  let c = caches.get(node);
+  if (c === undefined) {
+    c = new LabelCache<unknown>();
+    caches.set(node, c);
+  }
+  return c as LabelCache<T>;
+}
+const resultKeys = new WeakMap<object, object>();
+/** A second cache key for a node (its result labels, besides its signatures). */
+function resultsKey(node: object): object {
+  let k = resultKeys.get(node);
+  if (k === undefined) {
+    k = {};
+    resultKeys.set(node, k);
+  }
+  return k;
+}
+
 interface Group {
   labels: LabelSet;
   value: number;
@@ -259,20 +294,6 @@ class Evaluator {
     return { samples, times };
   }
 
-  /** A range selector: samples in [ref - range, ref], staleness markers removed. */
-  private range(node: MatrixNode): RangeSeries[] {
-    const ref = this.t - node.selector.offset;
-    const min = ref - node.range;
-    const out: RangeSeries[] = [];
-    for (const s of this.storage.select(node.selector.matchers, min, ref)) {
-      const from = lowerBound(s.timestamps, s.length, min);
-      const to = upperBound(s.timestamps, s.length, ref);
-      if (from >= to) continue;
-      out.push(withoutStale(s, from, to));
-    }
-    return out.filter((r) => r.to > r.from);
-  }
-
   private call(node: CallNode): Internal {
     const { name, args } = node;
     const arg = args[0];
@@ -283,6 +304,8 @@ class Evaluator {
         return { type: 'scalar', value: this.t / 1000 };
       case 'vector':
         return { type: 'vector', samples: [{ labels: {}, value: this.scalar(arg as Node) }] };
+      case 'pi':
+        return { type: 'scalar', value: Math.PI };
       case 'scalar': {
         const v = this.vector(arg as Node);
         return { type: 'scalar', value: v.length === 1 ? (v[0] as Sample).value : NaN };
@@ -292,7 +315,39 @@ class Evaluator {
     }
     let samples: Sample[];
     switch (name) {
+      case 'days_in_month':
+      case 'day_of_month':
+      case 'day_of_week':
+      case 'day_of_year':
+      case 'hour':
+      case 'minute':
+      case 'month':
+      case 'year': {
+        // Without an argument these read vector(time()).
+        const vec = arg === undefined ? [{ labels: {}, value: this.t / 1000 }] : this.vector(arg);
+        const f = CLOCK[name] as (d: Date) => number;
+        samples = vec.map((s) => ({
+          labels: dropMetricName(s.labels),
+          value: f(new Date(Math.trunc(s.value) * 1000)),
+        }));
+        break;
+      }
       case 'abs':
+      case 'sgn':
+      case 'acos':
+      case 'acosh':
+      case 'asin':
+      case 'asinh':
+      case 'atan':
+      case 'atanh':
+      case 'cos':
+      case 'cosh':
+      case 'sin':
+      case 'sinh':
+      case 'tan':
+      case 'tanh':
+      case 'deg':
+      case 'rad':
       case 'ceil':
       case 'floor':
       case 'sqrt':
@@ -387,32 +442,48 @@ class Evaluator {
 
   private matrixCall(node: CallNode, matrixArg: MatrixNode): Internal {
     const { name } = node;
-    const q = name === 'quantile_over_time' ? this.scalar(node.args[0] as Node) : NaN;
-    const series = this.range(matrixArg);
-    if (name === 'absent_over_time') {
-      return {
-        type: 'vector',
-        samples: series.length > 0 ? [] : [{ labels: node.absentLabels ?? {}, value: 1 }],
-      };
-    }
+    const q =
+      name === 'quantile_over_time'
+        ? this.scalar(node.args[0] as Node)
+        : name === 'predict_linear'
+          ? this.scalar(node.args[1] as Node)
+          : NaN;
     const ref = this.t - matrixArg.selector.offset;
     const start = ref - matrixArg.range;
     const samples: Sample[] = [];
-    for (const p of series) {
+    let found = false;
+    const scratch: MutablePoints = { timestamps: EMPTY, values: EMPTY, from: 0, to: 0 };
+    for (const s of this.storage.select(matrixArg.selector.matchers, start, ref)) {
+      const from = lowerBound(s.timestamps, s.length, start);
+      const to = upperBound(s.timestamps, s.length, ref);
+      if (from >= to) continue;
+      const p = withoutStale(s, from, to, scratch);
+      if (p.to <= p.from) continue;
+      found = true;
+      if (name === 'absent_over_time') break;
       const value = this.overTime(name, p, start, ref, matrixArg.range, q);
       if (value === undefined) continue;
       samples.push({
-        labels: name === 'last_over_time' ? p.labels : dropMetricName(p.labels),
+        labels: name === 'last_over_time' ? s.labels : (s.unnamed ?? dropMetricName(s.labels)),
         value,
       });
     }
-    checkUnique(samples);
+    if (name === 'absent_over_time') {
+      return {
+        type: 'vector',
+        samples: found ? [] : [{ labels: node.absentLabels ?? {}, value: 1 }],
+      };
+    }
+    // Series of one metric name stay distinct without it; other selections may collide.
+    if (!matrixArg.selector.matchers.some((m) => m.name === METRIC_NAME && m.type === '=')) {
+      checkUnique(samples);
+    }
     return { type: 'vector', samples };
   }
 
   private overTime(
     name: string,
-    p: RangeSeries,
+    p: Points,
     start: number,
     end: number,
     range: number,
@@ -427,6 +498,13 @@ class Evaluator {
         return extrapolatedRate(p, start, end, range, true, false);
       case 'delta':
         return extrapolatedRate(p, start, end, range, false, false);
+      case 'deriv':
+        return n < 2 ? undefined : linearRegression(p, at0(p))[0];
+      case 'predict_linear': {
+        if (n < 2) return undefined;
+        const [slope, intercept] = linearRegression(p, this.t);
+        return slope * q + intercept;
+      }
       case 'irate':
         return instantValue(p, true);
       case 'idelta':
@@ -597,18 +675,22 @@ class Evaluator {
     for (const s of vec) {
       let metric = s.labels;
       if (op === 'count_values') metric = { ...metric, [valueLabel]: formatGoFloat(s.value) };
-      const labels: Record<string, string> = {};
-      if (without) {
-        for (const n in metric) {
-          if (n !== METRIC_NAME && !grouping.includes(n)) labels[n] = metric[n] as string;
+      const derive = (m: LabelSet): GroupOf => {
+        const labels: Record<string, string> = {};
+        if (without) {
+          for (const n in m) {
+            if (n !== METRIC_NAME && !grouping.includes(n)) labels[n] = m[n] as string;
+          }
+        } else {
+          for (const n of grouping) {
+            const v = m[n];
+            if (v !== undefined && v !== '') labels[n] = v;
+          }
         }
-      } else {
-        for (const n of grouping) {
-          const v = metric[n];
-          if (v !== undefined && v !== '') labels[n] = v;
-        }
-      }
-      const key = labelsKey(labels);
+        return { key: labelsKey(labels), labels };
+      };
+      const { key, labels } =
+        op === 'count_values' ? derive(metric) : cacheOf<GroupOf>(node).get(metric, derive);
       const group = groups.get(key);
       if (group === undefined) {
         groups.set(key, {
@@ -710,7 +792,7 @@ class Evaluator {
       const dir = op === 'topk' ? -1 : 1;
       samples.sort((a, b) => dir * byValueNaNFirst(a.value, b.value));
     }
-    checkUnique(samples);
+    // Groups have distinct keys, and topk/bottomk keep series of an input that has no duplicates.
     return { type: 'vector', samples };
   }
 
@@ -732,13 +814,21 @@ class Evaluator {
     } else {
       throw new EvalError('binary expression must contain only scalar and instant vector types');
     }
-    checkUnique(samples);
+    // Set operations and filters keep their input's distinct label sets; anything else may collide.
+    const keepsLabels =
+      op === 'and' ||
+      op === 'or' ||
+      op === 'unless' ||
+      (lhs.type !== rhs.type && !ARITHMETIC.has(op) && !returnBool);
+    if (!keepsLabels) checkUnique(samples);
     return { type: 'vector', samples };
   }
 
   private vectorBinop(node: BinaryNode, lhs: Sample[], rhs: Sample[]): Sample[] {
     const { op, matching } = node;
-    const sig = (l: LabelSet): string => signature(l, matching.on, matching.labels);
+    const cache = cacheOf<string>(node);
+    const derive = (l: LabelSet): string => signature(l, matching.on, matching.labels);
+    const sig = (l: LabelSet): string => cache.get(l, derive);
     switch (op) {
       case 'and': {
         if (lhs.length === 0 || rhs.length === 0) return [];
@@ -766,7 +856,9 @@ class Evaluator {
     if (lhsIn.length === 0 || rhsIn.length === 0) return [];
     const oneToMany = matching.card === 'one-to-many';
     const [lhs, rhs] = oneToMany ? [rhsIn, lhsIn] : [lhsIn, rhsIn];
-    const sig = (l: LabelSet): string => signature(l, matching.on, matching.labels);
+    const cache = cacheOf<string>(node);
+    const derive = (l: LabelSet): string => signature(l, matching.on, matching.labels);
+    const sig = (l: LabelSet): string => cache.get(l, derive);
     const right = new Map<string, Sample>();
     for (const rs of rhs) {
       const key = sig(rs.labels);
@@ -779,6 +871,7 @@ class Evaluator {
       right.set(key, rs);
     }
     const matched = new Map<string, Set<string> | null>();
+    const results = cacheOf<LabelSet>(resultsKey(node));
     const out: Sample[] = [];
     for (const ls of lhs) {
       const key = sig(ls.labels);
@@ -789,7 +882,10 @@ class Evaluator {
       let value = computed;
       if (returnBool) value = keep ? 1 : 0;
       else if (!keep) continue;
-      let labels = resultMetric(ls.labels, rs.labels, op, matching);
+      let labels =
+        matching.include.length === 0
+          ? results.get(ls.labels, (l) => resultMetric(l, rs.labels, op, matching))
+          : resultMetric(ls.labels, rs.labels, op, matching);
       if (returnBool) labels = dropMetricName(labels);
       const inserted = matched.get(key);
       if (matching.card === 'one-to-one') {
@@ -869,10 +965,14 @@ function vectorScalar(
 }
 
 /** The points of `s[from, to)` without staleness markers (a copy only when there are some). */
-function withoutStale(s: SeriesView, from: number, to: number): RangeSeries {
+function withoutStale(s: SeriesView, from: number, to: number, scratch: MutablePoints): Points {
   const stale = s.stale;
   if (stale === undefined || !stale.subarray(from, to).includes(1)) {
-    return { labels: s.labels, timestamps: s.timestamps, values: s.values, from, to };
+    scratch.timestamps = s.timestamps;
+    scratch.values = s.values;
+    scratch.from = from;
+    scratch.to = to;
+    return scratch;
   }
   const ts: number[] = [];
   const vs: number[] = [];
@@ -881,11 +981,43 @@ function withoutStale(s: SeriesView, from: number, to: number): RangeSeries {
     ts.push(s.timestamps[i] as number);
     vs.push(s.values[i] as number);
   }
-  return { labels: s.labels, timestamps: ts, values: vs, from: 0, to: ts.length };
+  return { timestamps: ts, values: vs, from: 0, to: ts.length };
 }
+
+/** The clock functions, on a time in UTC as Go's time.Unix(v, 0).UTC() reads it. */
+const CLOCK: Readonly<Record<string, (d: Date) => number>> = {
+  days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
+  day_of_month: (d) => d.getUTCDate(),
+  day_of_week: (d) => d.getUTCDay(),
+  day_of_year: (d) =>
+    Math.round(
+      (Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) -
+        Date.UTC(d.getUTCFullYear(), 0, 1)) /
+        86_400_000,
+    ) + 1,
+  hour: (d) => d.getUTCHours(),
+  minute: (d) => d.getUTCMinutes(),
+  month: (d) => d.getUTCMonth() + 1,
+  year: (d) => d.getUTCFullYear(),
+};
 
 const MATH: Readonly<Record<string, (x: number) => number>> = {
   abs: Math.abs,
+  acos: Math.acos,
+  acosh: Math.acosh,
+  asin: Math.asin,
+  asinh: Math.asinh,
+  atan: Math.atan,
+  atanh: Math.atanh,
+  cos: Math.cos,
+  cosh: Math.cosh,
+  sin: Math.sin,
+  sinh: Math.sinh,
+  tan: Math.tan,
+  tanh: Math.tanh,
+  deg: (x: number) => (x * 180) / Math.PI,
+  rad: (x: number) => (x * Math.PI) / 180,
+  sgn: (x: number) => (x > 0 ? 1 : x < 0 ? -1 : x),
   ceil: Math.ceil,
   floor: Math.floor,
   sqrt: Math.sqrt,

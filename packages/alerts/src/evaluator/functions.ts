@@ -57,6 +57,56 @@ export function extrapolatedRate(
   return result * factor;
 }
 
+/** Kahan-Babuska-Neumaier summation step, as Prometheus's kahanSumInc. */
+function kahanSumInc(inc: number, sum: number, c: number): [number, number] {
+  const t = sum + inc;
+  let comp = c;
+  if (Math.abs(sum) >= Math.abs(inc)) comp += sum - t + inc;
+  else comp += inc - t + sum;
+  return [t, comp];
+}
+
+/**
+ * deriv() and predict_linear(): Prometheus's linearRegression, least squares with x in seconds from
+ * `interceptTime`. A constant series has slope 0 (NaN when the constant is infinite).
+ */
+export function linearRegression(p: Points, interceptTime: number): [number, number] {
+  let n = 0;
+  let sumX = 0;
+  let cX = 0;
+  let sumY = 0;
+  let cY = 0;
+  let sumXY = 0;
+  let cXY = 0;
+  let sumX2 = 0;
+  let cX2 = 0;
+  const initY = at(p.values, p.from);
+  let constY = true;
+  for (let i = p.from; i < p.to; i++) {
+    const v = at(p.values, i);
+    if (constY && i > p.from && v !== initY) constY = false;
+    n += 1;
+    const x = (at(p.timestamps, i) - interceptTime) / 1e3;
+    [sumX, cX] = kahanSumInc(x, sumX, cX);
+    [sumY, cY] = kahanSumInc(v, sumY, cY);
+    [sumXY, cXY] = kahanSumInc(x * v, sumXY, cXY);
+    [sumX2, cX2] = kahanSumInc(x * x, sumX2, cX2);
+  }
+  if (constY) {
+    if (initY === Infinity || initY === -Infinity) return [NaN, NaN];
+    return [0, initY];
+  }
+  sumX += cX;
+  sumY += cY;
+  sumXY += cXY;
+  sumX2 += cX2;
+  const covXY = sumXY - (sumX * sumY) / n;
+  const varX = sumX2 - (sumX * sumX) / n;
+  const slope = covXY / varX;
+  const intercept = sumY / n - (slope * sumX) / n;
+  return [slope, intercept];
+}
+
 /** irate() and idelta(): Prometheus's instantValue. */
 export function instantValue(p: Points, isRate: boolean): number | undefined {
   if (p.to - p.from < 2) return undefined;

@@ -44,12 +44,39 @@ export function compareLabels(a: LabelSet, b: LabelSet): number {
   return x.length - y.length;
 }
 
-/** The label set without its metric name (the same object when it has none). */
+const withoutName = new WeakMap<LabelSet, LabelSet>();
+
+/**
+ * The label set without its metric name (the same object when it has none). Cached per label-set
+ * object, so a stored series gives the same object at every evaluation and its key is computed once.
+ */
 export function dropMetricName(labels: LabelSet): LabelSet {
   if (!(METRIC_NAME in labels)) return labels;
-  const out: Record<string, string> = {};
-  for (const name in labels) if (name !== METRIC_NAME) out[name] = labels[name] as string;
+  let out = withoutName.get(labels);
+  if (out === undefined) {
+    const copy: Record<string, string> = {};
+    for (const name in labels) if (name !== METRIC_NAME) copy[name] = labels[name] as string;
+    out = Object.freeze(copy);
+    withoutName.set(labels, out);
+  }
   return out;
+}
+
+/**
+ * A per-expression cache of something derived from a label set (a grouping key, a matching
+ * signature): label sets of stored series are the same objects at every evaluation.
+ */
+export class LabelCache<T> {
+  #map = new WeakMap<LabelSet, T>();
+
+  get(labels: LabelSet, derive: (labels: LabelSet) => T): T {
+    let v = this.#map.get(labels);
+    if (v === undefined) {
+      v = derive(labels);
+      this.#map.set(labels, v);
+    }
+    return v;
+  }
 }
 
 /** Prometheus's label-name syntax. */

@@ -1,10 +1,15 @@
 // MemoryStorage: the sample store the embedded evaluator reads, series indexed by metric name, samples in
 // growable typed arrays.
 import type { LabelSet } from '../model';
-import { compareLabels, labelsKey, matchesAll, METRIC_NAME } from './labels';
+import { compareLabels, dropMetricName, labelsKey, matchesAll, METRIC_NAME } from './labels';
 import type { Matcher, Queryable, SeriesView } from './types';
 
 const INITIAL_CAPACITY = 8;
+// Selections remembered; more distinct selectors than this (rules read far fewer) start over.
+const MAX_SELECTIONS = 4096;
+
+const matcherKey = (matchers: readonly Matcher[]): string =>
+  matchers.map((m) => `${m.name}\xff${m.type}\xff${m.value}`).join('\xfe');
 // Rough per-series cost of the label set, key and bookkeeping objects, for the memory report.
 const SERIES_OVERHEAD_BYTES = 200;
 
@@ -15,11 +20,15 @@ class StoredSeries implements SeriesView {
   values = new Float64Array(INITIAL_CAPACITY);
   stale: Uint8Array | undefined = undefined;
 
+  readonly unnamed: LabelSet;
+
   constructor(
     readonly labels: LabelSet,
     readonly key: string,
     readonly labelBytes: number,
-  ) {}
+  ) {
+    this.unnamed = dropMetricName(labels);
+  }
 
   append(t: number, v: number, stale: boolean): void {
     const n = this.length;
@@ -32,7 +41,7 @@ class StoredSeries implements SeriesView {
       }
       return;
     }
-    if (n === this.timestamps.length) this.grow(n * 2);
+    if (n === this.timestamps.length) this.grow(Math.ceil(n * 1.5));
     this.timestamps[n] = t;
     this.values[n] = v;
     if (stale || this.stale !== undefined) this.markStale(n, stale);
@@ -104,6 +113,10 @@ interface NameIndex {
 export class MemoryStorage implements Queryable {
   readonly #byKey = new Map<string, StoredSeries>();
   readonly #byName = new Map<string, NameIndex>();
+  // Selections by matcher set, valid while no series is created or dropped: rules read the same
+  // selectors every cycle, and which series match does not change as samples are appended.
+  readonly #selections = new Map<string, { version: number; series: StoredSeries[] }>();
+  #version = 0;
 
   #series(labels: LabelSet): StoredSeries {
     const key = labelsKey(labels);
@@ -122,6 +135,7 @@ export class MemoryStorage implements Queryable {
       }
       index.series.push(s);
       index.sorted = false;
+      this.#version++;
     }
     return s;
   }
@@ -141,6 +155,7 @@ export class MemoryStorage implements Queryable {
     for (const [key, s] of this.#byKey) {
       s.trimBefore(now - retentionOf(s.labels));
       if (s.length === 0) {
+        this.#version++;
         this.#byKey.delete(key);
         const name = s.labels[METRIC_NAME] ?? '';
         const index = this.#byName.get(name);
@@ -152,8 +167,14 @@ export class MemoryStorage implements Queryable {
     }
   }
 
-  /** Series matching every matcher, in label order. */
-  select(matchers: readonly Matcher[], minT: number, maxT: number): readonly SeriesView[] {
+  /**
+   * Series matching every matcher, in label order. May include series without samples in
+   * `[minT, maxT]`: the evaluator selects samples by time itself.
+   */
+  select(matchers: readonly Matcher[], _minT: number, _maxT: number): readonly SeriesView[] {
+    const key = matcherKey(matchers);
+    const cached = this.#selections.get(key);
+    if (cached !== undefined && cached.version === this.#version) return cached.series;
     const name = matchers.find((m) => m.name === METRIC_NAME && m.type === '=');
     const indexes =
       name !== undefined
@@ -165,15 +186,11 @@ export class MemoryStorage implements Queryable {
         index.series.sort((a, b) => compareLabels(a.labels, b.labels));
         index.sorted = true;
       }
-      for (const s of index.series) {
-        if (s.length === 0) continue;
-        if ((s.timestamps[0] as number) > maxT || (s.timestamps[s.length - 1] as number) < minT) {
-          continue;
-        }
-        if (matchesAll(matchers, s.labels)) out.push(s);
-      }
+      for (const s of index.series) if (matchesAll(matchers, s.labels)) out.push(s);
     }
     if (indexes.length > 1) out.sort((a, b) => compareLabels(a.labels, b.labels));
+    if (this.#selections.size >= MAX_SELECTIONS) this.#selections.clear();
+    this.#selections.set(key, { version: this.#version, series: out });
     return out;
   }
 

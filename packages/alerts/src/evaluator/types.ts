@@ -52,6 +52,8 @@ export interface SeriesView {
   readonly values: Float64Array;
   /** 1 where the sample is a staleness marker; undefined when the series has none. */
   readonly stale: Uint8Array | undefined;
+  /** The labels without `__name__`, when the store keeps them (saves the evaluator deriving them). */
+  readonly unnamed?: LabelSet;
 }
 
 /** What the evaluator reads samples from. */

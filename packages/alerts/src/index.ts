@@ -127,6 +127,7 @@ export {
   RESEND_DELAY_MS,
   OUTAGE_TOLERANCE_MS,
   FOR_GRACE_PERIOD_MS,
+  SLICE_BUDGET_MS,
 } from './rules/engine';
 export type { RuleEngine, RuleEngineOptions, EngineAlert } from './rules/engine';
 export { RESOLVED_RETENTION_MS } from './rules/alerting';

@@ -153,6 +153,38 @@ describe('createRuleEngine registry source', () => {
   });
 });
 
+describe('createRuleEngine faults', () => {
+  it('should log a registry read that fails, once, and go on evaluating', async () => {
+    const real = new Registry();
+    let reads = 0;
+    const registry = Object.assign(Object.create(real) as Registry, {
+      getMetricsAsJSON: () => {
+        reads++;
+        return Promise.reject(new Error('collect failed'));
+      },
+    });
+    const warnings: string[] = [];
+    const clock = new ManualClock(START);
+    const engine = createRuleEngine({
+      rules: defineAlerts({
+        name: 'f',
+        alerts: [promqlAlert({ name: 'Always', expr: 'vector(1)' })],
+      }),
+      registry,
+      clock,
+      logger: { warn: (o) => warnings.push(JSON.stringify(o)) },
+    });
+    engine.start();
+    await advance(clock, engine, 2 * 60_000);
+    console.log(`registry reads failed: ${reads}, warnings logged: ${warnings.length}`);
+    expect(reads).toBeGreaterThanOrEqual(7);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('collect failed');
+    expect(engine.alerts()[0]?.state).toBe('firing');
+    await engine.stop();
+  });
+});
+
 describe('createRuleEngine alert state machine', () => {
   it('should go inactive -> pending -> firing -> resolved with Prometheus notifier semantics', async () => {
     const { registry, clock, engine, sent } = setup([

@@ -14,7 +14,7 @@ export type AlertState = 'inactive' | 'pending' | 'firing';
 /** One alert of a rule: Prometheus's `rules.Alert`. Times in ms since the epoch. */
 export interface ActiveAlert {
   readonly key: string;
-  readonly fingerprint: string;
+  fingerprint: string;
   readonly labels: LabelSet;
   annotations: LabelSet;
   state: AlertState;
@@ -84,7 +84,8 @@ export function applyEvaluation(
     }
     fresh.set(key, {
       key,
-      fingerprint: fingerprint(labels),
+      // Computed below only for alerts that are new: most evaluations update existing ones.
+      fingerprint: '',
       labels,
       annotations,
       state: 'pending',
@@ -99,6 +100,7 @@ export function applyEvaluation(
       existing.annotations = a.annotations;
       continue;
     }
+    a.fingerprint = fingerprint(a.labels);
     active.set(key, a);
   }
   const out: ActiveAlert[] = [];

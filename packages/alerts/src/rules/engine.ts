@@ -369,6 +369,13 @@ export class Engine implements RuleEngine {
             job,
             instance,
             selected: (labels) => this.#selectors.some((s) => matchesAll(s.matchers, labels)),
+            nameSelected: (name) =>
+              this.#selectors.some((s) =>
+                matchesAll(
+                  s.matchers.filter((m) => m.name === '__name__'),
+                  { __name__: name },
+                ),
+              ),
           })
         : undefined;
   }
@@ -495,22 +502,27 @@ export class Engine implements RuleEngine {
   }
 
   async #evaluateGroup(g: GroupState, ts: number): Promise<void> {
-    const start = performance.now();
+    const slicer = new Slicer(SLICE_BUDGET_MS);
     if (this.#source !== undefined && this.#lastScrape !== ts) {
       this.#lastScrape = ts;
       try {
-        await this.#source.scrape(ts, this.storage);
+        await this.#source.scrape(ts, this.storage, () => slicer.pause());
       } catch (e) {
         this.#reporter.report('registry scrape failed', e);
       }
     }
-    this.#evaluateRules(g, ts);
-    this.#metrics.observeGroup(g.name, (performance.now() - start) / 1000, ts);
+    const restoring = !g.restored;
+    for (const rule of g.rules) {
+      this.#evaluateRule(g, rule, ts);
+      await slicer.pause();
+    }
+    this.#finishGroup(g, ts, restoring);
     if (!this.#mode.retainAll && ts - this.#lastTrim >= TRIM_INTERVAL_MS) {
       this.#lastTrim = ts;
       this.storage.trim(ts, (labels) => this.#retentionOf(labels));
       if (this.#retention.size > 100_000) this.#retention.clear();
     }
+    this.#metrics.observeGroup(g.name, slicer.end() / 1000, ts);
     this.#metrics.storage(this.storage.seriesCount, this.storage.sampleCount, this.storage.bytes);
     if (this.#stateFile !== undefined && ts - this.#lastStateWrite >= STATE_WRITE_INTERVAL_MS) {
       this.#lastStateWrite = ts;
@@ -518,31 +530,36 @@ export class Engine implements RuleEngine {
     }
   }
 
-  /** One evaluation of a group's rules at `ts`: Prometheus's Group.Eval, then sendAlerts. */
+  /** One evaluation of a group's rules at `ts`, without a pause (the promtool runner). */
   #evaluateRules(g: GroupState, ts: number): void {
     const restoring = !g.restored;
-    for (const rule of g.rules) {
-      if (rule.prometheusOnly || rule.compiled === undefined) continue;
-      const t0 = performance.now();
-      try {
-        const written = rule.kind === 'record' ? this.#record(rule, ts) : this.#alert(rule, ts);
-        for (const [key, labels] of rule.previous) {
-          if (!written.has(key)) this.storage.appendStale(labels, ts);
-        }
-        rule.previous = written;
-        rule.health = 'ok';
-        delete rule.lastError;
-      } catch (e) {
-        rule.health = 'err';
-        rule.lastError = e instanceof Error ? e.message : String(e);
-        this.#metrics.ruleFailed(
-          g.name,
-          rule.kind === 'record' ? rule.data.record : rule.data.alert,
-        );
+    for (const rule of g.rules) this.#evaluateRule(g, rule, ts);
+    this.#finishGroup(g, ts, restoring);
+  }
+
+  /** One rule of Prometheus's Group.Eval: evaluate, write, mark what it stopped writing stale. */
+  #evaluateRule(g: GroupState, rule: Rule, ts: number): void {
+    if (rule.prometheusOnly || rule.compiled === undefined) return;
+    const t0 = performance.now();
+    try {
+      const written = rule.kind === 'record' ? this.#record(rule, ts) : this.#alert(rule, ts);
+      for (const [key, labels] of rule.previous) {
+        if (!written.has(key)) this.storage.appendStale(labels, ts);
       }
-      rule.lastEvaluation = ts;
-      rule.evaluationSeconds = (performance.now() - t0) / 1000;
+      rule.previous = written;
+      rule.health = 'ok';
+      delete rule.lastError;
+    } catch (e) {
+      rule.health = 'err';
+      rule.lastError = e instanceof Error ? e.message : String(e);
+      this.#metrics.ruleFailed(g.name, rule.kind === 'record' ? rule.data.record : rule.data.alert);
     }
+    rule.lastEvaluation = ts;
+    rule.evaluationSeconds = (performance.now() - t0) / 1000;
+  }
+
+  /** After a group's rules: the first time, restore `for` state; then sendAlerts. */
+  #finishGroup(g: GroupState, ts: number, restoring: boolean): void {
     g.lastEvaluation = ts;
     if (restoring) {
       this.#restore(g, ts);
@@ -827,6 +844,34 @@ export class Engine implements RuleEngine {
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Work longer than this without a turn of the event loop is split (the scrape, a group's rules). */
+export const SLICE_BUDGET_MS = 2;
+
+/**
+ * Splits an evaluation into slices of about `budget` ms with a turn of the event loop between them,
+ * and adds up the time spent working (pauses left out).
+ */
+class Slicer {
+  #busy = 0;
+  #start = performance.now();
+
+  constructor(private readonly budget: number) {}
+
+  /** Yields to the event loop when the current slice is over budget. */
+  async pause(): Promise<void> {
+    const now = performance.now();
+    if (now - this.#start < this.budget) return;
+    this.#busy += now - this.#start;
+    await yieldToEventLoop();
+    this.#start = performance.now();
+  }
+
+  /** Milliseconds of work, pauses left out. */
+  end(): number {
+    return this.#busy + (performance.now() - this.#start);
+  }
 }
 
 /**

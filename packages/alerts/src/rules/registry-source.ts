@@ -28,6 +28,7 @@ export interface SampleSink {
 }
 
 interface Entry {
+  readonly name: string;
   readonly labels: LabelSet;
   readonly keep: boolean;
   seen: number;
@@ -58,6 +59,8 @@ export interface RegistrySourceOptions {
   readonly instance: string;
   /** Whether a rule reads this series (labels with `__name__`). */
   readonly selected: (labels: LabelSet) => boolean;
+  /** Whether a rule may read a series of this metric name (its `__name__` matchers alone). */
+  readonly nameSelected: (name: string) => boolean;
 }
 
 /** Figures of the last scrape. */
@@ -71,6 +74,10 @@ export interface ScrapeStats {
 export class RegistrySource {
   readonly #options: RegistrySourceOptions;
   readonly #cache = new Map<string, Entry>();
+  /** Entries by the sample's label object: prom-client hands counters' and gauges' out again. */
+  #byObject = new WeakMap<object, Entry>();
+  /** Metric names no selector can match, and names some can. */
+  readonly #names = new Map<string, boolean>();
   readonly #up: LabelSet;
   #epoch = 0;
 
@@ -84,25 +91,49 @@ export class RegistrySource {
     return this.#cache.size;
   }
 
-  /** Scrapes the registry at time `t` (ms) into `sink`. */
-  async scrape(t: number, sink: SampleSink): Promise<ScrapeStats> {
+  /**
+   * Scrapes the registry at time `t` (ms) into `sink`. `pause`, called every few hundred samples,
+   * may yield to the event loop so a large registry is read in slices.
+   */
+  async scrape(t: number, sink: SampleSink, pause?: () => Promise<void>): Promise<ScrapeStats> {
     const metrics = await this.#options.registry.getMetricsAsJSON();
     const epoch = ++this.#epoch;
-    if (this.#cache.size > MAX_CACHED_SERIES) this.#cache.clear();
+    if (this.#cache.size > MAX_CACHED_SERIES) {
+      this.#cache.clear();
+      this.#byObject = new WeakMap();
+    }
     let samples = 0;
     let kept = 0;
     for (const metric of metrics) {
       for (const v of metric.values) {
         if (typeof v.value !== 'number') continue;
-        samples++;
+        if (++samples % 512 === 0 && pause !== undefined) await pause();
         const name = v.metricName ?? metric.name;
-        let key = name;
-        for (const k in v.labels) key += `\xff${k}\xfe${v.labels[k] ?? ''}`;
-        let entry = this.#cache.get(key);
-        if (entry === undefined) {
-          const labels = this.#targetLabels(name, v.labels);
-          entry = { labels, keep: this.#options.selected(labels), seen: epoch, live: false };
-          this.#cache.set(key, entry);
+        let wanted = this.#names.get(name);
+        if (wanted === undefined) {
+          wanted = this.#options.nameSelected(name);
+          this.#names.set(name, wanted);
+        }
+        if (!wanted) continue;
+        // Histogram and summary samples come with new label objects on every read: keyed by text.
+        const reused = v.metricName === undefined;
+        let entry = reused ? this.#byObject.get(v.labels) : undefined;
+        if (entry === undefined || entry.name !== name) {
+          let key = name;
+          for (const k in v.labels) key += `\xff${k}\xfe${v.labels[k] ?? ''}`;
+          entry = this.#cache.get(key);
+          if (entry === undefined) {
+            const labels = this.#targetLabels(name, v.labels);
+            entry = {
+              name,
+              labels,
+              keep: this.#options.selected(labels),
+              seen: epoch,
+              live: false,
+            };
+            this.#cache.set(key, entry);
+          }
+          if (reused) this.#byObject.set(v.labels, entry);
         }
         entry.seen = epoch;
         if (!entry.keep) continue;

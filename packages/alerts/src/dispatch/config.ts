@@ -290,7 +290,8 @@ function buildRoute(
   const groupByRaw = stringList(raw.group_by, `${path}.group_by`);
   let groupBy = parent?.groupBy ?? new Set<string>();
   let groupByAll = parent?.groupByAll ?? false;
-  if (groupByRaw !== undefined) {
+  // An empty list inherits like an absent one: Alertmanager 0.25 only overrides when it read labels.
+  if (groupByRaw !== undefined && groupByRaw.length > 0) {
     groupByAll = groupByRaw.includes('...');
     const names = groupByRaw.filter((n) => n !== '...');
     if (groupByAll && names.length > 0) {

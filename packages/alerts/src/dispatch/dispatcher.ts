@@ -88,8 +88,8 @@ interface Group {
   readonly alerts: Map<string, Stored>;
   timer: ClockTimer | undefined;
   hasFlushed: boolean;
-  /** Escalation timers by alert fingerprint. */
-  readonly escalationTimers: Map<string, ClockTimer[]>;
+  /** Escalation timers by alert fingerprint, for the firing that started at `startsAt`. */
+  readonly escalationTimers: Map<string, { startsAt: number; timers: ClockTimer[] }>;
 }
 
 interface Item {
@@ -139,17 +139,28 @@ function quoteMeta(s: string): string {
   return s.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * Go's string order (UTF-8 bytes). Without surrogate pairs UTF-16 code units order as code points, and
+ * code points as their UTF-8 bytes, so the plain comparison is exact and spares encoding the strings.
+ */
+function byteOrder(a: string, b: string): number {
+  if (SURROGATE.test(a) || SURROGATE.test(b)) return compareBytes(a, b);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** LabelSet.Before, Alertmanager's tiebreak of alerts in a message. */
 function labelsBefore(a: LabelSet, b: LabelSet): boolean {
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return ka.length < kb.length;
-  for (const n of [...ka, ...kb].sort(compareBytes)) {
+  for (const n of [...ka, ...kb].sort(byteOrder)) {
     const x = a[n];
     const y = b[n];
     if (x === undefined) return true;
     if (y === undefined) return false;
-    const c = compareBytes(x, y);
+    const c = byteOrder(x, y);
     if (c !== 0) return c < 0;
   }
   return false;
@@ -163,7 +174,7 @@ function compareAlerts(a: Stored, b: Stored): number {
     if (x === undefined && y === undefined) continue;
     if (x === undefined) return 1;
     if (y === undefined) return -1;
-    const c = compareBytes(x, y);
+    const c = byteOrder(x, y);
     if (c !== 0) return c;
   }
   if (labelsBefore(a.labels, b.labels)) return -1;
@@ -187,6 +198,17 @@ function parseTime(v: unknown): number | undefined {
   if (v.startsWith('0001-01-01T00:00:00')) return 0;
   const t = Date.parse(v);
   return Number.isNaN(t) ? undefined : t;
+}
+
+/** A copy with names in byte order, as Go writes a map in JSON. */
+function sortedLabels(set: LabelSet, dropEmpty: boolean): Record<string, string> {
+  // fromEntries defines own properties, so a label named __proto__ stays a label.
+  return Object.fromEntries(
+    Object.keys(set)
+      .sort(byteOrder)
+      .map((k) => [k, set[k] ?? ''] as const)
+      .filter(([, v]) => !dropEmpty || v !== ''),
+  );
 }
 
 function validLabelSet(v: unknown, allowEmpty: boolean): v is LabelSet {
@@ -286,8 +308,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const groupsByRoute = new Map<RouteNode, Map<string, Group>>();
   const nflog = new Map<string, LogEntry>();
   const silences = new Map<string, Silence>();
-  // Firing-or-not source alerts of each inhibit rule, as the inhibitor's source cache.
-  const sources: Map<string, Stored>[] = config.inhibitRules.map(() => new Map<string, Stored>());
+  // Source alerts of each inhibit rule (the inhibitor's source cache), indexed by their values of the
+  // rule's `equal` labels so a target finds its candidates without scanning every source.
+  const sources: Map<string, Map<string, Stored>>[] = config.inhibitRules.map(
+    () => new Map<string, Map<string, Stored>>(),
+  );
+  const equalKey = (rule: InhibitRule, labels: LabelSet): string =>
+    JSON.stringify(rule.equal.map((n) => labels[n] ?? ''));
   let stopped = false;
   let dropped = 0;
   let deliveries = 0;
@@ -314,13 +341,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     for (const [i, rule] of config.inhibitRules.entries()) {
       if (!matchesAll(rule.target, labels)) continue;
       const twoSided = matchesAll(rule.source, labels);
-      const found = inhibitingSource(
-        rule,
-        sources[i] ?? new Map<string, Stored>(),
-        labels,
-        twoSided,
-        now,
-      );
+      const bucket = sources[i]?.get(equalKey(rule, labels));
+      const found = bucket && inhibitingSource(rule, bucket, twoSided, now);
       if (found !== undefined) return [found];
     }
     return [];
@@ -328,14 +350,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   function inhibitingSource(
     rule: InhibitRule,
-    cache: Map<string, Stored>,
-    labels: LabelSet,
+    bucket: Map<string, Stored>,
     twoSided: boolean,
     now: number,
   ): string | undefined {
-    outer: for (const s of cache.values()) {
+    // Every alert of the bucket has the target's values of the `equal` labels.
+    for (const s of bucket.values()) {
       if (resolvedAt(s, now)) continue;
-      for (const n of rule.equal) if ((s.labels[n] ?? '') !== (labels[n] ?? '')) continue outer;
       // An alert matching both sides cannot be inhibited by another one that does: no self-inhibition.
       if (twoSided && matchesAll(rule.target, s.labels)) continue;
       return s.fingerprint;
@@ -487,7 +508,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   function removeFromGroup(g: Group, fp: string): void {
     g.alerts.delete(fp);
-    for (const t of g.escalationTimers.get(fp) ?? []) t.cancel();
+    for (const t of g.escalationTimers.get(fp)?.timers ?? []) t.cancel();
     g.escalationTimers.delete(fp);
   }
 
@@ -506,10 +527,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
     const es = escalationsOf(g.route.receiver);
     if (es.length === 0 || resolvedAt(a, now)) return;
-    for (const t of g.escalationTimers.get(a.fingerprint) ?? []) t.cancel();
-    g.escalationTimers.set(
-      a.fingerprint,
-      es.map((e) =>
+    // Prometheus re-sends a firing alert every minute: its timers are set once per firing.
+    const existing = g.escalationTimers.get(a.fingerprint);
+    if (existing?.startsAt === a.startsAt) return;
+    for (const t of existing?.timers ?? []) t.cancel();
+    g.escalationTimers.set(a.fingerprint, {
+      startsAt: a.startsAt,
+      timers: es.map((e) =>
         clock.setTimer(
           () => {
             if (stopped || g.alerts.get(a.fingerprint) === undefined) return;
@@ -520,15 +544,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           a.startsAt + e.after - now,
         ),
       ),
-    );
+    });
   }
 
   function processAlert(a: Stored, route: RouteNode, now: number): void {
-    const labels: Record<string, string> = {};
-    for (const [k, v] of Object.entries(a.labels)) {
-      if (route.groupByAll || route.groupBy.has(k)) labels[k] = v;
-    }
-    const gfp = fingerprint(labels);
+    const labels: Record<string, string> = Object.fromEntries(
+      Object.entries(a.labels).filter(([k]) => route.groupByAll || route.groupBy.has(k)),
+    );
+    // Group labels are in name order already: their entries are the group's identity.
+    const gfp = JSON.stringify(Object.entries(labels));
     let groups = groupsByRoute.get(route);
     if (groups === undefined) {
       groups = new Map();
@@ -584,10 +608,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       endsAt = now + config.resolveTimeout;
     }
     if (endsAt < startsAt) return 'start time must be before end time';
+    // Alertmanager's API drops empty label values before anything else (removeEmptyLabels).
+    const labels = sortedLabels(p.labels, true);
+    if (Object.keys(labels).length === 0) return 'at least one label pair with a value is required';
     return {
-      fingerprint: fingerprint(p.labels),
-      labels: { ...p.labels },
-      annotations: { ...(p.annotations ?? {}) },
+      fingerprint: fingerprint(labels),
+      labels,
+      annotations: sortedLabels(p.annotations ?? {}, false),
       startsAt,
       endsAt,
       generatorURL: typeof p.generatorURL === 'string' ? p.generatorURL : '',
@@ -628,7 +655,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       store.set(a.fingerprint, a);
       ackOf(a, now);
       config.inhibitRules.forEach((rule, i) => {
-        if (matchesAll(rule.source, a.labels)) sources[i]?.set(a.fingerprint, a);
+        const index = sources[i];
+        if (index === undefined || !matchesAll(rule.source, a.labels)) return;
+        const key = equalKey(rule, a.labels);
+        let bucket = index.get(key);
+        if (bucket === undefined) {
+          bucket = new Map();
+          index.set(key, bucket);
+        }
+        bucket.set(a.fingerprint, a);
       });
       for (const route of matchRoutes(config.route, a.labels)) processAlert(a, route, now);
     }
@@ -663,7 +698,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (resolvedAt(a, now) && now - a.endsAt > RESOLVED_RETENTION_MS && !held.has(fp)) {
         store.delete(fp);
         acks.delete(fp);
-        for (const s of sources) s.delete(fp);
+        config.inhibitRules.forEach((rule, i) => {
+          const key = equalKey(rule, a.labels);
+          const bucket = sources[i]?.get(key);
+          bucket?.delete(fp);
+          if (bucket?.size === 0) sources[i]?.delete(key);
+        });
       }
     }
     for (const [id, s] of silences) if (now - s.endsAt > SILENCE_RETENTION_MS) silences.delete(id);
@@ -881,7 +921,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       for (const groups of groupsByRoute.values()) {
         for (const g of groups.values()) {
           g.timer?.cancel();
-          for (const ts of g.escalationTimers.values()) for (const t of ts) t.cancel();
+          for (const e of g.escalationTimers.values()) for (const t of e.timers) t.cancel();
         }
       }
     },

@@ -85,8 +85,11 @@ export interface DispatchedAlert {
 
 /** A silence to add. */
 export interface SilenceInput {
-  /** Alertmanager matcher strings (`name="value"`) or matcher objects. */
-  readonly matchers: readonly string[] | readonly Matcher[];
+  /**
+   * Alertmanager matcher strings (`name="value"`), matcher objects (`{ name, type, value }`) or
+   * matchers as Alertmanager's API and `SilenceView` write them (`{ name, value, isRegex, isEqual }`).
+   */
+  readonly matchers: readonly string[] | readonly (Matcher | SilenceView['matchers'][number])[];
   /** RFC 3339 or epoch milliseconds. Default now. */
   readonly startsAt?: string | number;
   /** RFC 3339 or epoch milliseconds; after `startsAt`. */

@@ -14,7 +14,7 @@ import {
   type AlertmanagerClientOptions,
   createAlertmanagerClient,
 } from '@vigil/alerts';
-import { type PostableAlert, fingerprint } from '../src/model';
+import { ManualClock, type PostableAlert, fingerprint } from '../src/model';
 import { type Recorder, recorder } from './receivers-support';
 
 const binary = findBinary('prometheus-alertmanager', 'prometheus-alertmanager');
@@ -190,6 +190,32 @@ describe('Alertmanager client', () => {
       (m) => m.name === 'alerts_alertmanager_sent_total',
     );
     expect(metric?.values[0]?.labels.alertmanager).toBe(`http://127.0.0.1:${s.port}/am`);
+  });
+
+  it('should try a failed post again after a backoff on the clock, and not a 400', async () => {
+    const s = await server();
+    let calls = 0;
+    s.answer = (r, res) => {
+      calls++;
+      res.statusCode = r.body.includes('Bad') ? 400 : calls === 1 ? 503 : 200;
+      res.end();
+    };
+    const clock = new ManualClock();
+    const registry = new Registry();
+    const c = client({ url: s.url, registry, clock, logger: captureLogger().logger });
+    c.send([{ labels: { alertname: 'Retry' } }]);
+    await pollFor(() => (calls === 1 ? true : undefined), 2000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toBe(1);
+    clock.advance(500);
+    await c.flush();
+    expect(calls).toBe(2);
+    expect(await sample(registry, 'alerts_alertmanager_errors_total')).toBe(1);
+    expect(await sample(registry, 'alerts_alertmanager_sent_total')).toBe(2);
+    c.send([{ labels: { alertname: 'Bad' } }]);
+    await c.flush();
+    expect(calls).toBe(3);
+    expect(await sample(registry, 'alerts_alertmanager_errors_total')).toBe(2);
   });
 
   it('should keep the queue bounded, dropping the oldest, while an Alertmanager hangs', async () => {

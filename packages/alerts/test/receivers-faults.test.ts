@@ -6,7 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { captureLogger, freePort, listen, pollFor } from '@vigil/test-utils';
+import { captureLogger, freePort, listen, pollFor, runPool, send } from '@vigil/test-utils';
 import { type Notifier, type NotifierOptions, createNotifier } from '@vigil/alerts';
 import { ManualClock } from '../src/model';
 import { type Recorder, alert, message, recorder } from './receivers-support';
@@ -23,7 +23,7 @@ async function server(): Promise<Recorder> {
 }
 
 function notifier(options: NotifierOptions): Notifier {
-  const n = createNotifier(options);
+  const n = createNotifier({ logger: captureLogger().logger, ...options });
   open.push(n);
   return n;
 }
@@ -175,6 +175,7 @@ describe('receivers that are down', () => {
     const n = createNotifier({
       receivers: [{ name: 'hang', webhook_configs: [{ url: hanging.url }] }],
       registry,
+      logger: captureLogger().logger,
       queue: { timeoutMs: 100, maxAttempts: 2 },
     });
     const started = Date.now();
@@ -281,6 +282,57 @@ describe('a receiver that is down under load', () => {
     expect(worstDeliverMs).toBeLessThan(1);
     expect(worstLoopDelayMs).toBeLessThan(100);
     expect(JSON.stringify(log.lines)).not.toContain('SECRET');
+  });
+});
+
+describe('requests while receivers are down', () => {
+  it('should serve requests that deliver notifications at the speed of those that do not', async () => {
+    const hanging = await listen(() => undefined);
+    open.push(hanging);
+    const refused = await freePort();
+    const n = notifier({
+      receivers: [
+        {
+          name: 'down',
+          webhook_configs: [{ url: hanging.url }],
+          pagerduty_configs: [{ routing_key: 'k'.repeat(32), url: `http://127.0.0.1:${refused}/` }],
+        },
+      ],
+      registry: new Registry(),
+      queue: { maxLength: 100, timeoutMs: 2_000 },
+    });
+    let i = 0;
+    const app = await listen((_req, res) => {
+      i++;
+      n.deliver({
+        receiver: 'down',
+        kind: 'notify',
+        message: message([alert(String(i))], 'down', `g${i % 500}`),
+      });
+      res.end('ok');
+    });
+    open.push(app);
+    const bare = await listen((_req, res) => res.end('ok'));
+    open.push(bare);
+    const measure = async (port: number): Promise<number[]> => {
+      const times: number[] = [];
+      await runPool(2_000, 8, async () => {
+        const started = performance.now();
+        const r = await send(port, { path: '/' });
+        expect(r.status).toBe(200);
+        times.push(performance.now() - started);
+      });
+      return times.sort((a, b) => a - b);
+    };
+    const p = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
+    await measure(bare.port); // warm-up
+    const without = await measure(bare.port);
+    const withDown = await measure(app.port);
+    console.log(
+      `2000 requests, 8 at a time: bare p50 ${p(without, 0.5).toFixed(2)} ms p99 ${p(without, 0.99).toFixed(2)} ms; ` +
+        `delivering to down receivers p50 ${p(withDown, 0.5).toFixed(2)} ms p99 ${p(withDown, 0.99).toFixed(2)} ms`,
+    );
+    expect(p(withDown, 0.99)).toBeLessThan(p(without, 0.99) + 50);
   });
 });
 

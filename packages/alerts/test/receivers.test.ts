@@ -2,14 +2,16 @@
 // field on an HTTP server, email on an SMTP server (auth, from/to, subject, body), and the receiver
 // configuration's coded errors, which never show a secret.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { captureLogger } from '@vigil/test-utils';
+import { spawnSync } from 'node:child_process';
+import { parse } from 'yaml';
+import { captureLogger, findBinary, pollFor } from '@vigil/test-utils';
 import {
   ALERTS_ERROR_CODES,
   type Notifier,
@@ -36,7 +38,12 @@ async function server(): Promise<Recorder> {
 }
 
 function notifier(receivers: readonly ReceiverConfig[], registry = new Registry()): Notifier {
-  const n = createNotifier({ receivers, registry, queue: { timeoutMs: 2000 } });
+  const n = createNotifier({
+    receivers,
+    registry,
+    logger: captureLogger().logger,
+    queue: { timeoutMs: 2000 },
+  });
   open.push(n);
   return n;
 }
@@ -393,6 +400,67 @@ describe('email receiver', () => {
     expect(log.lines.length).toBe(1);
     expect(JSON.stringify(log.lines)).not.toContain('wrong-s3cret');
     console.log(`email auth failure logged as: ${JSON.stringify(log.lines[0]!.fields)}`);
+  });
+});
+
+const amtool = findBinary('amtool', 'prometheus-alertmanager');
+
+describe.skipIf(amtool === undefined)('one alertmanager.yml for both', () => {
+  it('should take the receivers of a file amtool check-config accepts', async () => {
+    const s = await server();
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-amyml-'));
+    writeFileSync(join(dir, 'slack-url'), `${s.url}/services/T0/B0/FROMFILE\n`);
+    writeFileSync(join(dir, 'routing-key'), 'rk-0123456789abcdef0123456789abcd\n');
+    writeFileSync(join(dir, 'smtp-password'), 'pw\n');
+    const file = join(dir, 'alertmanager.yml');
+    writeFileSync(
+      file,
+      [
+        'route:',
+        '  receiver: team',
+        'receivers:',
+        '  - name: team',
+        '    webhook_configs:',
+        `      - url: ${s.url}/hook`,
+        '        max_alerts: 5',
+        '    slack_configs:',
+        `      - api_url_file: ${join(dir, 'slack-url')}`,
+        "        channel: '#alerts'",
+        '        send_resolved: true',
+        '    pagerduty_configs:',
+        `      - routing_key_file: ${join(dir, 'routing-key')}`,
+        `        url: ${s.url}/pd`,
+        '        severity: warning',
+        '    email_configs:',
+        '      - to: oncall@example.com',
+        '        from: alerts@example.com',
+        '        smarthost: 127.0.0.1:9',
+        '        auth_username: alerts',
+        `        auth_password_file: ${join(dir, 'smtp-password')}`,
+        '        require_tls: false',
+        '  - name: nobody',
+        '',
+      ].join('\n'),
+    );
+    const check = spawnSync(amtool as string, ['check-config', file], { encoding: 'utf8' });
+    expect(`${check.stdout}${check.stderr}`).toContain('SUCCESS');
+    const config = parse(readFileSync(file, 'utf8')) as { receivers: ReceiverConfig[] };
+    const n = createNotifier({
+      receivers: config.receivers,
+      registry: false,
+      logger: captureLogger().logger,
+    });
+    expect(n.receiverNames()).toEqual(['team', 'nobody']);
+    n.deliver({ receiver: 'team', kind: 'notify', message: message() });
+    await pollFor(() => (s.received.length === 3 ? true : undefined), 5000);
+    await n.close();
+    expect(s.received.map((r) => r.path).sort()).toEqual([
+      '/hook',
+      '/pd',
+      '/services/T0/B0/FROMFILE',
+    ]);
+    const pd = s.received.find((r) => r.path === '/pd')!.json<{ routing_key: string }>();
+    expect(pd.routing_key).toBe('rk-0123456789abcdef0123456789abcd');
   });
 });
 

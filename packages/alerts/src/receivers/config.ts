@@ -214,7 +214,7 @@ function requiredSecret(fields: Fields, key: string, path: string): string {
 }
 
 /** Checks an http(s) URL; the message shows at most its scheme, never the value. */
-function checkUrl(url: string, path: string, secret: boolean): string {
+function checkUrl(url: string, path: string): string {
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);
@@ -222,11 +222,11 @@ function checkUrl(url: string, path: string, secret: boolean): string {
     parsed = undefined;
   }
   if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-    const shown = secret
-      ? parsed === undefined
+    // Any URL may carry a token (PagerDuty's `url` too, behind a proxy): none is shown.
+    const shown =
+      parsed === undefined
         ? 'a value that is not a URL'
-        : `a URL with the scheme ${parsed.protocol}`
-      : describeValue(url);
+        : `a URL with the scheme ${parsed.protocol}`;
     fail(
       C.RECEIVER_INVALID_URL,
       `createNotifier(): ${path} must be an absolute http:// or https:// URL, received ${shown}.`,
@@ -245,7 +245,7 @@ function listAt(fields: Fields, key: string, path: string): readonly unknown[] {
 
 function webhook(value: unknown, path: string): ResolvedWebhook {
   const f = objectAt(value, path, ['url', 'url_file', 'send_resolved', 'max_alerts']);
-  const url = checkUrl(requiredSecret(f, 'url', path), `${path}.url`, true);
+  const url = checkUrl(requiredSecret(f, 'url', path), `${path}.url`);
   const max = f.max_alerts;
   if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 0)) {
     invalid(`${path}.max_alerts`, 'a whole number, 0 or more (0: all alerts)', describeValue(max));
@@ -270,7 +270,7 @@ function slack(value: unknown, path: string): ResolvedSlack {
   ]);
   return {
     kind: 'slack',
-    url: checkUrl(requiredSecret(f, 'api_url', path), `${path}.api_url`, true),
+    url: checkUrl(requiredSecret(f, 'api_url', path), `${path}.api_url`),
     channel: literalAt(f, 'channel', path),
     username: literalAt(f, 'username', path) ?? 'Alertmanager',
     title: literalAt(f, 'title', path),
@@ -288,11 +288,7 @@ function pagerduty(value: unknown, path: string): ResolvedPagerDuty {
     'send_resolved',
   ]);
   const routingKey = requiredSecret(f, 'routing_key', path);
-  const url = checkUrl(
-    stringAt(f, 'url', path, false) ?? PAGERDUTY_EVENTS_URL,
-    `${path}.url`,
-    false,
-  );
+  const url = checkUrl(stringAt(f, 'url', path, false) ?? PAGERDUTY_EVENTS_URL, `${path}.url`);
   const severity = f.severity;
   if (severity !== undefined && !(PAGERDUTY_SEVERITIES as readonly unknown[]).includes(severity)) {
     invalid(

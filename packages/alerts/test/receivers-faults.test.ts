@@ -136,6 +136,33 @@ describe('receivers that are down', () => {
     expect(await sample(registry, 'alerts_notifications_total', { result: 'success' })).toBe(1);
   });
 
+  it("should send a group's newer state at once instead of retrying the stale one", async () => {
+    const s = await server();
+    s.answer = (r, res) => {
+      res.statusCode = r.json<{ status: string }>().status === 'firing' ? 503 : 200;
+      res.end();
+    };
+    const clock = new ManualClock();
+    const registry = new Registry();
+    const n = notifier({
+      receivers: [{ name: 'g', webhook_configs: [{ url: s.url }] }],
+      registry,
+      clock,
+    });
+    n.deliver({ receiver: 'g', kind: 'notify', message: message([alert('a')], 'g') });
+    await pollFor(() => (s.received.length === 1 ? true : undefined), 2000);
+    await new Promise((r) => setTimeout(r, 50));
+    // The firing notification now waits for its backoff; the resolution ends the wait, without the clock.
+    n.deliver({ receiver: 'g', kind: 'notify', message: message([alert('a', 'resolved')], 'g') });
+    await n.flush();
+    expect(s.received.map((r) => r.json<{ status: string }>().status)).toEqual([
+      'firing',
+      'resolved',
+    ]);
+    expect(await sample(registry, 'alerts_notifications_total', { result: 'success' })).toBe(1);
+    expect(await sample(registry, 'alerts_notifications_total', { result: 'failure' })).toBe(1);
+  });
+
   it('should honour Retry-After on a 429, and not retry a 404', async () => {
     const s = await server();
     s.answer = (r, res) => {
@@ -280,7 +307,8 @@ describe('a receiver that is down under load', () => {
     expect(dropped).toBeGreaterThan(2 * rounds * perRound - 1000);
     expect(heap[rounds - 1]! - heap[1]!).toBeLessThan(8);
     expect(worstDeliverMs).toBeLessThan(1);
-    expect(worstLoopDelayMs).toBeLessThan(100);
+    // A shared CI machine stalls for tens of milliseconds on its own; a blocked loop stalls for seconds.
+    expect(worstLoopDelayMs).toBeLessThan(500);
     expect(JSON.stringify(log.lines)).not.toContain('SECRET');
   });
 });
@@ -301,14 +329,13 @@ describe('requests while receivers are down', () => {
       registry: new Registry(),
       queue: { maxLength: 100, timeoutMs: 2_000 },
     });
+    const messages = Array.from({ length: 500 }, (_, g) =>
+      message([alert(String(g))], 'down', `g${g}`),
+    );
     let i = 0;
     const app = await listen((_req, res) => {
       i++;
-      n.deliver({
-        receiver: 'down',
-        kind: 'notify',
-        message: message([alert(String(i))], 'down', `g${i % 500}`),
-      });
+      n.deliver({ receiver: 'down', kind: 'notify', message: messages[i % 500]! });
       res.end('ok');
     });
     open.push(app);
@@ -343,7 +370,7 @@ describe('secrets', () => {
     s.answer = (r, res) => {
       // A hostile or chatty server echoes what it was sent.
       res.statusCode = r.path.startsWith('/pd') ? 400 : 500;
-      res.end(`bad request: ${r.body.slice(0, 300)} at ${r.path}`);
+      res.end(`${r.path} ${r.headers.host ?? ''}${r.path}: bad request: ${r.body.slice(0, 300)}`);
     };
     const refused = await freePort();
     const log = captureLogger();

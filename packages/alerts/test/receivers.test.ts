@@ -100,6 +100,22 @@ describe('webhook receiver', () => {
     ).toBe(1);
   });
 
+  it('should send credentials of the URL as Basic authorization, as Alertmanager does', async () => {
+    const s = await server();
+    const n = notifier([
+      {
+        name: 'team',
+        webhook_configs: [{ url: s.url.replace('//', '//hook:p%40ss@') + '/x?a=1' }],
+      },
+    ]);
+    n.deliver({ receiver: 'team', kind: 'notify', message: message() });
+    await n.flush();
+    expect(s.received[0]!.path).toBe('/x?a=1');
+    expect(s.received[0]!.headers.authorization).toBe(
+      `Basic ${Buffer.from('hook:p@ss').toString('base64')}`,
+    );
+  });
+
   it('should cut the alerts to max_alerts and count the rest in truncatedAlerts', async () => {
     const s = await server();
     const n = notifier([{ name: 'team', webhook_configs: [{ url: s.url, max_alerts: 1 }] }]);

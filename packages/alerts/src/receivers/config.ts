@@ -376,6 +376,29 @@ const RECEIVER_FIELDS = [
   'email_configs',
 ] as const;
 
+/** Shortest part of a URL worth redacting on its own: shorter path segments are words (`services`). */
+const MIN_SECRET_PART = 12;
+
+/**
+ * The parts of a URL that may be its secret, to redact from what a server answers: the URL, its path
+ * and query, credentials, and long path segments and query values (Slack's token is the last segment).
+ */
+export function urlSecrets(url: string): string[] {
+  const out = [url];
+  try {
+    const u = new URL(url);
+    if (u.password !== '') out.push(u.password, decodeURIComponent(u.password));
+    if (u.pathname.length > 1) out.push(`${u.pathname}${u.search}`, u.pathname);
+    if (u.search !== '') out.push(u.search);
+    for (const part of u.pathname.split('/')) if (part.length >= MIN_SECRET_PART) out.push(part);
+    for (const value of u.searchParams.values())
+      if (value.length >= MIN_SECRET_PART) out.push(value);
+  } catch {
+    // Checked to be a URL before.
+  }
+  return [...new Set(out)];
+}
+
 /** Validates `receivers` and resolves their secrets; throws a coded error at the first problem. */
 export function resolveReceivers(receivers: unknown): readonly ResolvedReceiver[] {
   if (!Array.isArray(receivers)) {
@@ -407,10 +430,12 @@ export function resolveReceivers(receivers: unknown): readonly ResolvedReceiver[
     ];
     const secrets: string[] = [];
     for (const it of integrations) {
-      if (it.kind === 'webhook' || it.kind === 'slack') secrets.push(it.url);
-      else if (it.kind === 'pagerduty') secrets.push(it.routingKey);
+      if (it.kind === 'webhook' || it.kind === 'slack') secrets.push(...urlSecrets(it.url));
+      else if (it.kind === 'pagerduty') secrets.push(it.routingKey, ...urlSecrets(it.url));
       else if (it.password !== undefined) secrets.push(it.password);
     }
+    // Longest first, so a URL is redacted whole before its parts.
+    secrets.sort((a, b) => b.length - a.length);
     out.push(Object.freeze({ name, integrations: Object.freeze(integrations), secrets }));
   });
   return Object.freeze(out);

@@ -187,6 +187,8 @@ export function createNotifier(options: NotifierOptions): Notifier {
     readonly #pending: Job[] = [];
     readonly #waiting = new Map<string, Job>();
     readonly #inFlight = new Set<string>();
+    /** Backoff waits of jobs in flight, by job key: a newer job of the key ends the wait. */
+    readonly #sleeps = new Map<string, () => void>();
     #active = 0;
     #backingOff = 0;
     readonly #length;
@@ -240,6 +242,8 @@ export function createNotifier(options: NotifierOptions): Notifier {
       }
       this.#pending.push(job);
       this.#waiting.set(job.key, job);
+      // The same notification waiting for its next attempt is now out of date: stop waiting for it.
+      this.#sleeps.get(job.key)?.();
     }
 
     #pump(): void {
@@ -308,9 +312,14 @@ export function createNotifier(options: NotifierOptions): Notifier {
         }
         this.#backingOff++;
         this.#gauge();
-        const woke = await sleeper.sleep(backoffMs(attempt, result.retryAfterMs));
+        const sleep = sleeper.start(backoffMs(attempt, result.retryAfterMs));
+        this.#sleeps.set(job.key, sleep.cancel);
+        const woke = await sleep.woke;
+        this.#sleeps.delete(job.key);
         this.#backingOff--;
+        this.#gauge();
         if (!woke || closed) {
+          // Closed, or a newer notification of the group replaces this one.
           this.#count(job.kind, 'failure');
           return;
         }

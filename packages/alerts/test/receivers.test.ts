@@ -8,17 +8,20 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { SMTPServer } from 'smtp-server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { parse } from 'yaml';
 import { captureLogger, findBinary, pollFor } from '@vigil/test-utils';
 import {
   ALERTS_ERROR_CODES,
+  type AlertmanagerClient,
   type Notifier,
+  type PagerDutyConfig,
   PAGERDUTY_EVENTS_URL,
   type ReceiverConfig,
   createNotifier,
 } from '@vigil/alerts';
+import type { PostableAlert } from '../src/model';
 import { parseSmarthost } from '../src/receivers/config';
 import { emailContent } from '../src/receivers/email';
 import { subject } from '../src/receivers/templates';
@@ -646,5 +649,51 @@ describe('receiver configuration', () => {
     ).toThrow(
       /ERR_VIGIL_ALERTS_INVALID_OPTION: createNotifier\(\): option "queue.maxAttempts" must be an integer from 1 to 100/,
     );
+  });
+});
+
+describe('nodemailer', () => {
+  it('should be loaded only when an email is sent', () => {
+    const script = `
+      const { createNotifier } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
+      const loaded = () => Object.keys(require.cache).some((k) => k.includes('/nodemailer/'));
+      const n = createNotifier({
+        receivers: [
+          { name: 'hook', webhook_configs: [{ url: 'http://127.0.0.1:9/' }] },
+          { name: 'mail', email_configs: [{ to: 'a@example.com', from: 'b@example.com', smarthost: '127.0.0.1:9', require_tls: false }] },
+        ],
+        registry: false,
+        logger: { warn() {} },
+      });
+      const message = { version: '4', groupKey: 'g', truncatedAlerts: 0, status: 'firing', receiver: 'x', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://e', alerts: [{ status: 'firing', labels: { a: 'b' }, annotations: {}, startsAt: '', endsAt: '', generatorURL: '', fingerprint: '' }] };
+      n.deliver({ receiver: 'hook', kind: 'notify', message });
+      console.log(loaded());
+      n.deliver({ receiver: 'mail', kind: 'notify', message });
+      setTimeout(() => {
+        console.log(loaded());
+        void n.close();
+      }, 500);
+    `;
+    const out = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim().split('\n')).toEqual(['false', 'true']);
+  });
+});
+
+describe('public types', () => {
+  it('should type the API the facade codes against', () => {
+    expectTypeOf(createNotifier)
+      .parameter(0)
+      .toMatchTypeOf<{ receivers: readonly ReceiverConfig[] }>();
+    expectTypeOf<Notifier['deliver']>().returns.toEqualTypeOf<void>();
+    expectTypeOf<Notifier['flush']>().returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf<Notifier['receiverNames']>().returns.toEqualTypeOf<readonly string[]>();
+    expectTypeOf<AlertmanagerClient['send']>()
+      .parameter(0)
+      .toEqualTypeOf<readonly PostableAlert[]>();
+    expectTypeOf<ReceiverConfig>().toMatchTypeOf<{ name: string }>();
+    // @ts-expect-error PagerDuty has four severities
+    const bad: PagerDutyConfig = { routing_key: 'k', severity: 'page' };
+    expect(bad).toBeDefined();
   });
 });

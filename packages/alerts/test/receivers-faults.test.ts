@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { captureLogger, freePort, listen, pollFor, runPool, send } from '@vigil/test-utils';
 import { type Notifier, type NotifierOptions, createNotifier } from '@vigil/alerts';
 import { ManualClock } from '../src/model';
+import { BACKOFF_MAX_MS, backoffMs } from '../src/receivers/backoff';
 import { type Recorder, alert, message, recorder } from './receivers-support';
 
 const open: { close(): Promise<void> }[] = [];
@@ -69,6 +70,20 @@ function heapMiB(): number {
   gc();
   return process.memoryUsage().heapUsed / 2 ** 20;
 }
+
+describe('backoff', () => {
+  it.each([
+    [1, 0, undefined, 250],
+    [1, 1, undefined, 500],
+    [3, 1, undefined, 2000],
+    [20, 0, undefined, BACKOFF_MAX_MS / 2],
+    [20, 1, undefined, BACKOFF_MAX_MS],
+    [1, 0, 10_000, 10_000],
+    [1, 0, 3_600_000, BACKOFF_MAX_MS],
+  ])('should wait after attempt %i (random %d, Retry-After %s) %d ms', (attempt, r, after, ms) => {
+    expect(backoffMs(attempt, after, () => r)).toBe(ms);
+  });
+});
 
 describe('receivers that are down', () => {
   it('should bound attempts on connection refused, backing off on the clock', async () => {

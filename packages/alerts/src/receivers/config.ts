@@ -13,6 +13,7 @@ export const PAGERDUTY_SEVERITIES = ['critical', 'error', 'warning', 'info'] as 
 /** The integration kinds, as the `integration` metric label names them. */
 export type IntegrationKind = 'webhook' | 'slack' | 'pagerduty' | 'email';
 
+/** A webhook integration, resolved: its URL read, its defaults applied. */
 export interface ResolvedWebhook {
   readonly kind: 'webhook';
   readonly url: string;
@@ -20,6 +21,7 @@ export interface ResolvedWebhook {
   readonly maxAlerts: number;
 }
 
+/** A Slack integration, resolved. */
 export interface ResolvedSlack {
   readonly kind: 'slack';
   readonly url: string;
@@ -30,6 +32,7 @@ export interface ResolvedSlack {
   readonly sendResolved: boolean;
 }
 
+/** A PagerDuty integration, resolved. */
 export interface ResolvedPagerDuty {
   readonly kind: 'pagerduty';
   readonly routingKey: string;
@@ -38,6 +41,7 @@ export interface ResolvedPagerDuty {
   readonly sendResolved: boolean;
 }
 
+/** An email integration, resolved: the smarthost split into host and port. */
 export interface ResolvedEmail {
   readonly kind: 'email';
   readonly to: string;
@@ -50,9 +54,11 @@ export interface ResolvedEmail {
   readonly sendResolved: boolean;
 }
 
+/** Any resolved integration, told apart by `kind`. */
 export type ResolvedIntegration =
   ResolvedWebhook | ResolvedSlack | ResolvedPagerDuty | ResolvedEmail;
 
+/** A receiver, resolved and frozen. */
 export interface ResolvedReceiver {
   readonly name: string;
   readonly integrations: readonly ResolvedIntegration[];

@@ -322,8 +322,9 @@ describe('a receiver that is down under load', () => {
     expect(dropped).toBeGreaterThan(2 * rounds * perRound - 1000);
     expect(heap[rounds - 1]! - heap[1]!).toBeLessThan(8);
     expect(worstDeliverMs).toBeLessThan(1);
-    // A shared CI machine stalls for tens of milliseconds on its own; a blocked loop stalls for seconds.
-    expect(worstLoopDelayMs).toBeLessThan(500);
+    // A shared machine stalls for hundreds of milliseconds on its own (measured without any notifier);
+    // a loop blocked on a receiver would stall for its 5 s timeout.
+    expect(worstLoopDelayMs).toBeLessThan(2_000);
     expect(JSON.stringify(log.lines)).not.toContain('SECRET');
   });
 });
@@ -356,25 +357,33 @@ describe('requests while receivers are down', () => {
     open.push(app);
     const bare = await listen((_req, res) => res.end('ok'));
     open.push(bare);
-    const measure = async (port: number): Promise<number[]> => {
-      const times: number[] = [];
-      await runPool(2_000, 8, async () => {
+    const without: number[] = [];
+    const withDown: number[] = [];
+    const measure = async (port: number, times: number[]): Promise<void> => {
+      await runPool(200, 8, async () => {
         const started = performance.now();
         const r = await send(port, { path: '/' });
         expect(r.status).toBe(200);
         times.push(performance.now() - started);
       });
-      return times.sort((a, b) => a - b);
     };
+    await measure(bare.port, []); // warm-up
+    await measure(app.port, []);
+    // Interleaved, so that whatever else the machine does weighs on both alike.
+    for (let round = 0; round < 10; round++) {
+      await measure(bare.port, without);
+      await measure(app.port, withDown);
+    }
+    without.sort((a, b) => a - b);
+    withDown.sort((a, b) => a - b);
     const p = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
-    await measure(bare.port); // warm-up
-    const without = await measure(bare.port);
-    const withDown = await measure(app.port);
     console.log(
       `2000 requests, 8 at a time: bare p50 ${p(without, 0.5).toFixed(2)} ms p99 ${p(without, 0.99).toFixed(2)} ms; ` +
         `delivering to down receivers p50 ${p(withDown, 0.5).toFixed(2)} ms p99 ${p(withDown, 0.99).toFixed(2)} ms`,
     );
-    expect(p(withDown, 0.99)).toBeLessThan(p(without, 0.99) + 50);
+    // A receiver blocking requests would cost its timeout (2 s); a busy machine, hundreds of ms at p99.
+    expect(p(withDown, 0.5)).toBeLessThan(p(without, 0.5) + 5);
+    expect(p(withDown, 0.99)).toBeLessThan(2_000);
   });
 });
 

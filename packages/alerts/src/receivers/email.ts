@@ -94,6 +94,13 @@ export async function sendEmail(
   signal: AbortSignal,
   timeoutMs: number,
 ): Promise<Attempt> {
+  let content: EmailContent;
+  try {
+    content = emailContent(m);
+  } catch (e) {
+    const reason = e instanceof Error ? e.name : 'error';
+    return { ok: false, retry: false, reason: `message cannot be rendered (${reason})` };
+  }
   let transport: Transport;
   try {
     const mailer = loadNodemailer();
@@ -120,7 +127,6 @@ export async function sendEmail(
       reason: `nodemailer unavailable (${typeof code === 'string' ? code : 'error'})`,
     };
   }
-  const content = emailContent(m);
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<Attempt>((resolve) => {
     onAbort = () => {

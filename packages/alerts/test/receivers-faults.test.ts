@@ -6,9 +6,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { captureLogger, freePort, listen, pollFor } from '@vigil/test-utils';
+import { captureLogger, freePort, listen, pollFor, runPool, send } from '@vigil/test-utils';
 import { type Notifier, type NotifierOptions, createNotifier } from '@vigil/alerts';
 import { ManualClock } from '../src/model';
+import { BACKOFF_MAX_MS, backoffMs } from '../src/receivers/backoff';
 import { type Recorder, alert, message, recorder } from './receivers-support';
 
 const open: { close(): Promise<void> }[] = [];
@@ -23,7 +24,7 @@ async function server(): Promise<Recorder> {
 }
 
 function notifier(options: NotifierOptions): Notifier {
-  const n = createNotifier(options);
+  const n = createNotifier({ logger: captureLogger().logger, ...options });
   open.push(n);
   return n;
 }
@@ -69,6 +70,20 @@ function heapMiB(): number {
   gc();
   return process.memoryUsage().heapUsed / 2 ** 20;
 }
+
+describe('backoff', () => {
+  it.each([
+    [1, 0, undefined, 250],
+    [1, 1, undefined, 500],
+    [3, 1, undefined, 2000],
+    [20, 0, undefined, BACKOFF_MAX_MS / 2],
+    [20, 1, undefined, BACKOFF_MAX_MS],
+    [1, 0, 10_000, 10_000],
+    [1, 0, 3_600_000, BACKOFF_MAX_MS],
+  ])('should wait after attempt %i (random %d, Retry-After %s) %d ms', (attempt, r, after, ms) => {
+    expect(backoffMs(attempt, after, () => r)).toBe(ms);
+  });
+});
 
 describe('receivers that are down', () => {
   it('should bound attempts on connection refused, backing off on the clock', async () => {
@@ -136,6 +151,33 @@ describe('receivers that are down', () => {
     expect(await sample(registry, 'alerts_notifications_total', { result: 'success' })).toBe(1);
   });
 
+  it("should send a group's newer state at once instead of retrying the stale one", async () => {
+    const s = await server();
+    s.answer = (r, res) => {
+      res.statusCode = r.json<{ status: string }>().status === 'firing' ? 503 : 200;
+      res.end();
+    };
+    const clock = new ManualClock();
+    const registry = new Registry();
+    const n = notifier({
+      receivers: [{ name: 'g', webhook_configs: [{ url: s.url }] }],
+      registry,
+      clock,
+    });
+    n.deliver({ receiver: 'g', kind: 'notify', message: message([alert('a')], 'g') });
+    await pollFor(() => (s.received.length === 1 ? true : undefined), 2000);
+    await new Promise((r) => setTimeout(r, 50));
+    // The firing notification now waits for its backoff; the resolution ends the wait, without the clock.
+    n.deliver({ receiver: 'g', kind: 'notify', message: message([alert('a', 'resolved')], 'g') });
+    await n.flush();
+    expect(s.received.map((r) => r.json<{ status: string }>().status)).toEqual([
+      'firing',
+      'resolved',
+    ]);
+    expect(await sample(registry, 'alerts_notifications_total', { result: 'success' })).toBe(1);
+    expect(await sample(registry, 'alerts_notifications_total', { result: 'failure' })).toBe(1);
+  });
+
   it('should honour Retry-After on a 429, and not retry a 404', async () => {
     const s = await server();
     s.answer = (r, res) => {
@@ -175,6 +217,7 @@ describe('receivers that are down', () => {
     const n = createNotifier({
       receivers: [{ name: 'hang', webhook_configs: [{ url: hanging.url }] }],
       registry,
+      logger: captureLogger().logger,
       queue: { timeoutMs: 100, maxAttempts: 2 },
     });
     const started = Date.now();
@@ -279,8 +322,68 @@ describe('a receiver that is down under load', () => {
     expect(dropped).toBeGreaterThan(2 * rounds * perRound - 1000);
     expect(heap[rounds - 1]! - heap[1]!).toBeLessThan(8);
     expect(worstDeliverMs).toBeLessThan(1);
-    expect(worstLoopDelayMs).toBeLessThan(100);
+    // A shared machine stalls for hundreds of milliseconds on its own (measured without any notifier);
+    // a loop blocked on a receiver would stall for its 5 s timeout.
+    expect(worstLoopDelayMs).toBeLessThan(2_000);
     expect(JSON.stringify(log.lines)).not.toContain('SECRET');
+  });
+});
+
+describe('requests while receivers are down', () => {
+  it('should serve requests that deliver notifications at the speed of those that do not', async () => {
+    const hanging = await listen(() => undefined);
+    open.push(hanging);
+    const refused = await freePort();
+    const n = notifier({
+      receivers: [
+        {
+          name: 'down',
+          webhook_configs: [{ url: hanging.url }],
+          pagerduty_configs: [{ routing_key: 'k'.repeat(32), url: `http://127.0.0.1:${refused}/` }],
+        },
+      ],
+      registry: new Registry(),
+      queue: { maxLength: 100, timeoutMs: 2_000 },
+    });
+    const messages = Array.from({ length: 500 }, (_, g) =>
+      message([alert(String(g))], 'down', `g${g}`),
+    );
+    let i = 0;
+    const app = await listen((_req, res) => {
+      i++;
+      n.deliver({ receiver: 'down', kind: 'notify', message: messages[i % 500]! });
+      res.end('ok');
+    });
+    open.push(app);
+    const bare = await listen((_req, res) => res.end('ok'));
+    open.push(bare);
+    const without: number[] = [];
+    const withDown: number[] = [];
+    const measure = async (port: number, times: number[]): Promise<void> => {
+      await runPool(200, 8, async () => {
+        const started = performance.now();
+        const r = await send(port, { path: '/' });
+        expect(r.status).toBe(200);
+        times.push(performance.now() - started);
+      });
+    };
+    await measure(bare.port, []); // warm-up
+    await measure(app.port, []);
+    // Interleaved, so that whatever else the machine does weighs on both alike.
+    for (let round = 0; round < 10; round++) {
+      await measure(bare.port, without);
+      await measure(app.port, withDown);
+    }
+    without.sort((a, b) => a - b);
+    withDown.sort((a, b) => a - b);
+    const p = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
+    console.log(
+      `2000 requests, 8 at a time: bare p50 ${p(without, 0.5).toFixed(2)} ms p99 ${p(without, 0.99).toFixed(2)} ms; ` +
+        `delivering to down receivers p50 ${p(withDown, 0.5).toFixed(2)} ms p99 ${p(withDown, 0.99).toFixed(2)} ms`,
+    );
+    // A receiver blocking requests would cost its timeout (2 s); a busy machine, hundreds of ms at p99.
+    expect(p(withDown, 0.5)).toBeLessThan(p(without, 0.5) + 5);
+    expect(p(withDown, 0.99)).toBeLessThan(2_000);
   });
 });
 
@@ -291,7 +394,7 @@ describe('secrets', () => {
     s.answer = (r, res) => {
       // A hostile or chatty server echoes what it was sent.
       res.statusCode = r.path.startsWith('/pd') ? 400 : 500;
-      res.end(`bad request: ${r.body.slice(0, 300)} at ${r.path}`);
+      res.end(`${r.path} ${r.headers.host ?? ''}${r.path}: bad request: ${r.body.slice(0, 300)}`);
     };
     const refused = await freePort();
     const log = captureLogger();

@@ -2,21 +2,26 @@
 // field on an HTTP server, email on an SMTP server (auth, from/to, subject, body), and the receiver
 // configuration's coded errors, which never show a secret.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { SMTPServer } from 'smtp-server';
-import { afterEach, describe, expect, it } from 'vitest';
-import { captureLogger } from '@vigil/test-utils';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { parse } from 'yaml';
+import { captureLogger, findBinary, pollFor } from '@vigil/test-utils';
 import {
   ALERTS_ERROR_CODES,
+  type AlertmanagerClient,
   type Notifier,
+  type PagerDutyConfig,
   PAGERDUTY_EVENTS_URL,
   type ReceiverConfig,
   createNotifier,
 } from '@vigil/alerts';
+import type { PostableAlert } from '../src/model';
 import { parseSmarthost } from '../src/receivers/config';
 import { emailContent } from '../src/receivers/email';
 import { subject } from '../src/receivers/templates';
@@ -36,7 +41,12 @@ async function server(): Promise<Recorder> {
 }
 
 function notifier(receivers: readonly ReceiverConfig[], registry = new Registry()): Notifier {
-  const n = createNotifier({ receivers, registry, queue: { timeoutMs: 2000 } });
+  const n = createNotifier({
+    receivers,
+    registry,
+    logger: captureLogger().logger,
+    queue: { timeoutMs: 2000 },
+  });
   open.push(n);
   return n;
 }
@@ -91,6 +101,22 @@ describe('webhook receiver', () => {
     expect(
       await count(registry, { receiver: 'team', integration: 'webhook', result: 'success' }),
     ).toBe(1);
+  });
+
+  it('should send credentials of the URL as Basic authorization, as Alertmanager does', async () => {
+    const s = await server();
+    const n = notifier([
+      {
+        name: 'team',
+        webhook_configs: [{ url: s.url.replace('//', '//hook:p%40ss@') + '/x?a=1' }],
+      },
+    ]);
+    n.deliver({ receiver: 'team', kind: 'notify', message: message() });
+    await n.flush();
+    expect(s.received[0]!.path).toBe('/x?a=1');
+    expect(s.received[0]!.headers.authorization).toBe(
+      `Basic ${Buffer.from('hook:p@ss').toString('base64')}`,
+    );
   });
 
   it('should cut the alerts to max_alerts and count the rest in truncatedAlerts', async () => {
@@ -396,6 +422,67 @@ describe('email receiver', () => {
   });
 });
 
+const amtool = findBinary('amtool', 'prometheus-alertmanager');
+
+describe.skipIf(amtool === undefined)('one alertmanager.yml for both', () => {
+  it('should take the receivers of a file amtool check-config accepts', async () => {
+    const s = await server();
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-amyml-'));
+    writeFileSync(join(dir, 'slack-url'), `${s.url}/services/T0/B0/FROMFILE\n`);
+    writeFileSync(join(dir, 'routing-key'), 'rk-0123456789abcdef0123456789abcd\n');
+    writeFileSync(join(dir, 'smtp-password'), 'pw\n');
+    const file = join(dir, 'alertmanager.yml');
+    writeFileSync(
+      file,
+      [
+        'route:',
+        '  receiver: team',
+        'receivers:',
+        '  - name: team',
+        '    webhook_configs:',
+        `      - url: ${s.url}/hook`,
+        '        max_alerts: 5',
+        '    slack_configs:',
+        `      - api_url_file: ${join(dir, 'slack-url')}`,
+        "        channel: '#alerts'",
+        '        send_resolved: true',
+        '    pagerduty_configs:',
+        `      - routing_key_file: ${join(dir, 'routing-key')}`,
+        `        url: ${s.url}/pd`,
+        '        severity: warning',
+        '    email_configs:',
+        '      - to: oncall@example.com',
+        '        from: alerts@example.com',
+        '        smarthost: 127.0.0.1:9',
+        '        auth_username: alerts',
+        `        auth_password_file: ${join(dir, 'smtp-password')}`,
+        '        require_tls: false',
+        '  - name: nobody',
+        '',
+      ].join('\n'),
+    );
+    const check = spawnSync(amtool as string, ['check-config', file], { encoding: 'utf8' });
+    expect(`${check.stdout}${check.stderr}`).toContain('SUCCESS');
+    const config = parse(readFileSync(file, 'utf8')) as { receivers: ReceiverConfig[] };
+    const n = createNotifier({
+      receivers: config.receivers,
+      registry: false,
+      logger: captureLogger().logger,
+    });
+    expect(n.receiverNames()).toEqual(['team', 'nobody']);
+    n.deliver({ receiver: 'team', kind: 'notify', message: message() });
+    await pollFor(() => (s.received.length === 3 ? true : undefined), 5000);
+    await n.close();
+    expect(s.received.map((r) => r.path).sort()).toEqual([
+      '/hook',
+      '/pd',
+      '/services/T0/B0/FROMFILE',
+    ]);
+    const pd = s.received.find((r) => r.path === '/pd')!.json<{ routing_key: string }>();
+    expect(pd.routing_key).toBe('rk-0123456789abcdef0123456789abcd');
+  });
+});
+
 describe('receiver configuration', () => {
   const secretUrl = 'https://hooks.slack.com/services/T0/B0/SECRETTOKEN123';
   const dir = mkdtempSync(join(tmpdir(), 'vigil-receivers-'));
@@ -562,5 +649,51 @@ describe('receiver configuration', () => {
     ).toThrow(
       /ERR_VIGIL_ALERTS_INVALID_OPTION: createNotifier\(\): option "queue.maxAttempts" must be an integer from 1 to 100/,
     );
+  });
+});
+
+describe('nodemailer', () => {
+  it('should be loaded only when an email is sent', () => {
+    const script = `
+      const { createNotifier } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
+      const loaded = () => Object.keys(require.cache).some((k) => k.includes('/nodemailer/'));
+      const n = createNotifier({
+        receivers: [
+          { name: 'hook', webhook_configs: [{ url: 'http://127.0.0.1:9/' }] },
+          { name: 'mail', email_configs: [{ to: 'a@example.com', from: 'b@example.com', smarthost: '127.0.0.1:9', require_tls: false }] },
+        ],
+        registry: false,
+        logger: { warn() {} },
+      });
+      const message = { version: '4', groupKey: 'g', truncatedAlerts: 0, status: 'firing', receiver: 'x', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://e', alerts: [{ status: 'firing', labels: { a: 'b' }, annotations: {}, startsAt: '', endsAt: '', generatorURL: '', fingerprint: '' }] };
+      n.deliver({ receiver: 'hook', kind: 'notify', message });
+      console.log(loaded());
+      n.deliver({ receiver: 'mail', kind: 'notify', message });
+      setTimeout(() => {
+        console.log(loaded());
+        void n.close();
+      }, 500);
+    `;
+    const out = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim().split('\n')).toEqual(['false', 'true']);
+  });
+});
+
+describe('public types', () => {
+  it('should type the API the facade codes against', () => {
+    expectTypeOf(createNotifier)
+      .parameter(0)
+      .toMatchTypeOf<{ receivers: readonly ReceiverConfig[] }>();
+    expectTypeOf<Notifier['deliver']>().returns.toEqualTypeOf<void>();
+    expectTypeOf<Notifier['flush']>().returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf<Notifier['receiverNames']>().returns.toEqualTypeOf<readonly string[]>();
+    expectTypeOf<AlertmanagerClient['send']>()
+      .parameter(0)
+      .toEqualTypeOf<readonly PostableAlert[]>();
+    expectTypeOf<ReceiverConfig>().toMatchTypeOf<{ name: string }>();
+    // @ts-expect-error PagerDuty has four severities
+    const bad: PagerDutyConfig = { routing_key: 'k', severity: 'page' };
+    expect(bad).toBeDefined();
   });
 });

@@ -14,7 +14,7 @@ import {
 import { ALERTS_ERROR_CODES, PACKAGE, context } from '../errors';
 import type { PostableAlert } from '../model';
 import { Sleeper, attemptSignal, backoffMs } from './backoff';
-import { type Attempt, postJson } from './http';
+import { type Attempt, postJson, redactSecrets } from './http';
 import { alertmanagerMetrics } from './metrics';
 import { clockOption } from './notifier';
 import type { AlertmanagerClient, AlertmanagerClientOptions } from './types';
@@ -46,6 +46,8 @@ interface Target {
   /** The URL as labels and logs show it: no credentials, query or fragment. */
   readonly label: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** Credentials of the URL, redacted from anything logged. */
+  readonly secrets: readonly string[];
 }
 
 /** Parses the Alertmanager URLs; credentials in a URL become a Basic authorization header. */
@@ -82,17 +84,20 @@ function targetsOf(value: unknown): Target[] {
       );
     }
     const headers: Record<string, string> = {};
+    const secrets: string[] = [];
     if (parsed.username !== '' || parsed.password !== '') {
       const user = decodeURIComponent(parsed.username);
       const pass = decodeURIComponent(parsed.password);
-      headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+      const token = Buffer.from(`${user}:${pass}`).toString('base64');
+      headers.authorization = `Basic ${token}`;
+      secrets.push(token, ...(pass.length >= 4 ? [pass, parsed.password] : []));
       parsed.username = '';
       parsed.password = '';
     }
     parsed.hash = '';
     const path = parsed.pathname.replace(/\/+$/, '');
     const endpoint = `${parsed.protocol}//${parsed.host}${path}/api/v2/alerts${parsed.search}`;
-    return { endpoint, label: `${parsed.protocol}//${parsed.host}${path}`, headers };
+    return { endpoint, label: `${parsed.protocol}//${parsed.host}${path}`, headers, secrets };
   });
 }
 
@@ -182,7 +187,10 @@ export function createAlertmanagerClient(options: AlertmanagerClientOptions): Al
       if (closed || !result.retry || attempt >= maxAttempts) {
         reporter.report(
           `Alertmanager ${q.target.label} failed with ${result.reason.split(':')[0] as string}`,
-          `posting ${count} alerts failed after ${attempt} of ${maxAttempts} attempts: ${result.reason}`,
+          redactSecrets(
+            `posting ${count} alerts failed after ${attempt} of ${maxAttempts} attempts: ${result.reason}`,
+            q.target.secrets,
+          ),
         );
         return;
       }

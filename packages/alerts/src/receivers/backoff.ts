@@ -32,18 +32,26 @@ export class Sleeper {
 
   /** Resolves true after `ms`, or false if cancelled first. */
   sleep(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
+    return this.start(ms).woke;
+  }
+
+  /** A sleep of `ms` that cancel() ends early, `woke` then resolving false. */
+  start(ms: number): { woke: Promise<boolean>; cancel: () => void } {
+    let cancel: () => void = () => undefined;
+    const woke = new Promise<boolean>((resolve) => {
       const wake = (done: boolean) => {
         this.#sleeping.delete(cancel);
         resolve(done);
       };
       const timer = this.#clock.setTimer(() => wake(true), ms);
-      const cancel = () => {
+      cancel = () => {
+        if (!this.#sleeping.has(cancel)) return;
         timer.cancel();
         wake(false);
       };
       this.#sleeping.add(cancel);
     });
+    return { woke, cancel: () => cancel() };
   }
 
   /** Ends every sleep now. */

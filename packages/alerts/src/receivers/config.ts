@@ -13,6 +13,7 @@ export const PAGERDUTY_SEVERITIES = ['critical', 'error', 'warning', 'info'] as 
 /** The integration kinds, as the `integration` metric label names them. */
 export type IntegrationKind = 'webhook' | 'slack' | 'pagerduty' | 'email';
 
+/** A webhook integration, resolved: its URL read, its defaults applied. */
 export interface ResolvedWebhook {
   readonly kind: 'webhook';
   readonly url: string;
@@ -20,6 +21,7 @@ export interface ResolvedWebhook {
   readonly maxAlerts: number;
 }
 
+/** A Slack integration, resolved. */
 export interface ResolvedSlack {
   readonly kind: 'slack';
   readonly url: string;
@@ -30,6 +32,7 @@ export interface ResolvedSlack {
   readonly sendResolved: boolean;
 }
 
+/** A PagerDuty integration, resolved. */
 export interface ResolvedPagerDuty {
   readonly kind: 'pagerduty';
   readonly routingKey: string;
@@ -38,6 +41,7 @@ export interface ResolvedPagerDuty {
   readonly sendResolved: boolean;
 }
 
+/** An email integration, resolved: the smarthost split into host and port. */
 export interface ResolvedEmail {
   readonly kind: 'email';
   readonly to: string;
@@ -50,9 +54,11 @@ export interface ResolvedEmail {
   readonly sendResolved: boolean;
 }
 
+/** Any resolved integration, told apart by `kind`. */
 export type ResolvedIntegration =
   ResolvedWebhook | ResolvedSlack | ResolvedPagerDuty | ResolvedEmail;
 
+/** A receiver, resolved and frozen. */
 export interface ResolvedReceiver {
   readonly name: string;
   readonly integrations: readonly ResolvedIntegration[];
@@ -214,7 +220,7 @@ function requiredSecret(fields: Fields, key: string, path: string): string {
 }
 
 /** Checks an http(s) URL; the message shows at most its scheme, never the value. */
-function checkUrl(url: string, path: string, secret: boolean): string {
+function checkUrl(url: string, path: string): string {
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);
@@ -222,11 +228,11 @@ function checkUrl(url: string, path: string, secret: boolean): string {
     parsed = undefined;
   }
   if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-    const shown = secret
-      ? parsed === undefined
+    // Any URL may carry a token (PagerDuty's `url` too, behind a proxy): none is shown.
+    const shown =
+      parsed === undefined
         ? 'a value that is not a URL'
-        : `a URL with the scheme ${parsed.protocol}`
-      : describeValue(url);
+        : `a URL with the scheme ${parsed.protocol}`;
     fail(
       C.RECEIVER_INVALID_URL,
       `createNotifier(): ${path} must be an absolute http:// or https:// URL, received ${shown}.`,
@@ -245,7 +251,7 @@ function listAt(fields: Fields, key: string, path: string): readonly unknown[] {
 
 function webhook(value: unknown, path: string): ResolvedWebhook {
   const f = objectAt(value, path, ['url', 'url_file', 'send_resolved', 'max_alerts']);
-  const url = checkUrl(requiredSecret(f, 'url', path), `${path}.url`, true);
+  const url = checkUrl(requiredSecret(f, 'url', path), `${path}.url`);
   const max = f.max_alerts;
   if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 0)) {
     invalid(`${path}.max_alerts`, 'a whole number, 0 or more (0: all alerts)', describeValue(max));
@@ -270,7 +276,7 @@ function slack(value: unknown, path: string): ResolvedSlack {
   ]);
   return {
     kind: 'slack',
-    url: checkUrl(requiredSecret(f, 'api_url', path), `${path}.api_url`, true),
+    url: checkUrl(requiredSecret(f, 'api_url', path), `${path}.api_url`),
     channel: literalAt(f, 'channel', path),
     username: literalAt(f, 'username', path) ?? 'Alertmanager',
     title: literalAt(f, 'title', path),
@@ -288,11 +294,7 @@ function pagerduty(value: unknown, path: string): ResolvedPagerDuty {
     'send_resolved',
   ]);
   const routingKey = requiredSecret(f, 'routing_key', path);
-  const url = checkUrl(
-    stringAt(f, 'url', path, false) ?? PAGERDUTY_EVENTS_URL,
-    `${path}.url`,
-    false,
-  );
+  const url = checkUrl(stringAt(f, 'url', path, false) ?? PAGERDUTY_EVENTS_URL, `${path}.url`);
   const severity = f.severity;
   if (severity !== undefined && !(PAGERDUTY_SEVERITIES as readonly unknown[]).includes(severity)) {
     invalid(
@@ -380,6 +382,29 @@ const RECEIVER_FIELDS = [
   'email_configs',
 ] as const;
 
+/** Shortest part of a URL worth redacting on its own: shorter path segments are words (`services`). */
+const MIN_SECRET_PART = 12;
+
+/**
+ * The parts of a URL that may be its secret, to redact from what a server answers: the URL, its path
+ * and query, credentials, and long path segments and query values (Slack's token is the last segment).
+ */
+export function urlSecrets(url: string): string[] {
+  const out = [url];
+  try {
+    const u = new URL(url);
+    if (u.password !== '') out.push(u.password, decodeURIComponent(u.password));
+    if (u.pathname.length > 1) out.push(`${u.pathname}${u.search}`, u.pathname);
+    if (u.search !== '') out.push(u.search);
+    for (const part of u.pathname.split('/')) if (part.length >= MIN_SECRET_PART) out.push(part);
+    for (const value of u.searchParams.values())
+      if (value.length >= MIN_SECRET_PART) out.push(value);
+  } catch {
+    // Checked to be a URL before.
+  }
+  return [...new Set(out)];
+}
+
 /** Validates `receivers` and resolves their secrets; throws a coded error at the first problem. */
 export function resolveReceivers(receivers: unknown): readonly ResolvedReceiver[] {
   if (!Array.isArray(receivers)) {
@@ -411,10 +436,12 @@ export function resolveReceivers(receivers: unknown): readonly ResolvedReceiver[
     ];
     const secrets: string[] = [];
     for (const it of integrations) {
-      if (it.kind === 'webhook' || it.kind === 'slack') secrets.push(it.url);
-      else if (it.kind === 'pagerduty') secrets.push(it.routingKey);
+      if (it.kind === 'webhook' || it.kind === 'slack') secrets.push(...urlSecrets(it.url));
+      else if (it.kind === 'pagerduty') secrets.push(it.routingKey, ...urlSecrets(it.url));
       else if (it.password !== undefined) secrets.push(it.password);
     }
+    // Longest first, so a URL is redacted whole before its parts.
+    secrets.sort((a, b) => b.length - a.length);
     out.push(Object.freeze({ name, integrations: Object.freeze(integrations), secrets }));
   });
   return Object.freeze(out);

@@ -1,5 +1,6 @@
 // Email over SMTP with nodemailer, loaded the first time an email is sent: the subject is
 // Alertmanager's `[FIRING:N] ...`, the body lists the alerts as text and as HTML.
+import { createRequire } from 'node:module';
 import type { WebhookAlert, WebhookMessage } from '../model';
 import type { ResolvedEmail } from './config';
 import type { Attempt } from './http';
@@ -65,11 +66,11 @@ interface Transport {
 
 type Nodemailer = { createTransport(options: Record<string, unknown>): Transport };
 
-let nodemailer: Promise<Nodemailer> | undefined;
+let nodemailer: Nodemailer | undefined;
 
-/** nodemailer, loaded once, on the first email. */
-function loadNodemailer(): Promise<Nodemailer> {
-  nodemailer ??= import('nodemailer').then((m) => (m as { default?: Nodemailer }).default ?? m);
+/** nodemailer, loaded once, on the first email (the package is CommonJS, as core loads prom-client). */
+function loadNodemailer(): Nodemailer {
+  nodemailer ??= createRequire(__filename)('nodemailer') as Nodemailer;
   return nodemailer;
 }
 
@@ -93,9 +94,16 @@ export async function sendEmail(
   signal: AbortSignal,
   timeoutMs: number,
 ): Promise<Attempt> {
+  let content: EmailContent;
+  try {
+    content = emailContent(m);
+  } catch (e) {
+    const reason = e instanceof Error ? e.name : 'error';
+    return { ok: false, retry: false, reason: `message cannot be rendered (${reason})` };
+  }
   let transport: Transport;
   try {
-    const mailer = await loadNodemailer();
+    const mailer = loadNodemailer();
     transport = mailer.createTransport({
       host: config.host,
       port: config.port,
@@ -119,7 +127,6 @@ export async function sendEmail(
       reason: `nodemailer unavailable (${typeof code === 'string' ? code : 'error'})`,
     };
   }
-  const content = emailContent(m);
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<Attempt>((resolve) => {
     onAbort = () => {

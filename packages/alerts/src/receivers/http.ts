@@ -71,11 +71,30 @@ export async function postJson(
   signal: AbortSignal,
   headers: Readonly<Record<string, string>> = {},
 ): Promise<Attempt> {
+  let target = url;
+  let auth: Record<string, string> = {};
+  if (url.includes('@')) {
+    // fetch() refuses URLs with credentials; Go's client, Alertmanager's, sends them as Basic auth.
+    const u = new URL(url);
+    if (u.username !== '' || u.password !== '') {
+      const user = decodeURIComponent(u.username);
+      const pass = decodeURIComponent(u.password);
+      auth = { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` };
+      u.username = '';
+      u.password = '';
+      target = u.toString();
+    }
+  }
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await fetch(target, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'vigil-alerts', ...headers },
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'vigil-alerts',
+        ...auth,
+        ...headers,
+      },
       body,
       signal,
       redirect: 'error',

@@ -39,6 +39,7 @@ export interface NotifierMetrics {
   readonly queueLength: FastGauge;
 }
 
+/** The notifier's instruments on `registry` (unregistered ones when there is none). */
 export function notifierMetrics(registry: RegistryLike | false | undefined): NotifierMetrics {
   return {
     notifications: instrument(
@@ -82,6 +83,7 @@ export interface AlertmanagerMetrics {
   readonly latency: FastHistogram;
 }
 
+/** The Alertmanager client's instruments on `registry` (unregistered ones when there is none). */
 export function alertmanagerMetrics(
   registry: RegistryLike | false | undefined,
 ): AlertmanagerMetrics {

@@ -55,6 +55,26 @@ const QUEUE_KNOWN = optionNames<NotifierQueueOptions>({
 type Send = (signal: AbortSignal) => Promise<Attempt>;
 
 /**
+ * A POST of the JSON `build()` returns, built at the first attempt and kept for the next ones: most
+ * notifications queued for a receiver that is down are dropped or replaced before they are sent, so
+ * deliver() does not pay for their bodies.
+ */
+function lazyPost(url: string, build: () => unknown): Send {
+  let body: string | undefined;
+  return async (signal) => {
+    if (body === undefined) {
+      try {
+        body = JSON.stringify(build());
+      } catch (e) {
+        const reason = e instanceof Error ? e.name : 'error';
+        return { ok: false, retry: false, reason: `message cannot be rendered (${reason})` };
+      }
+    }
+    return postJson(url, body, signal);
+  };
+}
+
+/**
  * What an integration does with a delivery, decided when it is queued: the send of its payload, or
  * undefined when it has nothing to send (resolved alerts without send_resolved, an acknowledgement
  * the integration has no notion of).
@@ -62,24 +82,17 @@ type Send = (signal: AbortSignal) => Promise<Attempt>;
 function prepare(it: ResolvedIntegration, d: Delivery, timeoutMs: number): Send | undefined {
   if (d.kind === 'acknowledge') {
     if (it.kind !== 'pagerduty') return undefined;
-    const body = JSON.stringify(pagerDutyEvent(d, d.message, it));
-    return (signal) => postJson(it.url, body, signal);
+    return lazyPost(it.url, () => pagerDutyEvent(d, d.message, it));
   }
   const m: WebhookMessage | undefined = it.sendResolved ? d.message : withoutResolved(d.message);
   if (m === undefined) return undefined;
   switch (it.kind) {
-    case 'webhook': {
-      const body = JSON.stringify(webhookPayload(m, it));
-      return (signal) => postJson(it.url, body, signal);
-    }
-    case 'slack': {
-      const body = JSON.stringify(slackPayload(m, it));
-      return (signal) => postJson(it.url, body, signal);
-    }
-    case 'pagerduty': {
-      const body = JSON.stringify(pagerDutyEvent(d, m, it));
-      return (signal) => postJson(it.url, body, signal);
-    }
+    case 'webhook':
+      return lazyPost(it.url, () => webhookPayload(m, it));
+    case 'slack':
+      return lazyPost(it.url, () => slackPayload(m, it));
+    case 'pagerduty':
+      return lazyPost(it.url, () => pagerDutyEvent(d, m, it));
     case 'email':
       return (signal) => sendEmail(it, m, signal, timeoutMs);
   }
@@ -187,6 +200,8 @@ export function createNotifier(options: NotifierOptions): Notifier {
     readonly #pending: Job[] = [];
     readonly #waiting = new Map<string, Job>();
     readonly #inFlight = new Set<string>();
+    /** Backoff waits of jobs in flight, by job key: a newer job of the key ends the wait. */
+    readonly #sleeps = new Map<string, () => void>();
     #active = 0;
     #backingOff = 0;
     readonly #length;
@@ -240,6 +255,8 @@ export function createNotifier(options: NotifierOptions): Notifier {
       }
       this.#pending.push(job);
       this.#waiting.set(job.key, job);
+      // The same notification waiting for its next attempt is now out of date: stop waiting for it.
+      this.#sleeps.get(job.key)?.();
     }
 
     #pump(): void {
@@ -308,9 +325,14 @@ export function createNotifier(options: NotifierOptions): Notifier {
         }
         this.#backingOff++;
         this.#gauge();
-        const woke = await sleeper.sleep(backoffMs(attempt, result.retryAfterMs));
+        const sleep = sleeper.start(backoffMs(attempt, result.retryAfterMs));
+        this.#sleeps.set(job.key, sleep.cancel);
+        const woke = await sleep.woke;
+        this.#sleeps.delete(job.key);
         this.#backingOff--;
+        this.#gauge();
         if (!woke || closed) {
+          // Closed, or a newer notification of the group replaces this one.
           this.#count(job.kind, 'failure');
           return;
         }

@@ -114,7 +114,10 @@ export interface NotifierOptions {
 
 /** Delivers notifications to receivers in the background. */
 export interface Notifier {
-  /** Queues `d` for its receiver's integrations. Never blocks, never throws. */
+  /**
+   * Queues `d` for its receiver's integrations. Never blocks, never throws. The message is read when
+   * it is sent, later: do not change it afterwards.
+   */
   deliver(d: Delivery): void;
   /** Resolves when every queued notification was delivered or given up on. */
   flush(): Promise<void>;

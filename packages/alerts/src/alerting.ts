@@ -204,6 +204,11 @@ export function createAlerting(options: AlertingOptions): Alerting {
     notify(alerts: readonly PostableAlert[]) {
       dispatcher.post(alerts);
       client?.send(alerts);
+      // Resolved alerts leave the engine after 15 minutes: record them now, whether or not anyone
+      // reads the API before then.
+      if (alerts.some((a) => a.endsAt !== undefined && Date.parse(a.endsAt) <= clock.now())) {
+        current();
+      }
     },
   });
 

@@ -78,4 +78,30 @@ describe('createAlerting()', () => {
     for (let day = 0; day < 8; day++) await f.step(24 * 3600_000);
     expect(f.alerting.stats().resolvedLast7Days).toBe(0);
   });
+
+  it('should count an alert resolved while nobody read the API', async () => {
+    const f = fixture();
+    f.depth.set(7);
+    await f.step(15_000);
+    f.depth.set(0);
+    await f.step(15_000);
+    // Past the engine's and the dispatcher's 15 minutes of resolved alerts.
+    for (let i = 0; i < 8; i++) await f.step(5 * 60_000);
+    expect(names(f.alerting, { status: 'resolved' })).toEqual(['QueueBusy:resolved']);
+    expect(f.alerting.stats().resolvedLast7Days).toBe(1);
+  });
+
+  it('should hand over to Alertmanager when ALERTMANAGER_URL is set, notifying nothing itself', () => {
+    const saved = process.env.ALERTMANAGER_URL;
+    process.env.ALERTMANAGER_URL = 'http://127.0.0.1:9';
+    try {
+      const f = fixture();
+      expect(f.alerting.mode).toBe('alertmanager');
+      expect(f.alerting.stats().receivers).toBe(1);
+    } finally {
+      if (saved === undefined) delete process.env.ALERTMANAGER_URL;
+      else process.env.ALERTMANAGER_URL = saved;
+    }
+    expect(fixture().alerting.mode).toBe('local');
+  });
 });

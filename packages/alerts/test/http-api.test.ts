@@ -23,6 +23,8 @@ interface Harness {
   /** The fingerprint of the firing alert (QueueBusy). */
   firing: string;
   events: Parameters<AlertsAuditSink['record']>[0][];
+  /** The app's request log lines. */
+  lines: string[];
   request(
     method: string,
     path: string,
@@ -55,6 +57,7 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
     // The app's own registry: the API's requests must not show in its request metrics.
     const registry = new Registry();
     const events: Harness['events'] = [];
+    const lines: string[] = [];
     const api = alertsApi(service, {
       audit: { record: (e) => events.push(e) },
       ...(settings.token === undefined ? {} : { token: settings.token }),
@@ -63,6 +66,7 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
       framework.app({
         api,
         registry,
+        log: { write: (line: string) => lines.push(line) },
         bodyParser: settings.bodyParser,
         ...(settings.limit === undefined ? {} : { limit: settings.limit }),
       }),
@@ -74,6 +78,7 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
       registry,
       firing,
       events,
+      lines,
       async request(method, path, init = {}) {
         const r = await send(server.port, {
           method,
@@ -369,7 +374,7 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
     expect(r.status).toBe(200);
   });
 
-  it('should never be rate-limited nor counted in the request metrics', async () => {
+  it('should never be rate-limited, counted in the request metrics or logged', async () => {
     const h = await harness({ limit: 1 });
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) statuses.push((await h.request('GET', '/alerts')).status);
@@ -382,6 +387,11 @@ describe.each(FRAMEWORKS)('alerts API on $name', (framework) => {
     expect(routes.every((r) => !r.startsWith('/alerts'))).toBe(true);
     const total = (counted?.values ?? []).reduce((n, v) => n + v.value, 0);
     expect(total).toBe(2);
+    const logged = h.lines.map((l) =>
+      String((JSON.parse(l) as { req?: { url?: string } }).req?.url),
+    );
+    expect(logged.filter((u) => u.startsWith('/api/ping'))).toHaveLength(2);
+    expect(logged.filter((u) => u.startsWith('/alerts'))).toEqual([]);
   });
 });
 

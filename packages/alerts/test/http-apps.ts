@@ -5,6 +5,7 @@ import express from 'express';
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import type { Registry } from 'prom-client';
+import { expressRequestLogger, koaRequestLogger } from '@vigil/logging';
 import { expressMetrics, koaMetrics } from '@vigil/metrics';
 import { expressRateLimit, koaRateLimit } from '@vigil/rate-limit';
 import { express4, Koa2 } from '@vigil/test-utils';
@@ -17,6 +18,8 @@ export interface AppSettings {
   bodyParser?: boolean;
   /** Requests per minute the rate limit allows every client. Default 2. */
   limit?: number;
+  /** Where the request log lines go. */
+  log: { write(line: string): unknown };
 }
 
 export interface Framework {
@@ -26,6 +29,7 @@ export interface Framework {
 
 function expressApp(factory: typeof express, s: AppSettings): RequestListener {
   const app = factory();
+  app.use(expressRequestLogger({ destination: s.log }));
   app.use(expressMetrics({ registry: s.registry }));
   app.use(
     expressRateLimit({
@@ -47,6 +51,7 @@ function expressApp(factory: typeof express, s: AppSettings): RequestListener {
 function koaApp(Factory: typeof Koa, s: AppSettings): RequestListener {
   const app = new Factory();
   app.on('error', () => {});
+  app.use(koaRequestLogger({ destination: s.log }));
   app.use(koaMetrics({ registry: s.registry }));
   app.use(
     koaRateLimit({

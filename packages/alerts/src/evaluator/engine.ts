@@ -39,6 +39,8 @@ type Internal =
   | { readonly type: 'scalar'; readonly value: number }
   | { readonly type: 'string'; readonly value: string };
 
+// The operators whose result drops the metric name (shouldDropMetricName): atan2 is not one of them
+// in Prometheus 2.42.
 const ARITHMETIC = new Set(['+', '-', '*', '/', '%', '^']);
 const COMPARISON = new Set(['==', '!=', '>', '<', '>=', '<=']);
 

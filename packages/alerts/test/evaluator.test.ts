@@ -210,6 +210,41 @@ describe('evaluate: *_over_time', () => {
   });
 });
 
+describe('evaluate: subqueries', () => {
+  const s = store([
+    [
+      { __name__: 'x' },
+      [
+        [0, 1],
+        [60, 5],
+        [120, 3],
+      ],
+    ],
+  ]);
+
+  it('should evaluate the inner expression at multiples of the step inside the range', () => {
+    // [30s, 150s]: steps 60s and 120s.
+    expect(vec(s, 'count_over_time(x[2m:1m])', 150)).toEqual({ '': 2 });
+    // [0s, 120s]: steps 0s, 60s and 120s (both ends included).
+    expect(vec(s, 'count_over_time(x[2m:1m])', 120)).toEqual({ '': 3 });
+    expect(vec(s, 'max_over_time(x[2m:1m])', 150)).toEqual({ '': 5 });
+    expect(vec(s, 'last_over_time(x[2m:1m] offset 1m)', 150)).toEqual({ '__name__=x': 5 });
+  });
+
+  it('should use the default step, 1m unless subqueryStepMs says otherwise', () => {
+    expect(vec(s, 'count_over_time(x[2m:])', 120)).toEqual({ '': 3 });
+    const c = compileExpr('count_over_time(x[2m:])', { subqueryStepMs: 30_000 });
+    expect(evaluate(c, 120 * S, s)).toEqual({
+      type: 'vector',
+      samples: [{ labels: {}, value: 5 }],
+    });
+  });
+
+  it('should add the subquery range and offset to how far back the expression reads', () => {
+    expect(compileExpr('max_over_time(rate(x[5m])[1h:1m] offset 10m)').lookbackMs).toBe(4_500_000);
+  });
+});
+
 describe('evaluate: histogram_quantile', () => {
   const h = (le: string, v: number, extra: LabelSet = {}): [LabelSet, [number, number][]] => [
     { __name__: 'h_bucket', le, ...extra },
@@ -460,7 +495,7 @@ describe('compileExpr', () => {
   });
 
   it.each([
-    ['rate(x[5m:1m])', /subquery/],
+    ['x[5m:1m]', /range vector as the result/],
     ['x @ 100', /@ modifier/],
     ['histogram_count(x)', /function histogram_count\(\)/],
     ['limitk(1, x)', undefined],

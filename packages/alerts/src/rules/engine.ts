@@ -144,11 +144,14 @@ export interface EngineMode {
   readonly scrape: boolean;
   /** Keep every sample (the runner queries any time after the evaluations). */
   readonly retainAll: boolean;
-  /** Write ALERTS/ALERTS_FOR_STATE once restored (Prometheus) or never (promtool 2.42's test manager). */
-  readonly alertSeries: boolean;
+  /**
+   * When ALERTS/ALERTS_FOR_STATE are written: `restored`, from a group's second evaluation, once its
+   * `for` state is restored (a Prometheus server); `always`, from the first (promtool 2.42's tests).
+   */
+  readonly alertSeries: 'restored' | 'always';
 }
 
-const SERVICE_MODE: EngineMode = { scrape: true, retainAll: false, alertSeries: true };
+const SERVICE_MODE: EngineMode = { scrape: true, retainAll: false, alertSeries: 'restored' };
 
 interface RuleBase {
   readonly group: GroupState;
@@ -619,7 +622,7 @@ export class Engine implements RuleEngine {
         const firedAt = rule.restoredFiredAt.get(a.fingerprint);
         if (firedAt !== undefined) a.firedAt = firedAt;
       }
-      if (!this.#mode.alertSeries || !rule.group.restored) continue;
+      if (this.#mode.alertSeries === 'restored' && !rule.group.restored) continue;
       const alerts = sortedLabels({ ...a.labels, __name__: 'ALERTS', alertstate: a.state });
       const forState = sortedLabels({ ...a.labels, __name__: 'ALERTS_FOR_STATE' });
       this.storage.append(alerts, ts, 1);

@@ -231,7 +231,7 @@ function runGroup(
         : {}),
     },
     1,
-    { scrape: false, retainAll: true, alertSeries: false },
+    { scrape: false, retainAll: true, alertSeries: 'always' },
   );
   const storage = engine.storage;
   // Every input sample, in time order, appended as evaluation reaches its time.

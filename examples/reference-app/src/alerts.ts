@@ -7,7 +7,9 @@
 // hits /api/fail sees the error-rate alert fire within about a minute; the SLOs keep their windows.
 import {
   type AlertsOptions,
+  alertmanagerObject,
   businessFailureAlert,
+  defineAlerts,
   defineSlo,
   errorRatioAlert,
   eventLoopLagAlert,
@@ -85,3 +87,32 @@ export function gatewayAlerts(demo = process.env.VIGIL_ALERTS_DEMO === '1'): Ale
 
 /** What `vigil-alerts generate` reads. */
 export const rules = gatewayAlerts();
+
+/** Seconds between evaluations of the in-process engine: 5 in the demo, as Prometheus's 15 otherwise. */
+export function gatewayEvaluationInterval(demo = process.env.VIGIL_ALERTS_DEMO === '1'): string {
+  return demo ? '5s' : '15s';
+}
+
+/**
+ * The gateway's `alertmanager.yml`, for the in-process dispatcher (and the same file for a real
+ * Alertmanager): the generated routes by severity (critical pages, warning tickets) and inhibit
+ * rules, grouped by alert name. The demo waits 5 s before a group's first notification, not 30 s.
+ * Receivers have no configs here: give them webhook, Slack, PagerDuty or email configs in yours.
+ */
+export function gatewayAlertmanagerConfig(
+  demo = process.env.VIGIL_ALERTS_DEMO === '1',
+): Record<string, unknown> {
+  const generated = alertmanagerObject(defineAlerts(gatewayAlerts(demo)));
+  return {
+    route: {
+      receiver: 'default',
+      group_by: ['alertname'],
+      group_wait: demo ? '5s' : '30s',
+      group_interval: demo ? '30s' : '5m',
+      repeat_interval: '4h',
+      routes: generated.route.routes,
+    },
+    inhibit_rules: generated.inhibit_rules,
+    receivers: [{ name: 'default' }, { name: 'page' }, { name: 'ticket' }, { name: 'info' }],
+  };
+}

@@ -2,6 +2,7 @@
 // calls the catalog for video metadata. The routes live in routes/.
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { Registry } from 'prom-client';
+import type { Alerting } from '@vigil/alerts';
 import type { AuditLogger } from '@vigil/audit';
 import { markOperational } from '@vigil/core';
 import {
@@ -37,6 +38,8 @@ export interface GatewayOptions {
   rateLimit: ExpressRateLimit;
   /** The business-metric catalogue, on `registry`. */
   business: BusinessMetrics;
+  /** The in-process alerting whose API is served under /alerts. Default: none. */
+  alerting?: Alerting;
 }
 
 export function createGatewayApp(options: GatewayOptions): Express {
@@ -54,8 +57,11 @@ export function createGatewayApp(options: GatewayOptions): Express {
     '/metrics/summary',
     expressMetricsSummaryHandler({ registry, sections: { business: () => business.totals() } }),
   );
+  // The alerts API (GET /alerts, acknowledge, silence, ...): an operational endpoint, so neither
+  // counted, logged nor limited. It reads its own bodies, so it sits outside the /api JSON parser.
+  if (options.alerting) app.use(options.alerting.api.express());
   // After tracing, logging and metrics, so a limited request still has an id, a log line and a
-  // metric; operational endpoints (/metrics, /health, /_vigil) are never limited.
+  // metric; operational endpoints (/metrics, /health, /_vigil, /alerts) are never limited.
   app.use(rateLimit);
   if (traces) {
     // Recent traces from the in-process buffer: the list, and one trace's spans.

@@ -1,12 +1,19 @@
 // Starts the reference app: gateway on `port`, catalog on `catalogPort` (default port + 1).
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { type Alerting, createAlerting } from '@vigil/alerts';
 import { type AuditLogger, type AuditLoggerOptions, createAuditLogger } from '@vigil/audit';
 import type { Tracing } from '@vigil/tracing';
 import { createCatalogApp, createCatalogRegistry } from './catalog';
 import { createGatewayApp, createGatewayRegistry } from './gateway';
 import { type RateLimitSettings, createGatewayRateLimit, rateLimitSettingsFromEnv } from './limits';
 import { createBusinessMetrics } from './business';
+import {
+  GATEWAY_JOB,
+  gatewayAlertmanagerConfig,
+  gatewayAlerts,
+  gatewayEvaluationInterval,
+} from './alerts';
 
 export { createCatalogApp, createCatalogRegistry, createGatewayApp, createGatewayRegistry };
 export { VIDEO_FORMATS, MAX_SLOW_MS, DEMO_USER } from './gateway';
@@ -32,6 +39,10 @@ export interface ReferenceAppOptions {
   auditDestination?: AuditLoggerOptions['destination'];
   /** Rate-limit settings; unset fields come from the environment (see rateLimitSettingsFromEnv()). */
   rateLimit?: Partial<RateLimitSettings>;
+  /** The demo variant of the alerts (short windows, 5 s evaluations). Default: VIGIL_ALERTS_DEMO=1. */
+  alertsDemo?: boolean;
+  /** Hand alerts to this Alertmanager. Default: `ALERTMANAGER_URL`, else Vigil notifies itself. */
+  alertmanagerUrl?: string;
 }
 
 export interface ReferenceApp {
@@ -39,6 +50,8 @@ export interface ReferenceApp {
   catalogUrl: string;
   /** The gateway's audit trail (its recent() tail, its chain head). */
   audit: AuditLogger;
+  /** The gateway's alerting: its rules evaluated in the process, served at /alerts. */
+  alerting: Alerting;
   close(): Promise<void>;
 }
 
@@ -92,8 +105,22 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
     gatewayRegistry,
     auditLogger,
   );
+  const demo = options.alertsDemo ?? process.env.VIGIL_ALERTS_DEMO === '1';
+  // The part-1 rules, evaluated over the gateway's own registry as Prometheus would scrape it (job
+  // `gateway`); with ALERTMANAGER_URL the alerts are handed to Alertmanager, which notifies.
+  const alerting = createAlerting({
+    rules: gatewayAlerts(demo),
+    service: 'gateway',
+    registry: gatewayRegistry,
+    job: GATEWAY_JOB,
+    interval: gatewayEvaluationInterval(demo),
+    alertmanager: gatewayAlertmanagerConfig(demo),
+    ...(options.alertmanagerUrl === undefined ? {} : { alertmanagerUrl: options.alertmanagerUrl }),
+    audit: auditLogger,
+  });
   const gateway = await listen(
     createGatewayApp({
+      alerting,
       registry: gatewayRegistry,
       auditLogger,
       rateLimit,
@@ -107,11 +134,14 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
     host,
   );
   const gatewayUrl = `http://${host}:${(gateway.address() as AddressInfo).port}`;
+  alerting.start();
   return {
     gatewayUrl,
     catalogUrl,
     audit: auditLogger,
+    alerting,
     async close() {
+      await alerting.stop();
       await Promise.all([close(gateway), close(catalog)]);
       await rateLimit.close();
       await auditLogger.close();

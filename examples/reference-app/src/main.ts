@@ -14,6 +14,9 @@ async function main(): Promise<void> {
   console.log(`catalog  ${app.catalogUrl}`);
   console.log(`metrics  ${app.gatewayUrl}/metrics  and  ${app.catalogUrl}/metrics`);
   console.log(`traces   ${app.gatewayUrl}/_vigil/traces`);
+  console.log(
+    `alerts   ${app.gatewayUrl}/alerts   (${app.alerting.mode === 'alertmanager' ? 'handed to ALERTMANAGER_URL' : 'evaluated and routed in the process'})`,
+  );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

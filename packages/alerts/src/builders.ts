@@ -3,6 +3,7 @@ import {
   DEFAULT_SECONDS_BUCKETS,
   LABEL_NAME_PATTERN,
   METRIC_NAME_PATTERN,
+  booleanOption,
   bucketsOption,
   optionError,
   readOptions,
@@ -47,6 +48,8 @@ import type {
   PromtoolInputSeries,
   PromtoolTestGroup,
   RateLimitAlertOptions,
+  AlertingRuleData,
+  RecordingRuleData,
   RecordingRuleDefinition,
   RecordingRuleOptions,
   TargetDownAlertOptions,
@@ -911,7 +914,9 @@ export function promqlAlert(options: PromqlAlertOptions): AlertDefinition {
     ...COMMON_KEYS,
     'expr',
     'tests',
+    'prometheusOnly',
   ]);
+  const prometheusOnly = booleanOption(context(factory), 'prometheusOnly', o.prometheusOnly, false);
   const name = nameOption(factory, 'name', o.name, '');
   if (name === '')
     throw optionError(
@@ -960,7 +965,7 @@ export function promqlAlert(options: PromqlAlertOptions): AlertDefinition {
     checkRuleExpression(expr, ctx.prometheusVersion, `alert "${name}"`, ctx.promqlFeatures);
     const rule = alertingRule(ctx, common, expr);
     return {
-      alerts: [rule],
+      alerts: [prometheusOnly ? markPrometheusOnly(rule) : rule],
       records: [],
       tests: [...tests],
       untested: tests.length === 0 ? [name] : [],
@@ -975,7 +980,9 @@ export function recordingRule(options: RecordingRuleOptions): RecordingRuleDefin
     'record',
     'expr',
     'labels',
+    'prometheusOnly',
   ]);
+  const prometheusOnly = booleanOption(context(factory), 'prometheusOnly', o.prometheusOnly, false);
   if (typeof o.record !== 'string' || !METRIC_NAME_PATTERN.test(o.record)) {
     throw optionError(
       context(factory),
@@ -998,11 +1005,20 @@ export function recordingRule(options: RecordingRuleOptions): RecordingRuleDefin
       `recording rule "${record}"`,
       ctx.promqlFeatures,
     );
+    const data = { record, expr, ...(Object.keys(labels).length ? { labels } : {}) };
     return {
       alerts: [],
-      records: [{ record, expr, ...(Object.keys(labels).length ? { labels } : {}) }],
+      records: [prometheusOnly ? markPrometheusOnly(data) : data],
       tests: [],
       untested: [],
     };
   });
+}
+
+/**
+ * Flags rule data as left to Prometheus. The flag is non-enumerable so that the emitters, which write
+ * the data as it is, never write it.
+ */
+function markPrometheusOnly<T extends RecordingRuleData | AlertingRuleData>(rule: T): T {
+  return Object.defineProperty({ ...rule }, 'prometheusOnly', { value: true, enumerable: false });
 }

@@ -41,9 +41,34 @@ export type {
   PromQLFeature,
   PromQLType,
 } from './promql/types';
+export { ALERT_STATUSES, DEFAULT_MAX_BODY_BYTES, alertsApi } from './http';
+export {
+  MAX_RESOLVED,
+  RESOLVED_RETENTION_MS as RESOLVED_ALERTS_RETENTION_MS,
+  createAlerting,
+} from './alerting';
+export type { Alerting, AlertingOptions, AlertmanagerConfigObject } from './alerting';
+export type { AlertsApi, AlertsApiOptions, AlertsAuditSink, KoaApiContext } from './http';
+export { ManualClock, ZERO_TIME, fingerprint, systemClock } from './model';
+export type {
+  Acknowledgement,
+  AlertStats,
+  AlertStatus,
+  AlertView,
+  AlertsService,
+  Clock,
+  ClockTimer,
+  Delivery,
+  LabelSet,
+  PostableAlert,
+  RuleView,
+  SilenceView,
+  WebhookAlert,
+  WebhookMessage,
+} from './model';
 export { createDispatcher } from './dispatch/dispatcher';
 export { parseMatchers as parseAlertmanagerMatchers } from './dispatch/matchers';
-export type { Matcher, MatchType } from './dispatch/matchers';
+export type { Matcher as AlertmanagerMatcher, MatchType } from './dispatch/matchers';
 export type {
   AlertmanagerConfigInput,
   RouteInput,
@@ -60,3 +85,53 @@ export type {
   MaintenanceWindowOptions,
   SilenceInput,
 } from './dispatch/types';
+export {
+  compileExpr,
+  unsupportedReason,
+  evaluate,
+  matchesAll,
+  MemoryStorage,
+  DEFAULT_LOOKBACK_DELTA_MS,
+  DEFAULT_SUBQUERY_STEP_MS,
+} from './evaluator/index';
+export type {
+  CompiledExpr,
+  CompileOptions,
+  InstantSample,
+  Matcher,
+  Queryable,
+  SeriesView,
+  Value,
+} from './evaluator/index';
+export { createNotifier, NOTIFIER_DEFAULTS } from './receivers/notifier';
+export {
+  createAlertmanagerClient,
+  ALERTMANAGER_BATCH_SIZE,
+  ALERTMANAGER_DEFAULTS,
+} from './receivers/alertmanager';
+export { PAGERDUTY_EVENTS_URL } from './receivers/config';
+export type {
+  SecretValue,
+  WebhookConfig,
+  SlackConfig,
+  PagerDutyConfig,
+  EmailConfig,
+  ReceiverConfig,
+  NotifierQueueOptions,
+  NotifierOptions,
+  Notifier,
+  AlertmanagerClientOptions,
+  AlertmanagerClient,
+} from './receivers/types';
+export {
+  createRuleEngine,
+  RESEND_DELAY_MS,
+  OUTAGE_TOLERANCE_MS,
+  FOR_GRACE_PERIOD_MS,
+  SLICE_BUDGET_MS,
+} from './rules/engine';
+export type { RuleEngine, RuleEngineOptions, EngineAlert } from './rules/engine';
+export { RESOLVED_RETENTION_MS } from './rules/alerting';
+export { RULE_ENGINE_METRICS } from './rules/metrics';
+export { runPromtoolTests } from './rules/promtool';
+export type { PromtoolRun, PromtoolVerdict } from './rules/promtool';

@@ -2,6 +2,7 @@
 import {
   METRIC_NAME_PATTERN,
   LABEL_NAME_PATTERN,
+  VigilError,
   codedError,
   optionError,
   readOptions,
@@ -13,6 +14,7 @@ import { exactMatchers } from './selectors';
 import { buildSlo } from './slo';
 import { formatVersion, requireFeature, versionOption } from './versions';
 import { PROMQL_FEATURES } from './promql/catalogue';
+import { unsupportedReason } from './evaluator';
 import type {
   AlertRuleSet,
   AlertingRuleData,
@@ -155,6 +157,7 @@ export function defineAlerts(options: AlertsOptions): AlertRuleSet {
     inhibitRules.push(...built.inhibitRules);
   }
   checkDuplicates(groups);
+  checkEvaluable(groups);
   return Object.freeze({
     name,
     prometheusVersion: formatVersion(version),
@@ -163,7 +166,30 @@ export function defineAlerts(options: AlertsOptions): AlertRuleSet {
     tests,
     slowTests,
     untested,
+    ...(Object.keys(selectorLabels).length === 0 ? {} : { selector: selectorLabels }),
   });
+}
+
+/**
+ * Every rule not marked prometheusOnly must be one the embedded evaluator evaluates: found at
+ * definition, not when the engine starts in production.
+ */
+function checkEvaluable(groups: readonly RuleGroupData[]): void {
+  for (const g of groups) {
+    for (const r of g.rules) {
+      if (r.prometheusOnly === true) continue;
+      const reason = unsupportedReason(r.expr);
+      if (reason === undefined) continue;
+      const what = 'alert' in r ? `alert "${r.alert}"` : `recording rule "${r.record}"`;
+      // The evaluator's own coded error, naming the rule.
+      const code =
+        /^(ERR_VIGIL_[A-Z_]+): /.exec(reason)?.[1] ?? ALERTS_ERROR_CODES.PROMQL_NOT_EVALUATED;
+      throw new VigilError(
+        code,
+        `defineAlerts(): ${what} cannot be evaluated by the embedded evaluator (the PromQL of Prometheus 2.42): ${reason.replace(/^ERR_VIGIL_[A-Z_]+: /, '')} Mark the rule \`prometheusOnly: true\` to leave it to Prometheus.`,
+      );
+    }
+  }
 }
 
 function listOption(

@@ -150,6 +150,11 @@ export interface PromqlAlertOptions extends Omit<AlertOptions, 'name'> {
   expr: string;
   /** promtool test groups that prove the rule (written into the test file as they are). */
   tests?: readonly PromtoolTestGroup[];
+  /**
+   * Leave the rule to Prometheus: the embedded evaluator skips it, and defineAlerts() does not check
+   * that the evaluator supports its expression. Rule files are written the same. Default: false.
+   */
+  prometheusOnly?: boolean;
 }
 
 export interface RecordingRuleOptions {
@@ -157,6 +162,8 @@ export interface RecordingRuleOptions {
   record: string;
   expr: string;
   labels?: Readonly<Record<string, string>>;
+  /** Leave the rule to Prometheus (see PromqlAlertOptions.prometheusOnly). Default: false. */
+  prometheusOnly?: boolean;
 }
 
 /** What the builders return: a definition resolved when the rule set is defined. */
@@ -264,6 +271,8 @@ export interface RecordingRuleData {
   readonly record: string;
   readonly expr: string;
   readonly labels?: Readonly<Record<string, string>>;
+  /** Left to Prometheus: a non-enumerable flag the emitters never write. */
+  readonly prometheusOnly?: boolean;
 }
 
 /** An alerting rule as written to a rule file. */
@@ -274,6 +283,8 @@ export interface AlertingRuleData {
   readonly keep_firing_for?: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
+  /** Left to Prometheus: a non-enumerable flag the emitters never write. */
+  readonly prometheusOnly?: boolean;
 }
 
 export type RuleData = RecordingRuleData | AlertingRuleData;
@@ -304,4 +315,6 @@ export interface AlertRuleSet {
   readonly slowTests: readonly PromtoolTestGroup[];
   /** Alerts without a generated or given test (raw alerts without `tests`). */
   readonly untested: readonly string[];
+  /** The `selector` option (the embedded evaluator's default `job`); absent when empty. */
+  readonly selector?: Readonly<Record<string, string>>;
 }

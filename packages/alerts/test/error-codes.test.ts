@@ -1,8 +1,12 @@
 // Every coded error of the rules, SLOs and emitters, pinned by code and message.
 import { describe, expect, it } from 'vitest';
+import { Counter, Registry } from 'prom-client';
 import {
   ALERTS_ERROR_CODES,
+  alertsApi,
+  createAlerting,
   createDispatcher,
+  createNotifier,
   defineAlerts,
   defineSlo,
   errorRatioAlert,
@@ -10,6 +14,9 @@ import {
   promqlAlert,
   recordingRule,
   targetDownAlert,
+  compileExpr,
+  createRuleEngine,
+  runPromtoolTests,
 } from '@vigil/alerts';
 import { ruleSetOf } from '../src/cli';
 
@@ -107,6 +114,25 @@ const cases: [string, () => unknown, RegExp][] = [
     /recording rule "x:y:z": the expression is a matrix, and a rule records or alerts on an instant vector or a scalar only/,
   ],
   [
+    C.API_INVALID_SERVICE,
+    () => alertsApi({ service: 'x', alerts: () => [] } as never),
+    /alertsApi\(\): option "service" must be an AlertsService .*; missing stats, rules, silences, acknowledge, silence, expireSilence, received .*Pass what createAlerting\(\) returns/,
+  ],
+  [
+    C.ALERTING_INVALID_CONFIG,
+    () => createAlerting({ rules: { alerts: [targetDownAlert()] }, alertmanager: 'route: [' }),
+    /createAlerting\(\): option "alertmanager" must be an alertmanager.yml object or its YAML text \(.*\), received 'route: \['\. Check the file with `amtool check-config/,
+  ],
+  [
+    C.ALERTING_INVALID_URL,
+    () =>
+      createAlerting({
+        rules: { alerts: [targetDownAlert()] },
+        alertmanagerUrl: 'alertmanager:9093',
+      }),
+    /createAlerting\(\): option "alertmanagerUrl" must be Alertmanager's base URL, http:\/\/ or https:\/\/, .*received 'alertmanager:9093'/,
+  ],
+  [
     C.PROMQL_SYNTAX,
     () => defineAlerts({ alerts: [promqlAlert({ name: 'Broken', expr: 'sum(rate(x[5m])' })] }),
     /^ERR_VIGIL_ALERTS_PROMQL_SYNTAX: alert "Broken": /,
@@ -171,6 +197,87 @@ const cases: [string, () => unknown, RegExp][] = [
         comment: 'all',
       }),
     /addSilence\(\): option "matchers" must be matchers of which at least one does not match the empty string/,
+  ],
+  // --- embedded evaluator ---
+  [
+    C.PROMQL_NOT_EVALUATED,
+    () => compileExpr('sum(x @ 1700000000)'),
+    /the embedded evaluator does not compute the @ modifier, in "sum\(x @ 1700000000\)".*mark the rule prometheusOnly/,
+  ],
+  // --- receivers and the Alertmanager hand-over ---
+  [
+    C.RECEIVER_INVALID_CONFIG,
+    () =>
+      createNotifier({
+        receivers: [
+          { name: 'a', slack_configs: [{ api_url: 'https://x', chanel: '#a' } as never] },
+        ],
+      }),
+    /receivers\[0\]\.slack_configs\[0\]\.chanel must be one of the supported fields \(api_url, .*Check the spelling/,
+  ],
+  [
+    C.RECEIVER_DUPLICATE_NAME,
+    () => createNotifier({ receivers: [{ name: 'team' }, { name: 'team' }], registry: false }),
+    /receivers\[1\]\.name "team" is the name of an earlier receiver\. Give each receiver its own name\./,
+  ],
+  [
+    C.RECEIVER_MISSING_SECRET,
+    () =>
+      createNotifier({
+        receivers: [{ name: 'a', slack_configs: [{ api_url: { env: 'VIGIL_UNSET_SLACK_URL' } }] }],
+        registry: false,
+      }),
+    /api_url reads the environment variable VIGIL_UNSET_SLACK_URL, which is not set or empty\. Set VIGIL_UNSET_SLACK_URL/,
+  ],
+  [
+    C.RECEIVER_INVALID_URL,
+    () =>
+      createNotifier({
+        receivers: [{ name: 'a', webhook_configs: [{ url: 'hooks.example.com/t0ken' }] }],
+        registry: false,
+      }),
+    /webhook_configs\[0\]\.url must be an absolute http:\/\/ or https:\/\/ URL, received a value that is not a URL\./,
+  ],
+  [
+    C.METRIC_CONFLICT,
+    () => {
+      const registry = new Registry();
+      new Counter({ name: 'alerts_notifications_total', help: 'mine', registers: [registry] });
+      return createNotifier({ receivers: [], registry });
+    },
+    /The registry already holds another metric named "alerts_notifications_total"\. Remove it/,
+  ],
+  // --- end of receivers and the Alertmanager hand-over ---
+  // --- rules engine ---
+  [
+    C.PROMQL_NOT_EVALUATED,
+    () =>
+      defineAlerts({
+        alerts: [promqlAlert({ name: 'Sub', expr: 'max_over_time(rate(x[5m])[1h:1m]) > 1' })],
+      }),
+    /^ERR_VIGIL_ALERTS_PROMQL_NOT_EVALUATED: defineAlerts\(\): alert "Sub" cannot be evaluated by the embedded evaluator .*subquery.*Mark the rule `prometheusOnly: true`/,
+  ],
+  [
+    C.INVALID_REGISTRY,
+    () => createRuleEngine({ rules: defineAlerts({}), registry: {} as never }),
+    /createRuleEngine\(\): option "registry" must be a prom-client Registry, received \{\}/,
+  ],
+  [
+    C.RULES_UNSUPPORTED_TEMPLATE,
+    () =>
+      createRuleEngine({
+        rules: defineAlerts({
+          alerts: [promqlAlert({ name: 'Q', expr: 'up == 0', summary: '{{ query "up" }}' })],
+        }),
+        registry: new Registry(),
+      }),
+    /createRuleEngine\(\): the annotation "summary" template of alert "Q" \(group "vigil-alerts"\) cannot be expanded in the process: "query" is not supported.*or mark the rule prometheusOnly/,
+  ],
+  [
+    C.RULES_INVALID_TEST_FILE,
+    () =>
+      runPromtoolTests([], 'tests:\n  - input_series:\n      - series: "x{"\n        values: 1\n'),
+    /runPromtoolTests\(\): "x\{" is not a series description.*promtool unit-test file/,
   ],
 ];
 

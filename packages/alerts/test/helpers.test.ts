@@ -49,7 +49,8 @@ describe('versions', () => {
 
   it('should pass the server feature flags to the PromQL check of raw rules', () => {
     const alert = (): ReturnType<typeof promqlAlert> =>
-      promqlAlert({ name: 'Lim', expr: 'limitk(2, up) > 0' });
+      // Prometheus-only: the embedded evaluator computes PromQL of Prometheus 2.42.
+      promqlAlert({ name: 'Lim', expr: 'limitk(2, up) > 0', prometheusOnly: true });
     expect(() => defineAlerts({ prometheusVersion: '3.5', alerts: [alert()] })).toThrow(
       /PROMQL_UNSUPPORTED/,
     );

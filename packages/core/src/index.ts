@@ -49,6 +49,17 @@ export {
   markOperational,
   isOperational,
 } from './operational';
+export {
+  MIN_TOKEN_LENGTH,
+  admitOperational,
+  digestToken,
+  hasBearerToken,
+  operationalResponder,
+  pathOfUrl,
+  resolveEndpointAccess,
+  sendOperational,
+} from './operational-access';
+export type { EndpointAccess, EndpointBody, OperationalResponder } from './operational-access';
 export type {
   ExpressErrorMiddleware,
   ExpressMiddleware,

@@ -1,0 +1,144 @@
+// Who may call an operational endpoint and with which methods: the bearer token (kept as a digest,
+// compared in constant time), 401 and 405 answers, and the response of an endpoint that only reads.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type OptionContext, optionError } from './errors';
+import { markOperational } from './operational';
+
+/** Who may call an operational endpoint, and on which path it answers. */
+export interface EndpointAccess {
+  /** Digest of the bearer token required, if any: only a digest is kept, compared in constant time. */
+  tokenDigest: Buffer | undefined;
+  /** Answer only this path and pass other requests on; undefined answers every request. */
+  path: string | undefined;
+}
+
+/** The shortest token accepted. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Validates the `token` option of an operational endpoint (else the `envVar` variable, such as
+ * VIGIL_METRICS_TOKEN; an empty variable means unset) and its `path` option.
+ * @throws VigilError `<codePrefix>_INVALID_OPTION` for a token shorter than 16 characters or a path
+ * that does not start with `/`.
+ */
+export function resolveEndpointAccess(
+  ctx: OptionContext,
+  o: { token?: unknown; path?: unknown },
+  envVar: string,
+): EndpointAccess {
+  // An empty variable (common in compose files) means unset; an empty `token` option is an error.
+  const token = o.token ?? (process.env[envVar] || undefined);
+  if (token !== undefined && (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH)) {
+    throw optionError(
+      ctx,
+      'INVALID_OPTION',
+      'token',
+      `a string of at least ${MIN_TOKEN_LENGTH} characters`,
+      o.token === undefined ? `(${envVar})` : token,
+      'Use a long random secret, e.g. `openssl rand -hex 24`.',
+    );
+  }
+  const path = o.path;
+  if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) {
+    throw optionError(ctx, 'INVALID_OPTION', 'path', 'a path starting with "/"', path);
+  }
+  return { tokenDigest: token === undefined ? undefined : digestToken(token), path };
+}
+
+/** The SHA-256 digest a token is kept and compared as. */
+export function digestToken(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/** True when the request carries `Authorization: Bearer <token>` whose digest is `expected`. */
+export function hasBearerToken(req: IncomingMessage, expected: Buffer): boolean {
+  const header = req.headers.authorization;
+  if (typeof header !== 'string' || !/^bearer /i.test(header)) return false;
+  // Digests have one length, so timingSafeEqual never throws and the token's length does not leak.
+  return timingSafeEqual(digestToken(header.slice(7).trim()), expected);
+}
+
+/**
+ * The gate of an operational endpoint: marks the request operational (no metrics, log line or rate
+ * limit), then answers 401 with `WWW-Authenticate: Bearer` without the token, or 405 with `Allow` to a
+ * method outside `methods`. Returns true when the request may go on, false when it was answered.
+ */
+export function admitOperational(
+  req: IncomingMessage,
+  res: ServerResponse,
+  access: Pick<EndpointAccess, 'tokenDigest'>,
+  methods: readonly string[],
+): boolean {
+  markOperational(req);
+  if (access.tokenDigest !== undefined && !hasBearerToken(req, access.tokenDigest)) {
+    res.statusCode = 401;
+    res.setHeader('WWW-Authenticate', 'Bearer');
+    res.setHeader('Cache-Control', 'no-store');
+    res.end();
+    return false;
+  }
+  if (!methods.includes(req.method ?? '')) {
+    res.statusCode = 405;
+    res.setHeader('Allow', methods.join(', '));
+    res.setHeader('Cache-Control', 'no-store');
+    res.end();
+    return false;
+  }
+  return true;
+}
+
+/** A body an operational endpoint answers with. */
+export interface EndpointBody {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** Writes an operational endpoint's body: never cached; HEAD gets the headers of a 200 only. */
+export function sendOperational(
+  req: IncomingMessage,
+  res: ServerResponse,
+  { status, contentType, body }: EndpointBody,
+): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(req.method === 'HEAD' && status === 200 ? undefined : body);
+}
+
+/** An operational endpoint that answers requests it matches. */
+export interface OperationalResponder {
+  /** True when the request is for this endpoint (always, unless a `path` was configured). */
+  matches(req: IncomingMessage): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+/** The path of a request target, without its query. */
+export function pathOfUrl(url: string | undefined): string {
+  if (url === undefined) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/**
+ * A read-only operational endpoint (scrape, summary): the gate with GET and HEAD, then `produce`'s
+ * body, not cached.
+ */
+export function operationalResponder(
+  access: EndpointAccess,
+  produce: (req: IncomingMessage) => Promise<EndpointBody>,
+): OperationalResponder {
+  return {
+    matches(req) {
+      return access.path === undefined || pathOfUrl(req.url) === access.path;
+    },
+    async handle(req, res) {
+      if (!admitOperational(req, res, access, READ_METHODS)) return;
+      sendOperational(req, res, await produce(req));
+    },
+  };
+}
+
+const READ_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD']);

@@ -48,6 +48,7 @@ export {
   matchesAll,
   MemoryStorage,
   DEFAULT_LOOKBACK_DELTA_MS,
+  DEFAULT_SUBQUERY_STEP_MS,
 } from './evaluator/index';
 export type {
   CompiledExpr,

@@ -115,8 +115,8 @@ const cases: [string, () => unknown, RegExp][] = [
   // --- embedded evaluator ---
   [
     C.PROMQL_NOT_EVALUATED,
-    () => compileExpr('max_over_time(rate(x[5m])[1h:1m])'),
-    /the embedded evaluator does not compute a subquery, in "max_over_time\(rate\(x\[5m\]\)\[1h:1m\]\)".*mark the rule prometheusOnly/,
+    () => compileExpr('sum(x @ 1700000000)'),
+    /the embedded evaluator does not compute the @ modifier, in "sum\(x @ 1700000000\)".*mark the rule prometheusOnly/,
   ],
   // --- rules engine ---
   [

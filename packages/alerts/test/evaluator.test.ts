@@ -210,6 +210,41 @@ describe('evaluate: *_over_time', () => {
   });
 });
 
+describe('evaluate: subqueries', () => {
+  const s = store([
+    [
+      { __name__: 'x' },
+      [
+        [0, 1],
+        [60, 5],
+        [120, 3],
+      ],
+    ],
+  ]);
+
+  it('should evaluate the inner expression at multiples of the step inside the range', () => {
+    // [30s, 150s]: steps 60s and 120s.
+    expect(vec(s, 'count_over_time(x[2m:1m])', 150)).toEqual({ '': 2 });
+    // [0s, 120s]: steps 0s, 60s and 120s (both ends included).
+    expect(vec(s, 'count_over_time(x[2m:1m])', 120)).toEqual({ '': 3 });
+    expect(vec(s, 'max_over_time(x[2m:1m])', 150)).toEqual({ '': 5 });
+    expect(vec(s, 'last_over_time(x[2m:1m] offset 1m)', 150)).toEqual({ '__name__=x': 5 });
+  });
+
+  it('should use the default step, 1m unless subqueryStepMs says otherwise', () => {
+    expect(vec(s, 'count_over_time(x[2m:])', 120)).toEqual({ '': 3 });
+    const c = compileExpr('count_over_time(x[2m:])', { subqueryStepMs: 30_000 });
+    expect(evaluate(c, 120 * S, s)).toEqual({
+      type: 'vector',
+      samples: [{ labels: {}, value: 5 }],
+    });
+  });
+
+  it('should add the subquery range and offset to how far back the expression reads', () => {
+    expect(compileExpr('max_over_time(rate(x[5m])[1h:1m] offset 10m)').lookbackMs).toBe(4_500_000);
+  });
+});
+
 describe('evaluate: histogram_quantile', () => {
   const h = (le: string, v: number, extra: LabelSet = {}): [LabelSet, [number, number][]] => [
     { __name__: 'h_bucket', le, ...extra },
@@ -412,6 +447,40 @@ describe('evaluate: functions', () => {
   });
 });
 
+describe('evaluate: value formatting and templates as Go writes them', () => {
+  const s = store([
+    [{ __name__: 'v', k: 'big' }, [[0, 1e21]]],
+    [{ __name__: 'v', k: 'small' }, [[0, 1e-7]]],
+    [{ __name__: 'v', k: 'neg' }, [[0, -2.5]]],
+    [{ __name__: 'v', k: 'inf' }, [[0, Infinity]]],
+    [{ __name__: 'v', k: 'nan' }, [[0, NaN]]],
+  ]);
+
+  it('should label count_values with strconv.FormatFloat(v, f, -1, 64)', () => {
+    expect(Object.keys(vec(s, 'count_values("x", v)', 1)).sort()).toEqual([
+      'x=+Inf',
+      'x=-2.5',
+      'x=0.0000001',
+      'x=1000000000000000000000',
+      'x=NaN',
+    ]);
+  });
+
+  it.each([
+    ['$1', 'big'],
+    ['${1}x', 'bigx'],
+    ['$1x', ''],
+    ['$$1', '$1'],
+    ['$name', 'big'],
+    ['a$', 'a$'],
+    ['$2', ''],
+  ])('should expand %s as Go regexp.Expand does', (template, want) => {
+    const out = vec(s, `label_replace(v{k="big"}, "t", "${template}", "k", "(?P<name>.*)")`, 1);
+    const key = Object.keys(out)[0] ?? '';
+    expect(/t=([^,]*)/.exec(key)?.[1] ?? '').toBe(want);
+  });
+});
+
 describe('compileExpr', () => {
   it('should list selectors and how far back the expression reads', () => {
     const c = compileExpr('sum(rate(a{x="1"}[5m] offset 1m)) / b');
@@ -426,9 +495,9 @@ describe('compileExpr', () => {
   });
 
   it.each([
-    ['rate(x[5m:1m])', /subquery/],
+    ['x[5m:1m]', /range vector as the result/],
     ['x @ 100', /@ modifier/],
-    ['holt_winters(x[5m], 0.5, 0.5)', /function holt_winters\(\)/],
+    ['histogram_count(x)', /function histogram_count\(\)/],
     ['limitk(1, x)', undefined],
     ['x[5m]', /range vector as the result/],
   ])('should refuse %s with a coded error', (expr, message) => {

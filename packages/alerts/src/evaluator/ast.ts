@@ -15,6 +15,15 @@ export interface MatrixNode {
   readonly selector: SelectorNode;
   readonly range: number;
 }
+/** A subquery, `expr[range:step] offset d`. */
+export interface SubqueryNode {
+  readonly kind: 'subquery';
+  readonly expr: Node;
+  readonly range: number;
+  /** ms; the default step when the expression gives none. */
+  readonly step: number;
+  offset: number;
+}
 /** A number literal. */
 export interface NumberNode {
   readonly kind: 'number';
@@ -71,6 +80,7 @@ export interface BinaryNode {
 export type Node =
   | SelectorNode
   | MatrixNode
+  | SubqueryNode
   | NumberNode
   | StringNode
   | UnaryNode

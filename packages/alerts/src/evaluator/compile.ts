@@ -22,6 +22,9 @@ import type { CompiledExpr, CompileOptions, Matcher } from './types';
 /** Prometheus's default `--query.lookback-delta`. */
 export const DEFAULT_LOOKBACK_DELTA_MS = 300_000;
 
+/** Prometheus's default `evaluation_interval`, the step of subqueries written without one. */
+export const DEFAULT_SUBQUERY_STEP_MS = 60_000;
+
 /** Functions whose argument is a range vector. */
 export const MATRIX_FUNCTIONS = new Set([
   'rate',
@@ -44,6 +47,7 @@ export const MATRIX_FUNCTIONS = new Set([
   'absent_over_time',
   'deriv',
   'predict_linear',
+  'holt_winters',
 ]);
 
 /** Functions of instant vectors and scalars the evaluator computes. */
@@ -160,6 +164,7 @@ class Builder {
   constructor(
     private readonly src: string,
     private readonly lookbackDeltaMs: number,
+    private readonly subqueryStepMs: number,
   ) {}
 
   private text(node: SyntaxNode): string {
@@ -193,8 +198,13 @@ class Builder {
       case 'MatrixSelector':
       case 'OffsetExpr':
         return this.postfix(node, this.build(this.exprChild(node)));
-      case 'SubqueryExpr':
-        throw new NotEvaluated('a subquery');
+      case 'SubqueryExpr': {
+        const inner = this.build(this.exprChild(node));
+        const durations = children(node).filter((p) => p.name === 'DurationExpr');
+        const range = this.duration(durations[0]);
+        const step = durations[1] === undefined ? this.subqueryStepMs : this.duration(durations[1]);
+        return { kind: 'subquery', expr: inner, range, step, offset: 0 };
+      }
       case 'StepInvariantExpr':
         throw new NotEvaluated('the @ modifier');
       case 'BinaryExpr':
@@ -287,7 +297,11 @@ class Builder {
       return { kind: 'matrix', selector: base, range: ms };
     }
     const target =
-      base.kind === 'selector' ? base : base.kind === 'matrix' ? base.selector : undefined;
+      base.kind === 'selector' || base.kind === 'subquery'
+        ? base
+        : base.kind === 'matrix'
+          ? base.selector
+          : undefined;
     if (target === undefined) throw new NotEvaluated('an offset of a non-selector');
     target.offset = ms;
     return base;
@@ -399,28 +413,31 @@ class Builder {
     };
   }
 
-  /** The furthest back any selector reads. */
-  lookback(node: Node): void {
+  /** The furthest back any selector reads; `before` is what enclosing subqueries add. */
+  lookback(node: Node, before = 0): void {
     switch (node.kind) {
       case 'selector':
-        this.lookbackMs = Math.max(this.lookbackMs, node.offset + this.lookbackDeltaMs);
+        this.lookbackMs = Math.max(this.lookbackMs, before + node.offset + this.lookbackDeltaMs);
         return;
       case 'matrix':
-        this.lookbackMs = Math.max(this.lookbackMs, node.selector.offset + node.range);
+        this.lookbackMs = Math.max(this.lookbackMs, before + node.selector.offset + node.range);
+        return;
+      case 'subquery':
+        this.lookback(node.expr, before + node.offset + node.range);
         return;
       case 'unary':
-        this.lookback(node.expr);
+        this.lookback(node.expr, before);
         return;
       case 'call':
-        node.args.forEach((a) => this.lookback(a));
+        node.args.forEach((a) => this.lookback(a, before));
         return;
       case 'aggregate':
-        if (node.param !== undefined) this.lookback(node.param);
-        this.lookback(node.expr);
+        if (node.param !== undefined) this.lookback(node.param, before);
+        this.lookback(node.expr, before);
         return;
       case 'binary':
-        this.lookback(node.lhs);
-        this.lookback(node.rhs);
+        this.lookback(node.lhs, before);
+        this.lookback(node.rhs, before);
         return;
       default:
         return;
@@ -489,10 +506,24 @@ export function compile(text: string, options?: CompileOptions): Compiled {
       lookbackDeltaMs,
     );
   }
+  const subqueryStepMs = options?.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS;
+  if (
+    typeof subqueryStepMs !== 'number' ||
+    !Number.isSafeInteger(subqueryStepMs) ||
+    !(subqueryStepMs > 0)
+  ) {
+    throw optionError(
+      ctx,
+      'PROMQL_INVALID_OPTION',
+      'subqueryStepMs',
+      'a positive whole number of milliseconds',
+      subqueryStepMs,
+    );
+  }
   const { type } = checkPromQL(text);
   if (type === 'matrix') throw notEvaluated(text, 'a range vector as the result');
   try {
-    const builder = new Builder(text, lookbackDeltaMs);
+    const builder = new Builder(text, lookbackDeltaMs, subqueryStepMs);
     const root = builder.build(parseLezer(text).firstChild as SyntaxNode);
     builder.lookback(root);
     const compiled: Compiled = Object.freeze({

@@ -8,6 +8,7 @@ import type {
   MatrixNode,
   Node,
   SelectorNode,
+  SubqueryNode,
   VectorMatching,
 } from './ast';
 import { compile, type Compiled, treeOf } from './compile';
@@ -19,6 +20,7 @@ import {
   extrapolatedRate,
   formatGoFloat,
   goPow,
+  holtWinters,
   instantValue,
   linearRegression,
   parseGoFloat,
@@ -37,6 +39,8 @@ type Internal =
   | { readonly type: 'scalar'; readonly value: number }
   | { readonly type: 'string'; readonly value: string };
 
+// The operators whose result drops the metric name (shouldDropMetricName): atan2 is not one of them
+// in Prometheus 2.42.
 const ARITHMETIC = new Set(['+', '-', '*', '/', '%', '^']);
 const COMPARISON = new Set(['==', '!=', '>', '<', '>=', '<=']);
 
@@ -173,6 +177,10 @@ function heapDown(h: Sample[], i0: number, less: Less): boolean {
   return i > i0;
 }
 
+/** Go's %f: six decimals, NaN and infinities spelled as Go spells them. */
+const goFixed6 = (v: number): string =>
+  Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : v.toFixed(6);
+
 const at0 = (p: Points): number => p.timestamps[p.from] as number;
 
 /** Points reused from series to series, so that a range selection allocates nothing per series. */
@@ -237,6 +245,7 @@ class Evaluator {
       case 'selector':
         return { type: 'vector', samples: this.instant(node).samples };
       case 'matrix':
+      case 'subquery':
         throw new EvalError('a range vector cannot be the result of an instant evaluation');
       case 'unary': {
         const v = this.eval(node.expr);
@@ -297,7 +306,9 @@ class Evaluator {
   private call(node: CallNode): Internal {
     const { name, args } = node;
     const arg = args[0];
-    const matrixArg = args.find((a): a is MatrixNode => a.kind === 'matrix');
+    const matrixArg = args.find(
+      (a): a is MatrixNode | SubqueryNode => a.kind === 'matrix' || a.kind === 'subquery',
+    );
     if (matrixArg !== undefined) return this.matrixCall(node, matrixArg);
     switch (name) {
       case 'time':
@@ -440,20 +451,66 @@ class Evaluator {
     return { type: 'vector', samples };
   }
 
-  private matrixCall(node: CallNode, matrixArg: MatrixNode): Internal {
+  /**
+   * A subquery's series: the inner expression evaluated at every multiple of the step in
+   * [t - offset - range, t - offset], its samples gathered by label set.
+   */
+  private subquery(node: SubqueryNode): SeriesView[] {
+    const end = this.t - node.offset;
+    const from = end - node.range;
+    let start = node.step * Math.floor(from / node.step);
+    if (start < from) start += node.step;
+    const bySet = new Map<string, { labels: LabelSet; ts: number[]; vs: number[] }>();
+    for (let ts = start; ts <= end; ts += node.step) {
+      const inner = new Evaluator(this.storage, ts, this.lookbackDeltaMs).eval(node.expr);
+      if (inner.type !== 'vector') throw new EvalError('a subquery of a non-vector');
+      for (const s of inner.samples) {
+        const key = labelsKey(s.labels);
+        let series = bySet.get(key);
+        if (series === undefined) {
+          series = { labels: s.labels, ts: [], vs: [] };
+          bySet.set(key, series);
+        }
+        series.ts.push(ts);
+        series.vs.push(s.value);
+      }
+    }
+    return [...bySet.entries()].map(([key, s]) => ({
+      labels: s.labels,
+      key,
+      length: s.ts.length,
+      timestamps: Float64Array.from(s.ts),
+      values: Float64Array.from(s.vs),
+      stale: undefined,
+    }));
+  }
+
+  private matrixCall(node: CallNode, matrixArg: MatrixNode | SubqueryNode): Internal {
     const { name } = node;
+    let sf = NaN;
+    let tf = NaN;
+    if (name === 'holt_winters') {
+      sf = this.scalar(node.args[1] as Node);
+      tf = this.scalar(node.args[2] as Node);
+      // Prometheus checks the factors only when a series has samples in the range.
+    }
     const q =
       name === 'quantile_over_time'
         ? this.scalar(node.args[0] as Node)
         : name === 'predict_linear'
           ? this.scalar(node.args[1] as Node)
           : NaN;
-    const ref = this.t - matrixArg.selector.offset;
+    const selector = matrixArg.kind === 'matrix' ? matrixArg.selector : undefined;
+    const ref = this.t - (selector ?? (matrixArg as SubqueryNode)).offset;
     const start = ref - matrixArg.range;
     const samples: Sample[] = [];
     let found = false;
     const scratch: MutablePoints = { timestamps: EMPTY, values: EMPTY, from: 0, to: 0 };
-    for (const s of this.storage.select(matrixArg.selector.matchers, start, ref)) {
+    const series =
+      selector !== undefined
+        ? this.storage.select(selector.matchers, start, ref)
+        : this.subquery(matrixArg as SubqueryNode);
+    for (const s of series) {
       const from = lowerBound(s.timestamps, s.length, start);
       const to = upperBound(s.timestamps, s.length, ref);
       if (from >= to) continue;
@@ -461,6 +518,20 @@ class Evaluator {
       if (p.to <= p.from) continue;
       found = true;
       if (name === 'absent_over_time') break;
+      if (name === 'holt_winters') {
+        if (!(sf > 0 && sf < 1)) {
+          throw new EvalError(
+            `invalid smoothing factor. Expected: 0 < sf < 1, got: ${goFixed6(sf)}`,
+          );
+        }
+        if (!(tf > 0 && tf < 1)) {
+          throw new EvalError(`invalid trend factor. Expected: 0 < tf < 1, got: ${goFixed6(tf)}`);
+        }
+        const value = holtWinters(p, sf, tf);
+        if (value !== undefined)
+          samples.push({ labels: s.unnamed ?? dropMetricName(s.labels), value });
+        continue;
+      }
       const value = this.overTime(name, p, start, ref, matrixArg.range, q);
       if (value === undefined) continue;
       samples.push({
@@ -475,7 +546,7 @@ class Evaluator {
       };
     }
     // Series of one metric name stay distinct without it; other selections may collide.
-    if (!matrixArg.selector.matchers.some((m) => m.name === METRIC_NAME && m.type === '=')) {
+    if (!selector?.matchers.some((m) => m.name === METRIC_NAME && m.type === '=')) {
       checkUnique(samples);
     }
     return { type: 'vector', samples };

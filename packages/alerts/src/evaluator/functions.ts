@@ -107,6 +107,24 @@ export function linearRegression(p: Points, interceptTime: number): [number, num
   return [slope, intercept];
 }
 
+/** holt_winters(): double exponential smoothing, as Prometheus 2.42's funcHoltWinters. */
+export function holtWinters(p: Points, sf: number, tf: number): number | undefined {
+  const n = p.to - p.from;
+  if (n < 2) return undefined;
+  let s0 = 0;
+  let s1 = at(p.values, p.from);
+  let b = at(p.values, p.from + 1) - s1;
+  for (let i = 1; i < n; i++) {
+    const x = sf * at(p.values, p.from + i);
+    // calcTrendValue: the first trend is the initial difference.
+    if (i - 1 !== 0) b = tf * (s1 - s0) + (1 - tf) * b;
+    const y = (1 - sf) * (s1 + b);
+    s0 = s1;
+    s1 = x + y;
+  }
+  return s1;
+}
+
 /** irate() and idelta(): Prometheus's instantValue. */
 export function instantValue(p: Points, isRate: boolean): number | undefined {
   if (p.to - p.from < 2) return undefined;

@@ -1,5 +1,10 @@
 // The embedded PromQL evaluator: compile once, evaluate at any time over a sample store.
-export { compileExpr, unsupportedReason, DEFAULT_LOOKBACK_DELTA_MS } from './compile';
+export {
+  compileExpr,
+  unsupportedReason,
+  DEFAULT_LOOKBACK_DELTA_MS,
+  DEFAULT_SUBQUERY_STEP_MS,
+} from './compile';
 export { evaluate, formatLabels } from './engine';
 export { matchesAll, labelsKey, compareLabels } from './labels';
 export { MemoryStorage } from './storage';

@@ -27,6 +27,12 @@ export interface CompileOptions {
    * @default 300000 (5 minutes)
    */
   readonly lookbackDeltaMs?: number;
+  /**
+   * The step of a subquery written without one (`x[1h:]`), in milliseconds: Prometheus uses its
+   * global `evaluation_interval`.
+   * @default 60000 (1 minute, Prometheus's default)
+   */
+  readonly subqueryStepMs?: number;
 }
 
 /** One element of an instant vector. */

@@ -253,9 +253,9 @@ const cases: [string, () => unknown, RegExp][] = [
     C.PROMQL_NOT_EVALUATED,
     () =>
       defineAlerts({
-        alerts: [promqlAlert({ name: 'Sub', expr: 'max_over_time(rate(x[5m])[1h:1m]) > 1' })],
+        alerts: [promqlAlert({ name: 'At', expr: 'sum(x @ 1700000000) > 1' })],
       }),
-    /^ERR_VIGIL_ALERTS_PROMQL_NOT_EVALUATED: defineAlerts\(\): alert "Sub" cannot be evaluated by the embedded evaluator .*subquery.*Mark the rule `prometheusOnly: true`/,
+    /^ERR_VIGIL_ALERTS_PROMQL_NOT_EVALUATED: defineAlerts\(\): alert "At" cannot be evaluated by the embedded evaluator .*@ modifier.*Mark the rule `prometheusOnly: true`/,
   ],
   [
     C.INVALID_REGISTRY,

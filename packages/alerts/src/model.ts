@@ -93,7 +93,7 @@ export function fingerprint(labels: LabelSet): string {
   return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** Orders strings by their UTF-8 bytes, as Go's `sort.Strings` does. */
 export function compareBytes(a: string, b: string): number {

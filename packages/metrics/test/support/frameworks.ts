@@ -132,7 +132,8 @@ function expressApp(factory: typeof express, settings: AppSettings): TestApp {
   const api: ExpressRouter = factory.Router();
   api.use('/users', users);
   api.post('/echo', factory.json({ type: () => true }), (req, res) => {
-    res.json({ received: req.body as unknown });
+    const received: unknown = req.body;
+    res.json({ received });
   });
   app.use('/api', api);
 

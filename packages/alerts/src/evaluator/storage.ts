@@ -103,6 +103,8 @@ class StoredSeries implements SeriesView {
 interface NameIndex {
   series: StoredSeries[];
   sorted: boolean;
+  /** Bumped when a series of the name is created or dropped. */
+  version: number;
 }
 
 /**
@@ -113,9 +115,15 @@ interface NameIndex {
 export class MemoryStorage implements Queryable {
   readonly #byKey = new Map<string, StoredSeries>();
   readonly #byName = new Map<string, NameIndex>();
-  // Selections by matcher set, valid while no series is created or dropped: rules read the same
-  // selectors every cycle, and which series match does not change as samples are appended.
-  readonly #selections = new Map<string, { version: number; series: StoredSeries[] }>();
+  // Selections by matcher set, valid while no series of the selected name (of any name, for a
+  // selector without a `__name__="..."` matcher) is created or dropped: rules read the same selectors
+  // every cycle, and which series match does not change as samples, staleness markers included, are
+  // appended.
+  readonly #selections = new Map<
+    string,
+    { index: NameIndex | undefined; version: number; series: StoredSeries[] }
+  >();
+  /** Bumped when any series is created or dropped. */
   #version = 0;
 
   #series(labels: LabelSet): StoredSeries {
@@ -130,11 +138,12 @@ export class MemoryStorage implements Queryable {
       const name = frozen[METRIC_NAME] ?? '';
       let index = this.#byName.get(name);
       if (index === undefined) {
-        index = { series: [], sorted: true };
+        index = { series: [], sorted: true, version: 0 };
         this.#byName.set(name, index);
       }
       index.series.push(s);
       index.sorted = false;
+      index.version++;
       this.#version++;
     }
     return s;
@@ -160,6 +169,7 @@ export class MemoryStorage implements Queryable {
         const name = s.labels[METRIC_NAME] ?? '';
         const index = this.#byName.get(name);
         if (index !== undefined) {
+          index.version++;
           index.series = index.series.filter((x) => x !== s);
           if (index.series.length === 0) this.#byName.delete(name);
         }
@@ -173,24 +183,27 @@ export class MemoryStorage implements Queryable {
    */
   select(matchers: readonly Matcher[], _minT: number, _maxT: number): readonly SeriesView[] {
     const key = matcherKey(matchers);
-    const cached = this.#selections.get(key);
-    if (cached !== undefined && cached.version === this.#version) return cached.series;
     const name = matchers.find((m) => m.name === METRIC_NAME && m.type === '=');
+    // A selection of one name depends on that name's series only (an absent name: on any creation).
+    const index = name === undefined ? undefined : this.#byName.get(name.value);
+    const version = name !== undefined && index !== undefined ? index.version : this.#version;
+    const cached = this.#selections.get(key);
+    if (cached !== undefined && cached.index === index && cached.version === version) {
+      return cached.series;
+    }
     const indexes =
-      name !== undefined
-        ? [this.#byName.get(name.value)].filter((x): x is NameIndex => x !== undefined)
-        : [...this.#byName.values()];
+      name !== undefined ? (index === undefined ? [] : [index]) : [...this.#byName.values()];
     const out: StoredSeries[] = [];
-    for (const index of indexes) {
-      if (!index.sorted) {
-        index.series.sort((a, b) => compareLabels(a.labels, b.labels));
-        index.sorted = true;
+    for (const x of indexes) {
+      if (!x.sorted) {
+        x.series.sort((a, b) => compareLabels(a.labels, b.labels));
+        x.sorted = true;
       }
-      for (const s of index.series) if (matchesAll(matchers, s.labels)) out.push(s);
+      for (const s of x.series) if (matchesAll(matchers, s.labels)) out.push(s);
     }
     if (indexes.length > 1) out.sort((a, b) => compareLabels(a.labels, b.labels));
     if (this.#selections.size >= MAX_SELECTIONS) this.#selections.clear();
-    this.#selections.set(key, { version: this.#version, series: out });
+    this.#selections.set(key, { index, version, series: out });
     return out;
   }
 

@@ -169,6 +169,20 @@ interface RuleBase {
 interface RecordingRule extends RuleBase {
   readonly kind: 'record';
   readonly data: RecordingRuleData;
+  /**
+   * The written series of a result sample, by the sample's label-set object: the evaluator hands the
+   * same objects out at every evaluation, and the rule's labels do not change.
+   */
+  readonly outputs: WeakMap<LabelSet, { readonly labels: LabelSet; readonly key: string }>;
+}
+
+/** The ALERTS and ALERTS_FOR_STATE series of an alert, for its last state. */
+interface AlertSeries {
+  readonly state: ActiveAlert['state'];
+  readonly alerts: LabelSet;
+  readonly alertsKey: string;
+  readonly forState: LabelSet;
+  readonly forStateKey: string;
 }
 
 interface AlertingRule extends RuleBase {
@@ -178,6 +192,8 @@ interface AlertingRule extends RuleBase {
   readonly active: Map<string, ActiveAlert>;
   /** firedAt of alerts restored from the state file, applied when they fire again. */
   readonly restoredFiredAt: Map<string, number>;
+  /** The series written for each alert, kept so that steady evaluations build no label sets. */
+  readonly series: WeakMap<ActiveAlert, AlertSeries>;
 }
 
 type Rule = RecordingRule | AlertingRule;
@@ -281,6 +297,8 @@ export class Engine implements RuleEngine {
   readonly #reporter: ReturnType<typeof createProblemReporter>;
   readonly #selectors: { matchers: CompiledExpr['selectors'][number]; retentionMs: number }[] = [];
   readonly #retention = new Map<string, number>();
+  /** Retention by label-set object: stored series hand the same object to every trim. */
+  #retentionByObject = new WeakMap<LabelSet, number>();
   readonly #lookbackMs: number;
   #queue: Promise<void> = Promise.resolve();
   #started = false;
@@ -431,9 +449,10 @@ export class Engine implements RuleEngine {
           },
           active: new Map(),
           restoredFiredAt: new Map(),
+          series: new WeakMap(),
         });
       } else {
-        group.rules.push({ ...base, kind: 'record', data: r });
+        group.rules.push({ ...base, kind: 'record', data: r, outputs: new WeakMap() });
       }
     }
     return group;
@@ -523,7 +542,10 @@ export class Engine implements RuleEngine {
     if (!this.#mode.retainAll && ts - this.#lastTrim >= TRIM_INTERVAL_MS) {
       this.#lastTrim = ts;
       this.storage.trim(ts, (labels) => this.#retentionOf(labels));
-      if (this.#retention.size > 100_000) this.#retention.clear();
+      if (this.#retention.size > 100_000) {
+        this.#retention.clear();
+        this.#retentionByObject = new WeakMap();
+      }
     }
     this.#metrics.observeGroup(g.name, slicer.end() / 1000, ts);
     this.#metrics.storage(this.storage.seriesCount, this.storage.sampleCount, this.storage.bytes);
@@ -587,17 +609,22 @@ export class Engine implements RuleEngine {
     const samples = this.#query(rule, ts);
     const out = new Map<string, { labels: LabelSet; value: number }>();
     for (const s of samples) {
-      const lb: Record<string, string> = { ...s.labels, __name__: rule.data.record };
-      for (const [k, v] of Object.entries(rule.data.labels ?? {})) {
-        if (v === '') delete lb[k];
-        else lb[k] = v;
+      let output = rule.outputs.get(s.labels);
+      if (output === undefined) {
+        const lb: Record<string, string> = { ...s.labels, __name__: rule.data.record };
+        for (const [k, v] of Object.entries(rule.data.labels ?? {})) {
+          if (v === '') delete lb[k];
+          else lb[k] = v;
+        }
+        output = { labels: sortedLabels(lb), key: labelsKey(lb) };
+        rule.outputs.set(s.labels, output);
       }
-      const key = labelsKey(lb);
+      const key = output.key;
       if (out.has(key))
         throw new Error(
           'vector contains metrics with the same labelset after applying rule labels',
         );
-      out.set(key, { labels: sortedLabels(lb), value: s.value });
+      out.set(key, { labels: output.labels, value: s.value });
     }
     const written = new Map<string, LabelSet>();
     for (const [key, s] of out) {
@@ -623,12 +650,24 @@ export class Engine implements RuleEngine {
         if (firedAt !== undefined) a.firedAt = firedAt;
       }
       if (this.#mode.alertSeries === 'restored' && !rule.group.restored) continue;
-      const alerts = sortedLabels({ ...a.labels, __name__: 'ALERTS', alertstate: a.state });
-      const forState = sortedLabels({ ...a.labels, __name__: 'ALERTS_FOR_STATE' });
-      this.storage.append(alerts, ts, 1);
-      this.storage.append(forState, ts, Math.floor(a.activeAt / 1000));
-      written.set(labelsKey(alerts), alerts);
-      written.set(labelsKey(forState), forState);
+      let series = rule.series.get(a);
+      if (series === undefined || series.state !== a.state) {
+        const alerts = sortedLabels({ ...a.labels, __name__: 'ALERTS', alertstate: a.state });
+        const forState =
+          series?.forState ?? sortedLabels({ ...a.labels, __name__: 'ALERTS_FOR_STATE' });
+        series = {
+          state: a.state,
+          alerts,
+          alertsKey: labelsKey(alerts),
+          forState,
+          forStateKey: series?.forStateKey ?? labelsKey(forState),
+        };
+        rule.series.set(a, series);
+      }
+      this.storage.append(series.alerts, ts, 1);
+      this.storage.append(series.forState, ts, Math.floor(a.activeAt / 1000));
+      written.set(series.alertsKey, series.alerts);
+      written.set(series.forStateKey, series.forState);
     }
     rule.restoredFiredAt.clear();
     return written;
@@ -719,6 +758,8 @@ export class Engine implements RuleEngine {
 
   #retentionOf(labels: LabelSet): number {
     if (this.#mode.retainAll) return Infinity;
+    const known = this.#retentionByObject.get(labels);
+    if (known !== undefined) return known;
     const key = labelsKey(labels);
     let ms = this.#retention.get(key);
     if (ms === undefined) {
@@ -728,6 +769,7 @@ export class Engine implements RuleEngine {
         if (s.retentionMs > ms && matchesAll(s.matchers, labels)) ms = s.retentionMs;
       this.#retention.set(key, ms);
     }
+    this.#retentionByObject.set(labels, ms);
     return ms;
   }
 

@@ -2,6 +2,7 @@
 // would scrape the process (histogram and summary series, `job`/`instance`, `up`), keeping only series
 // a rule reads, with staleness markers for series that disappear.
 import type { LabelSet } from '../model';
+import { labelsKey } from './labels';
 
 /** A sample as prom-client's `getMetricsAsJSON()` gives it. */
 export interface RegistrySample {
@@ -34,10 +35,14 @@ interface Entry {
   seen: number;
   /** A sample was appended since the series last went stale. */
   live: boolean;
+  /** Forgotten by the source: lookups that still hold it must resolve the series again. */
+  dead: boolean;
 }
 
 /** Bound on remembered series, selected or not; beyond it the cache starts over. */
 const MAX_CACHED_SERIES = 200_000;
+/** Samples read between two offers to yield to the event loop. */
+const PAUSE_EVERY = 512;
 
 /**
  * Prometheus's text exposition carries numbers as prom-client prints them (`0.005`, `1`, `+Inf`) and
@@ -50,6 +55,108 @@ function labelText(value: string | number): string {
     return String(value);
   }
   return value;
+}
+
+type RawLabels = Readonly<Record<string, string | number | undefined>>;
+
+/** A prom-client counter or gauge as its internals hold it (prom-client 12 to 15). */
+interface PromScalar {
+  readonly name: string;
+  readonly type: 'counter' | 'gauge';
+  readonly hashMap: Readonly<
+    Record<string, { readonly value: unknown; readonly labels: RawLabels }>
+  >;
+  readonly collect?: unknown;
+}
+
+/** A prom-client histogram as its internals hold it (prom-client 12 to 15). */
+interface PromHistogram {
+  readonly name: string;
+  readonly type: 'histogram';
+  readonly upperBounds: readonly number[];
+  readonly hashMap: Readonly<
+    Record<
+      string,
+      {
+        readonly labels: RawLabels;
+        readonly bucketValues: Readonly<Record<string, number>>;
+        readonly sum: number;
+        readonly count: number;
+      }
+    >
+  >;
+  readonly collect?: unknown;
+}
+
+/** A series of a prom-client metric, by prom-client's hash: its entries and the labels they were built from. */
+interface HashedSeries {
+  raw: RawLabels;
+  /** No other label set has this hash: a new label object under it needs no comparison. */
+  readonly exact: boolean;
+  readonly names: readonly string[];
+  readonly values: readonly (string | number | undefined)[];
+  /** A scalar's one entry; a histogram's buckets in bound order, then +Inf, _sum, _count. */
+  readonly entries: readonly Entry[];
+}
+
+/** How one registered metric is read: from prom-client's internals, or through its get(). */
+interface MetricReader {
+  readonly kind: 'scalar' | 'histogram' | 'json';
+  name: string;
+  /** The histogram's bounds as property keys of bucketValues. */
+  boundKeys: readonly string[];
+  bounds: readonly number[];
+  readonly byHash: Map<string, HashedSeries>;
+  seen: number;
+}
+
+/** The prototype that defines `prop` on `obj`'s chain (undefined when `obj` itself has it). */
+function definingClass(obj: object, prop: string): { name: string; parent: string } | undefined {
+  let proto: unknown = Object.getPrototypeOf(obj);
+  if (Object.prototype.hasOwnProperty.call(obj, prop)) return undefined;
+  while (proto !== null && typeof proto === 'object') {
+    if (Object.prototype.hasOwnProperty.call(proto, prop)) {
+      const ctor = (proto as { constructor?: unknown }).constructor;
+      if (typeof ctor !== 'function' || ctor.prototype !== proto) return undefined;
+      const parent = Object.getPrototypeOf(ctor.prototype) as { constructor?: { name?: unknown } };
+      return {
+        name: ctor.name,
+        parent: typeof parent?.constructor?.name === 'string' ? parent.constructor.name : '',
+      };
+    }
+    proto = Object.getPrototypeOf(proto);
+  }
+  return undefined;
+}
+
+const isRecord = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object';
+
+/**
+ * How a registered metric can be read: prom-client's own Counter, Gauge and Histogram (get() not
+ * overridden) from their hashMap, without building getMetricsAsJSON()'s objects; anything else
+ * (summaries, Vigil's instruments, custom metrics) through its get().
+ */
+function readerKind(metric: unknown): MetricReader['kind'] {
+  if (!isRecord(metric) || typeof metric.name !== 'string' || !isRecord(metric.hashMap)) {
+    return 'json';
+  }
+  const owner = definingClass(metric, 'get');
+  if (owner === undefined || owner.parent !== 'Metric') return 'json';
+  if (
+    (owner.name === 'Counter' && metric.type === 'counter') ||
+    (owner.name === 'Gauge' && metric.type === 'gauge')
+  ) {
+    return 'scalar';
+  }
+  if (
+    owner.name === 'Histogram' &&
+    metric.type === 'histogram' &&
+    Array.isArray(metric.upperBounds) &&
+    metric.upperBounds.every((b) => typeof b === 'number')
+  ) {
+    return 'histogram';
+  }
+  return 'json';
 }
 
 /** Options of a registry source. */
@@ -73,13 +180,25 @@ export interface ScrapeStats {
 /** Reads the registry into a sink, one scrape at a time. */
 export class RegistrySource {
   readonly #options: RegistrySourceOptions;
+  /** Every remembered series, by the key of its scraped labels. */
   readonly #cache = new Map<string, Entry>();
   /** Entries by the sample's label object: prom-client hands counters' and gauges' out again. */
   #byObject = new WeakMap<object, Entry>();
+  /** Entries by the text of a sample's name and labels as get() gave them. */
+  readonly #byRaw = new Map<string, Entry>();
+  /** How each registered metric is read, and its series by prom-client's hash. */
+  readonly #readers = new Map<object, MetricReader>();
   /** Metric names no selector can match, and names some can. */
   readonly #names = new Map<string, boolean>();
   readonly #up: LabelSet;
   #epoch = 0;
+  /** The registry's default labels the remembered series were built with. */
+  #defaultsKey = '';
+  // The scrape in progress.
+  #t = 0;
+  #sink: SampleSink | undefined;
+  #seen = 0;
+  #kept = 0;
 
   constructor(options: RegistrySourceOptions) {
     this.#options = options;
@@ -96,63 +215,76 @@ export class RegistrySource {
    * may yield to the event loop so a large registry is read in slices.
    */
   async scrape(t: number, sink: SampleSink, pause?: () => Promise<void>): Promise<ScrapeStats> {
-    const metrics = await this.#options.registry.getMetricsAsJSON();
-    const epoch = ++this.#epoch;
-    if (this.#cache.size > MAX_CACHED_SERIES) {
-      this.#cache.clear();
-      this.#byObject = new WeakMap();
+    const registry = this.#options.registry as unknown as Record<string, unknown>;
+    const direct = isPromRegistry(registry);
+    // prom-client's getMetricsAsJSON(): every metric's get() (collect hooks run) before reading any.
+    let metrics: readonly unknown[];
+    let gets: unknown[] | undefined;
+    let defaults: RawLabels = {};
+    if (direct) {
+      metrics = (registry.getMetricsAsArray as () => unknown[]).call(registry);
+      defaults = registry._defaultLabels as RawLabels;
+      gets = await this.#collect(metrics);
+    } else {
+      metrics = await this.#options.registry.getMetricsAsJSON();
     }
+    const epoch = ++this.#epoch;
+    let defaultsKey = '';
+    for (const k in defaults) defaultsKey += `${k}\xfe${defaults[k] ?? ''}\xff`;
+    if (this.#cache.size > MAX_CACHED_SERIES) this.#forget(true);
+    // New default labels: series are looked up again (and those whose labels changed go stale).
+    else if (defaultsKey !== this.#defaultsKey) this.#forget(false);
+    this.#defaultsKey = defaultsKey;
+    this.#t = t;
+    this.#sink = sink;
+    this.#seen = 0;
+    this.#kept = 0;
     let samples = 0;
-    let kept = 0;
-    for (const metric of metrics) {
-      for (const v of metric.values) {
-        if (typeof v.value !== 'number') continue;
-        if (++samples % 512 === 0 && pause !== undefined) await pause();
-        const name = v.metricName ?? metric.name;
-        let wanted = this.#names.get(name);
-        if (wanted === undefined) {
-          wanted = this.#options.nameSelected(name);
-          this.#names.set(name, wanted);
-        }
-        if (!wanted) continue;
-        // Histogram and summary samples come with new label objects on every read: keyed by text.
-        const reused = v.metricName === undefined;
-        let entry = reused ? this.#byObject.get(v.labels) : undefined;
-        if (entry === undefined || entry.name !== name) {
-          let key = name;
-          for (const k in v.labels) key += `\xff${k}\xfe${v.labels[k] ?? ''}`;
-          entry = this.#cache.get(key);
-          if (entry === undefined) {
-            const labels = this.#targetLabels(name, v.labels);
-            entry = {
-              name,
-              labels,
-              keep: this.#options.selected(labels),
-              seen: epoch,
-              live: false,
-            };
-            this.#cache.set(key, entry);
-          }
-          if (reused) this.#byObject.set(v.labels, entry);
-        }
-        entry.seen = epoch;
-        if (!entry.keep) continue;
-        kept++;
-        entry.live = true;
-        sink.append(entry.labels, t, v.value);
+    let unpaused = 0;
+    for (let i = 0; i < metrics.length; i++) {
+      const metric = metrics[i];
+      const reader = direct ? this.#reader(metric as object, epoch) : undefined;
+      const name = reader === undefined ? '' : (metric as { name: string }).name;
+      if (reader?.kind === 'scalar' && !this.#wanted(name)) continue;
+      if (
+        reader?.kind === 'histogram' &&
+        !this.#wanted(`${name}_bucket`) &&
+        !this.#wanted(`${name}_sum`) &&
+        !this.#wanted(`${name}_count`)
+      ) {
+        continue;
+      }
+      let n: number;
+      if (reader?.kind === 'scalar') n = this.#readScalar(reader, metric as PromScalar, defaults);
+      else if (reader?.kind === 'histogram')
+        n = this.#readHistogram(reader, metric as PromHistogram, defaults);
+      else {
+        const json = (direct ? gets?.[i] : metric) as RegistryMetric | undefined;
+        n = json === undefined ? 0 : this.#readJson(json, direct ? defaults : {});
+      }
+      samples += n;
+      unpaused += n;
+      if (unpaused >= PAUSE_EVERY && pause !== undefined) {
+        unpaused = 0;
+        await pause();
       }
     }
     sink.append(this.#up, t, 1);
+    this.#sink = undefined;
     let staleMarked = 0;
-    for (const [key, entry] of this.#cache) {
-      if (entry.seen === epoch) continue;
-      if (entry.live) {
-        sink.appendStale(entry.labels, t);
-        staleMarked++;
+    if (this.#seen < this.#cache.size) {
+      for (const [key, entry] of this.#cache) {
+        if (entry.seen === epoch) continue;
+        if (entry.live) {
+          sink.appendStale(entry.labels, t);
+          staleMarked++;
+        }
+        entry.dead = true;
+        this.#cache.delete(key);
       }
-      this.#cache.delete(key);
+      this.#prune(epoch);
     }
-    return { samples, kept, staleMarked };
+    return { samples, kept: this.#kept, staleMarked };
   }
 
   /** Marks every live series stale (the engine stops, as Prometheus does when a target goes away). */
@@ -164,7 +296,219 @@ export class RegistrySource {
     sink.appendStale(this.#up, t);
   }
 
-  #targetLabels(name: string, raw: RegistrySample['labels']): LabelSet {
+  /** Runs collect hooks of metrics read directly, and get() of the others, as getMetricsAsJSON() does. */
+  async #collect(metrics: readonly unknown[]): Promise<unknown[]> {
+    const out: unknown[] = new Array(metrics.length);
+    let pending: Promise<unknown>[] | undefined;
+    for (let i = 0; i < metrics.length; i++) {
+      const metric = metrics[i] as Record<string, unknown>;
+      const reader = this.#reader(metric, this.#epoch);
+      let r: unknown;
+      if (reader.kind === 'json') r = (metric.get as () => unknown).call(metric);
+      else if (typeof metric.collect === 'function')
+        r = (metric.collect as () => unknown).call(metric);
+      if (r instanceof Promise) {
+        const at = i;
+        (pending ??= []).push(r.then((v) => void (out[at] = v)));
+      } else out[i] = r;
+    }
+    if (pending !== undefined) await Promise.all(pending);
+    return out;
+  }
+
+  /** Forgets how series are looked up, and with `all` the series (the cache is full). */
+  #forget(all: boolean): void {
+    if (all) {
+      for (const entry of this.#cache.values()) entry.dead = true;
+      this.#cache.clear();
+    }
+    this.#byRaw.clear();
+    this.#byObject = new WeakMap();
+    this.#readers.clear();
+  }
+
+  /** After series were forgotten: drops lookups that lead to them, and readers of metrics gone. */
+  #prune(epoch: number): void {
+    for (const [key, entry] of this.#byRaw) if (entry.dead) this.#byRaw.delete(key);
+    for (const [metric, reader] of this.#readers) {
+      if (reader.seen !== epoch && reader.seen !== epoch - 1) {
+        this.#readers.delete(metric);
+        continue;
+      }
+      for (const [hash, s] of reader.byHash)
+        if (s.entries[0]?.dead !== false) reader.byHash.delete(hash);
+    }
+  }
+
+  #reader(metric: object, epoch: number): MetricReader {
+    let reader = this.#readers.get(metric);
+    if (reader === undefined) {
+      reader = {
+        kind: readerKind(metric),
+        name: '',
+        bounds: [],
+        boundKeys: [],
+        byHash: new Map(),
+        seen: epoch,
+      };
+      this.#readers.set(metric, reader);
+    }
+    reader.seen = epoch;
+    return reader;
+  }
+
+  #wanted(name: string): boolean {
+    let wanted = this.#names.get(name);
+    if (wanted === undefined) {
+      wanted = this.#options.nameSelected(name);
+      this.#names.set(name, wanted);
+    }
+    return wanted;
+  }
+
+  /** One sample of a series. */
+  #visit(entry: Entry, v: number): void {
+    if (entry.seen !== this.#epoch) {
+      entry.seen = this.#epoch;
+      this.#seen++;
+    }
+    if (!entry.keep) return;
+    this.#kept++;
+    entry.live = true;
+    (this.#sink as SampleSink).append(entry.labels, this.#t, v);
+  }
+
+  /** The entry of a series named `name` with `raw` labels (defaults applied), created if new. */
+  #entry(name: string, raw: RawLabels): Entry {
+    const labels = this.#targetLabels(name, raw);
+    const key = labelsKey(labels);
+    let entry = this.#cache.get(key);
+    if (entry === undefined) {
+      entry = {
+        name,
+        labels,
+        keep: this.#options.selected(labels),
+        seen: 0,
+        live: false,
+        dead: false,
+      };
+      this.#cache.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** The series of prom-client hash `hash`, checked against the labels prom-client holds for it. */
+  #hashed(
+    reader: MetricReader,
+    name: string,
+    hash: string,
+    raw: RawLabels,
+    defaults: RawLabels,
+  ): HashedSeries {
+    let s = reader.byHash.get(hash);
+    if (s !== undefined && s.raw !== raw && (s.exact || sameLabels(s, raw))) s.raw = raw;
+    if (s === undefined || s.raw !== raw || (s.entries[0] as Entry).dead) {
+      const names: string[] = [];
+      const values: (string | number | undefined)[] = [];
+      for (const k in raw) {
+        names.push(k);
+        values.push(raw[k]);
+      }
+      const entries: Entry[] = [];
+      if (reader.kind === 'scalar') entries.push(this.#entry(name, withDefaults(raw, defaults)));
+      else {
+        for (const b of reader.bounds)
+          entries.push(this.#entry(`${name}_bucket`, withDefaults({ le: b, ...raw }, defaults)));
+        entries.push(this.#entry(`${name}_bucket`, withDefaults({ le: '+Inf', ...raw }, defaults)));
+        entries.push(this.#entry(`${name}_sum`, withDefaults(raw, defaults)));
+        entries.push(this.#entry(`${name}_count`, withDefaults(raw, defaults)));
+      }
+      s = { raw, exact: isExactHash(hash, raw), names, values, entries };
+      reader.byHash.set(hash, s);
+    }
+    return s;
+  }
+
+  #readScalar(reader: MetricReader, metric: PromScalar, defaults: RawLabels): number {
+    const name = metric.name;
+    if (reader.name !== name) {
+      reader.name = name;
+      reader.byHash.clear();
+    }
+    const hashMap = metric.hashMap;
+    let n = 0;
+    for (const hash in hashMap) {
+      const d = hashMap[hash];
+      if (d === undefined) continue;
+      const v = d.value;
+      if (typeof v !== 'number') continue;
+      n++;
+      const s = this.#hashed(reader, name, hash, d.labels ?? {}, defaults);
+      this.#visit(s.entries[0] as Entry, v);
+    }
+    return n;
+  }
+
+  #readHistogram(reader: MetricReader, metric: PromHistogram, defaults: RawLabels): number {
+    const name = metric.name;
+    const bounds = metric.upperBounds;
+    if (reader.name !== name || reader.bounds !== bounds) {
+      reader.name = name;
+      reader.bounds = bounds;
+      reader.boundKeys = bounds.map(String);
+      reader.byHash.clear();
+    }
+    const keys = reader.boundKeys;
+    const hashMap = metric.hashMap;
+    let n = 0;
+    for (const hash in hashMap) {
+      const d = hashMap[hash];
+      if (d === undefined) continue;
+      const s = this.#hashed(reader, name, hash, d.labels ?? {}, defaults);
+      const entries = s.entries;
+      const buckets = d.bucketValues;
+      let acc = 0;
+      for (let i = 0; i < keys.length; i++) {
+        acc += buckets[keys[i] as string] as number;
+        this.#visit(entries[i] as Entry, acc);
+      }
+      const count = d.count;
+      this.#visit(entries[keys.length] as Entry, count);
+      this.#visit(entries[keys.length + 1] as Entry, d.sum);
+      this.#visit(entries[keys.length + 2] as Entry, count);
+      n += keys.length + 3;
+    }
+    return n;
+  }
+
+  /** A metric as get() or getMetricsAsJSON() gives it. */
+  #readJson(metric: RegistryMetric, defaults: RawLabels): number {
+    let n = 0;
+    const values = metric.values ?? [];
+    for (const v of values) {
+      if (typeof v.value !== 'number') continue;
+      n++;
+      const name = v.metricName ?? metric.name;
+      if (!this.#wanted(name)) continue;
+      // Histogram and summary samples come with new label objects on every read: keyed by text.
+      const reused = v.metricName === undefined;
+      let entry = reused ? this.#byObject.get(v.labels) : undefined;
+      if (entry === undefined || entry.name !== name || entry.dead) {
+        let key = name;
+        for (const k in v.labels) key += `\xff${k}\xfe${v.labels[k] ?? ''}`;
+        entry = this.#byRaw.get(key);
+        if (entry === undefined || entry.dead) {
+          entry = this.#entry(name, withDefaults(v.labels, defaults));
+          this.#byRaw.set(key, entry);
+        }
+        if (reused) this.#byObject.set(v.labels, entry);
+      }
+      this.#visit(entry, v.value);
+    }
+    return n;
+  }
+
+  #targetLabels(name: string, raw: RawLabels): LabelSet {
     const labels: Record<string, string> = {};
     for (const k in raw) {
       const value = labelText(raw[k] ?? '');
@@ -177,4 +521,50 @@ export class RegistrySource {
     labels.instance = this.#options.instance;
     return labels;
   }
+}
+
+/** Whether `raw` holds the same labels as those a series was built from. */
+function sameLabels(s: HashedSeries, raw: RawLabels): boolean {
+  let n = 0;
+  for (const k in raw) {
+    if (n >= s.names.length || s.names[n] !== k || s.values[n] !== raw[k]) return false;
+    n++;
+  }
+  return n === s.names.length;
+}
+
+/**
+ * Whether `hash`, prom-client's hash of `raw`, can be the hash of no other label set: prom-client's
+ * `name:value,` text of at most one label whose value holds no comma. (With two labels, `a:x,b:y,` is
+ * also the hash of `{ a: 'x,b:y' }`.)
+ */
+function isExactHash(hash: string, raw: RawLabels): boolean {
+  let text = '';
+  let n = 0;
+  for (const k in raw) {
+    const v = raw[k];
+    if (v === undefined) continue;
+    if (++n > 1 || String(v).includes(',')) return false;
+    text = `${k}:${v},`;
+  }
+  return text === hash;
+}
+
+/** Labels with the registry's default labels, as getMetricsAsJSON() adds them (`labels[k] || default`). */
+function withDefaults(raw: RawLabels, defaults: RawLabels): RawLabels {
+  let out: Record<string, string | number | undefined> | undefined;
+  for (const k in defaults) {
+    out ??= { ...raw };
+    out[k] = raw[k] || defaults[k];
+  }
+  return out ?? raw;
+}
+
+/** A prom-client Registry whose getMetricsAsJSON() is prom-client's own. */
+function isPromRegistry(registry: Record<string, unknown>): boolean {
+  if (typeof registry.getMetricsAsArray !== 'function' || !isRecord(registry._defaultLabels)) {
+    return false;
+  }
+  const owner = definingClass(registry, 'getMetricsAsJSON');
+  return owner !== undefined && owner.name === 'Registry';
 }

@@ -128,6 +128,30 @@ describe('createDispatcher', () => {
     t.d.stop();
   });
 
+  it("should read matcher regexes as Go's RE2 reads them, as rule selectors do", () => {
+    const t = setup({
+      config: {
+        route: {
+          receiver: 'default',
+          routes: [
+            // Go's \s is ASCII whitespace only; POSIX classes; a leading flag group.
+            { receiver: 'posix', matchers: ['service=~"[[:alpha:]]+-[[:digit:]]"'] },
+            { receiver: 'space', matchers: ['team=~"a\\sb"'] },
+            { receiver: 'nocase', matchers: ['env=~"(?i)prod"'] },
+          ],
+        },
+        receivers: [{ name: 'default' }, { name: 'posix' }, { name: 'space' }, { name: 'nocase' }],
+      },
+    });
+    expect(t.d.routesFor({ service: 'api-1' })).toEqual(['posix']);
+    expect(t.d.routesFor({ service: 'api-x' })).toEqual(['default']);
+    expect(t.d.routesFor({ team: 'a b' })).toEqual(['space']);
+    // U+00A0 is whitespace to JavaScript's \s, not to Go's.
+    expect(t.d.routesFor({ team: 'a\u00a0b' })).toEqual(['default']);
+    expect(t.d.routesFor({ env: 'PROD' })).toEqual(['nocase']);
+    t.d.stop();
+  });
+
   it('should route per severity, with continue and group_by ["..."], as routesFor says', () => {
     const t = setup();
     expect(t.d.routesFor({ severity: 'critical' })).toEqual(['page']);

@@ -1,6 +1,7 @@
 // Alertmanager's label matchers (pkg/labels, 0.25): parsing `name="value"` lists as ParseMatchers does,
 // matching a label set, and writing them back as Go's `%q` prints them in route and group keys.
 import type { LabelSet } from '../model';
+import { translateRegexp } from '../evaluator/labels';
 
 /** A matcher's operator, as Alertmanager writes it. */
 export type MatchType = '=' | '!=' | '=~' | '!~';
@@ -23,28 +24,17 @@ const MATCHER_PATTERN = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*([\s\S]
 export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /**
- * Compiles a Go RE2 expression anchored as Alertmanager anchors it (`^(?:re)$`). A leading `(?i)` (the
- * only flag group JavaScript lacks that configurations commonly use) becomes the `i` flag. Returns an
- * error text when the expression does not compile.
+ * Compiles a Go RE2 expression anchored as Alertmanager anchors it (`^(?:re)$`), with the evaluator's
+ * RE2 translation (Go's classes, flags and escapes), so routes, silences and inhibit rules read a
+ * regex as rule selectors do. Returns an error text when the expression does not compile or uses RE2
+ * syntax JavaScript cannot express.
  */
 export function compileRegex(source: string): RegExp | string {
-  let body = source;
-  let flags = 'u';
-  const flag = /^\(\?([imsU]+)\)/.exec(body);
-  if (flag !== null) {
-    body = body.slice(flag[0].length);
-    if (flag[1]?.includes('i') === true) flags += 'i';
-    if (flag[1]?.includes('s') === true) flags += 's';
-  }
   try {
+    const { source: body, flags } = translateRegexp(source);
     return new RegExp(`^(?:${body})$`, flags);
   } catch (e) {
-    try {
-      // Go accepts escapes such as `\-` outside classes that unicode-mode JavaScript refuses.
-      return new RegExp(`^(?:${body})$`, flags.replace('u', ''));
-    } catch {
-      return (e as Error).message;
-    }
+    return (e as Error).message;
   }
 }
 

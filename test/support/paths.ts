@@ -1,16 +1,5 @@
 // Reproducible hostile request targets: random 404 paths and random ids for a parameterised route.
-
-/** mulberry32: a small seeded PRNG, so that a failing run can be replayed with its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '@vigil/test-utils';
 
 // First segments that no test app routes (so a random path is always a 404).
 const WORDS = [

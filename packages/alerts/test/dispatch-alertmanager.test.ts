@@ -8,24 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
-import { type RunningServer, findBinary, freePort, listen } from '@vigil/test-utils';
+import { type RunningServer, findBinary, freePort, listen, seededRandom } from '@vigil/test-utils';
 import { type AlertmanagerConfigInput, createDispatcher } from '@vigil/alerts';
 import { type LabelSet, type PostableAlert, type WebhookMessage, fingerprint } from '../src/model';
 
 const alertmanager = findBinary('prometheus-alertmanager', 'prometheus-alertmanager');
 const amtool = findBinary('amtool', 'prometheus-alertmanager');
-
-/** A seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -129,7 +117,7 @@ describe.skipIf(alertmanager === undefined)('fingerprints against prometheus-ale
   afterAll(async () => am?.stop());
 
   it('should give the fingerprints Alertmanager gives for 200 random label sets', async () => {
-    const rnd = random(1);
+    const rnd = seededRandom(1);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)] as T;
     const sets: LabelSet[] = [];
     const seen = new Set<string>();
@@ -254,7 +242,7 @@ describe.skipIf(amtool === undefined)('routing against amtool config routes test
       const file = join(dir, 'alertmanager.yml');
       writeFileSync(file, stringify(config()));
       const d = createDispatcher({ config: file, deliver: () => undefined });
-      const rnd = random(count);
+      const rnd = seededRandom(count);
       let agree = 0;
       const disagree: string[] = [];
       const seen: string[] = [];

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { findBinary, prometheusVersion, versionAtLeast } from '@vigil/test-utils';
+import { findBinary, prometheusVersion, versionAtLeast, seededRandom } from '@vigil/test-utils';
 import {
   ALERTS_ERROR_CODES,
   compileExpr,
@@ -29,18 +29,6 @@ const ROOT = join(__dirname, '..', '..', '..');
 const STEP = 15_000;
 const HOURS = 3;
 const TOLERANCE = 1e-9;
-
-/** A deterministic PRNG (mulberry32), so every run loads the same series. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Series {
   labels: Record<string, string>;
@@ -106,7 +94,7 @@ const BUCKETS = [
 
 /** Every series of the test. `names` are recording-rule inputs the example expressions read. */
 function generate(t0: number, jobs: readonly string[], inputs: readonly LabelSet[]): Series[] {
-  const rand = prng(42);
+  const rand = seededRandom(42);
   const out: Series[] = [];
   const add = (labels: Record<string, string>, ts: number[], vs: number[]): void => {
     out.push({ labels, points: ts.map((t, i) => [t, vs[i] as number]) });
@@ -485,7 +473,7 @@ describe.skipIf(!runnable)('evaluator against Prometheus 2.42 (differential)', (
       await new Promise((r) => setTimeout(r, 100));
     }
     const end = t0 + HOURS * 3600_000;
-    const pick = prng(7);
+    const pick = seededRandom(7);
     stamps = [
       t0 + 30_000,
       t0 + 150_000,

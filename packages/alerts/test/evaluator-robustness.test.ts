@@ -1,6 +1,7 @@
 // What the embedded evaluator survives: hostile data (NaN, infinities, staleness markers, duplicate
 // timestamps, empty and odd label values) never makes evaluate() throw, and mutated expression text
 // never makes compileExpr() throw anything but a coded error. The tests report their figures.
+import { seededRandom } from '@vigil/test-utils';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,17 +16,6 @@ import {
 const corpus = readFileSync(join(__dirname, 'evaluator', 'corpus.txt'), 'utf8')
   .split('\n')
   .filter((line) => line.trim() !== '' && !line.startsWith('//'));
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ['g', 'c', 'up', 'hb_bucket', 'http_requests_total', 'ginf', 'nothing'];
 const VALUES = [0, -0, 1, -1, NaN, Infinity, -Infinity, 1e308, -1e308, 5e-324, 0.1, 42];
@@ -52,7 +42,7 @@ function hostileStore(rand: () => number): MemoryStorage {
 
 describe('evaluator robustness', () => {
   it('should never throw from evaluate() on hostile data', () => {
-    const rand = prng(1);
+    const rand = seededRandom(1);
     const compiled: CompiledExpr[] = corpus.map((e) => compileExpr(e));
     let evaluations = 0;
     let errors = 0;
@@ -84,7 +74,7 @@ describe('evaluator robustness', () => {
   });
 
   it('should throw only coded errors from compileExpr() on mutated expressions', () => {
-    const rand = prng(2);
+    const rand = seededRandom(2);
     const codes = new Set<string>(Object.values(ALERTS_ERROR_CODES));
     const tokens = [
       '(',

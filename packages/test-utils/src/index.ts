@@ -9,3 +9,4 @@ export * from './redis';
 export * from './prometheus';
 export * from './samples';
 export * from './log-capture';
+export * from './random';

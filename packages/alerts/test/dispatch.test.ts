@@ -338,6 +338,14 @@ describe('escalation and acknowledgement (seed 001: repeat every 5m, escalate af
 describe('maintenance windows', () => {
   const gateway = { alertname: 'GatewayDown', service: 'gateway', severity: 'critical' };
   const api = { alertname: 'ApiDown', service: 'api', severity: 'critical' };
+  /** Seed 001's window: Sundays from 02:00 Paris time for 2h, for the gateway. */
+  const WEEKLY = {
+    name: 'weekly',
+    schedule: '0 2 * * 0',
+    duration: '2h',
+    timezone: 'Europe/Paris',
+    matchers: ['service="gateway"'],
+  };
 
   it('should mute matching alerts from 02:00 Paris time for 2h, across both DST changes', () => {
     const clock = new ManualClock(Date.parse('2026-03-21T00:00:00Z'));
@@ -346,15 +354,7 @@ describe('maintenance windows', () => {
       config: CONFIG,
       deliver: (x) => out.push(x),
       clock,
-      maintenance: [
-        {
-          name: 'weekly',
-          schedule: '0 2 * * 0',
-          duration: '2h',
-          timezone: 'Europe/Paris',
-          matchers: ['service="gateway"'],
-        },
-      ],
+      maintenance: [WEEKLY],
     });
     const checks: [string, string[]][] = [
       ['2026-03-22T00:59:00Z', []], // Sunday 01:59 CET
@@ -397,15 +397,7 @@ describe('maintenance windows', () => {
       config: CONFIG,
       deliver: (x) => out.push(x),
       clock,
-      maintenance: [
-        {
-          name: 'weekly',
-          schedule: '0 2 * * 0',
-          duration: '2h',
-          timezone: 'Europe/Paris',
-          matchers: ['service="gateway"'],
-        },
-      ],
+      maintenance: [WEEKLY],
     });
     const log: string[] = [];
     clock.advance(40 * M); // 01:10Z, 02:10 CET: open

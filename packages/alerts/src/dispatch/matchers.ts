@@ -1,7 +1,7 @@
 // Alertmanager's label matchers (pkg/labels, 0.25): parsing `name="value"` lists as ParseMatchers does,
 // matching a label set, and writing them back as Go's `%q` prints them in route and group keys.
 import type { LabelSet } from '../model';
-import { translateRegexp } from '../evaluator/labels';
+import { anchoredRegexp } from '../evaluator/labels';
 
 /** A matcher's operator, as Alertmanager writes it. */
 export type MatchType = '=' | '!=' | '=~' | '!~';
@@ -25,14 +25,13 @@ export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /**
  * Compiles a Go RE2 expression anchored as Alertmanager anchors it (`^(?:re)$`), with the evaluator's
- * RE2 translation (Go's classes, flags and escapes), so routes, silences and inhibit rules read a
+ * RE2 translation and cache (Go's classes, flags and escapes), so routes, silences and inhibit rules read a
  * regex as rule selectors do. Returns an error text when the expression does not compile or uses RE2
  * syntax JavaScript cannot express.
  */
 export function compileRegex(source: string): RegExp | string {
   try {
-    const { source: body, flags } = translateRegexp(source);
-    return new RegExp(`^(?:${body})$`, flags);
+    return anchoredRegexp(source);
   } catch (e) {
     return (e as Error).message;
   }

@@ -99,7 +99,9 @@ export type {
   CompileOptions,
   InstantSample,
   Matcher,
+  MemoryStorageOptions,
   Queryable,
+  RollupSpec,
   SeriesView,
   Value,
 } from './evaluator/index';

@@ -16,6 +16,7 @@ import type {
   UnaryNode,
   VectorMatching,
 } from './ast';
+import { SUMMABLE } from './functions';
 import { anchoredRegexp, METRIC_NAME, UntranslatableRegexp } from './labels';
 import type { CompiledExpr, CompileOptions, Matcher } from './types';
 
@@ -142,6 +143,20 @@ class NotEvaluated extends Error {}
 export interface Compiled extends CompiledExpr {
   readonly root: Node;
   readonly lookbackDeltaMs: number;
+  /** How each selector is read, for a store that keeps only what the rules need. */
+  readonly reads: readonly SelectorRead[];
+}
+
+/** One read of a vector selector by an expression. */
+export interface SelectorRead {
+  readonly matchers: readonly Matcher[];
+  /** How far back from the evaluation time it reads, in ms. */
+  readonly lookbackMs: number;
+  /**
+   * Set when the selector is the range of sum, count, avg or present over time outside any
+   * subquery: a store may answer it from per-interval sums (`SeriesView.sumOver`).
+   */
+  readonly summable?: { readonly rangeMs: number; readonly offsetMs: number };
 }
 
 const children = (node: SyntaxNode): SyntaxNode[] => {
@@ -159,6 +174,7 @@ function literal<T>(value: T | LiteralError): T {
 
 class Builder {
   readonly selectors: Matcher[][] = [];
+  readonly reads: SelectorRead[] = [];
   lookbackMs = 0;
 
   constructor(
@@ -413,15 +429,24 @@ class Builder {
     };
   }
 
-  /** The furthest back any selector reads; `before` is what enclosing subqueries add. */
-  lookback(node: Node, before = 0): void {
+  /**
+   * How far back each selector reads, and the furthest of them; `before` is what enclosing subqueries
+   * add, `fn` the function whose argument `node` is.
+   */
+  lookback(node: Node, before = 0, fn?: string): void {
     switch (node.kind) {
       case 'selector':
-        this.lookbackMs = Math.max(this.lookbackMs, before + node.offset + this.lookbackDeltaMs);
+        this.read(node.matchers, before + node.offset + this.lookbackDeltaMs);
         return;
-      case 'matrix':
-        this.lookbackMs = Math.max(this.lookbackMs, before + node.selector.offset + node.range);
+      case 'matrix': {
+        const { offset, matchers } = node.selector;
+        const summable =
+          before === 0 && fn !== undefined && SUMMABLE.has(fn)
+            ? { rangeMs: node.range, offsetMs: offset }
+            : undefined;
+        this.read(matchers, before + offset + node.range, summable);
         return;
+      }
       case 'subquery':
         this.lookback(node.expr, before + node.offset + node.range);
         return;
@@ -429,7 +454,7 @@ class Builder {
         this.lookback(node.expr, before);
         return;
       case 'call':
-        node.args.forEach((a) => this.lookback(a, before));
+        node.args.forEach((a) => this.lookback(a, before, node.name));
         return;
       case 'aggregate':
         if (node.param !== undefined) this.lookback(node.param, before);
@@ -442,6 +467,19 @@ class Builder {
       default:
         return;
     }
+  }
+
+  private read(
+    matchers: readonly Matcher[],
+    lookbackMs: number,
+    summable?: SelectorRead['summable'],
+  ): void {
+    this.lookbackMs = Math.max(this.lookbackMs, lookbackMs);
+    this.reads.push(
+      Object.freeze(
+        summable === undefined ? { matchers, lookbackMs } : { matchers, lookbackMs, summable },
+      ),
+    );
   }
 }
 
@@ -531,6 +569,7 @@ export function compile(text: string, options?: CompileOptions): Compiled {
       selectors: Object.freeze(builder.selectors.map((s) => Object.freeze(s))),
       lookbackMs: builder.lookbackMs,
       root,
+      reads: Object.freeze(builder.reads),
       lookbackDeltaMs,
     });
     trees.set(compiled, compiled);

@@ -23,9 +23,12 @@ import {
   holtWinters,
   instantValue,
   linearRegression,
+  lowerBound,
   parseGoFloat,
   type Points,
   quantile,
+  SUMMABLE,
+  upperBound,
 } from './functions';
 import { dropMetricName, isLabelName, LabelCache, labelsKey, METRIC_NAME } from './labels';
 import type { CompiledExpr, InstantSample, Queryable, SeriesView, Value } from './types';
@@ -48,30 +51,6 @@ const COMPARISON = new Set(['==', '!=', '>', '<', '>=', '<=']);
 export function formatLabels(labels: LabelSet): string {
   const names = Object.keys(labels).sort();
   return `{${names.map((n) => `${n}=${JSON.stringify(labels[n])}`).join(', ')}}`;
-}
-
-/** Index of the first timestamp >= t in the first `n` entries. */
-function lowerBound(ts: Float64Array, n: number, t: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((ts[mid] as number) < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Index of the first timestamp > t in the first `n` entries. */
-function upperBound(ts: Float64Array, n: number, t: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((ts[mid] as number) <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** vectorElemBinop: the value, and whether a comparison keeps the element. */
@@ -510,7 +489,23 @@ class Evaluator {
       selector !== undefined
         ? this.storage.select(selector.matchers, start, ref)
         : this.subquery(matrixArg as SubqueryNode);
+    // sum, count, avg and present over time can be answered from a store's per-interval sums.
+    const summable = selector !== undefined && SUMMABLE.has(name);
+    const acc = { sum: 0, count: 0 };
     for (const s of series) {
+      if (summable && s.sumOver?.(start, ref, acc) === true) {
+        if (acc.count === 0) continue;
+        const value =
+          name === 'sum_over_time'
+            ? acc.sum
+            : name === 'count_over_time'
+              ? acc.count
+              : name === 'avg_over_time'
+                ? acc.sum / acc.count
+                : 1;
+        samples.push({ labels: s.unnamed ?? dropMetricName(s.labels), value });
+        continue;
+      }
       const from = lowerBound(s.timestamps, s.length, start);
       const to = upperBound(s.timestamps, s.length, ref);
       if (from >= to) continue;

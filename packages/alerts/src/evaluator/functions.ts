@@ -11,6 +11,38 @@ export interface Points {
 
 const at = (a: ArrayLike<number>, i: number): number => a[i] as number;
 
+/** The range functions a sum and a count of the samples answer (see SeriesView.sumOver). */
+export const SUMMABLE: ReadonlySet<string> = new Set([
+  'sum_over_time',
+  'count_over_time',
+  'avg_over_time',
+  'present_over_time',
+]);
+
+/** Index of the first timestamp >= t in the first `n` entries. */
+export function lowerBound(ts: Float64Array, n: number, t: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ts[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the first timestamp > t in the first `n` entries. */
+export function upperBound(ts: Float64Array, n: number, t: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ts[mid] as number) <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * rate(), increase() and delta(): Prometheus's extrapolatedRate. Undefined for fewer than two samples.
  * `rangeStart` and `rangeEnd` are the range's bounds in ms, `rangeMs` its length.

@@ -7,7 +7,7 @@ export {
 } from './compile';
 export { evaluate, formatLabels } from './engine';
 export { matchesAll, labelsKey, compareLabels } from './labels';
-export { MemoryStorage } from './storage';
+export { MemoryStorage, type MemoryStorageOptions, type RollupSpec } from './storage';
 export type {
   CompiledExpr,
   CompileOptions,

@@ -60,6 +60,12 @@ export interface SeriesView {
   readonly stale: Uint8Array | undefined;
   /** The labels without `__name__`, when the store keeps them (saves the evaluator deriving them). */
   readonly unnamed?: LabelSet;
+  /**
+   * For a store that keeps per-interval sums of samples older than its raw samples: the sum and
+   * count of the non-stale samples in `[start, end]`, written to `out`. Returns false when the raw
+   * samples cover the range, and the evaluator reads them instead.
+   */
+  sumOver?(start: number, end: number, out: { sum: number; count: number }): boolean;
 }
 
 /** What the evaluator reads samples from. */

@@ -16,11 +16,12 @@ import {
   type RegistryLike,
 } from '@vigil/core';
 import {
-  compileExpr,
+  compile,
   evaluate,
   matchesAll,
   MemoryStorage,
   type CompiledExpr,
+  type RollupSpec,
 } from './evaluator-api';
 import { ALERTS_ERROR_CODES, PACKAGE, context } from '../errors';
 import { formatDuration, parseDuration } from '../duration';
@@ -122,6 +123,11 @@ export const FOR_GRACE_PERIOD_MS = 10 * 60_000;
 export const STATE_WRITE_INTERVAL_MS = 10_000;
 /** Storage is trimmed at most this often. */
 const TRIM_INTERVAL_MS = 60_000;
+/**
+ * Ranges of sum, count, avg and present over time at least this long keep per-interval sums instead
+ * of raw samples (SLO windows of days), when the range and offset are whole intervals of the group.
+ */
+export const ROLLUP_MIN_RANGE_MS = 3600_000;
 
 const KEYS = [
   'rules',
@@ -295,7 +301,12 @@ export class Engine implements RuleEngine {
   readonly #source: RegistrySource | undefined;
   readonly #metrics: RuleEngineMetrics;
   readonly #reporter: ReturnType<typeof createProblemReporter>;
-  readonly #selectors: { matchers: CompiledExpr['selectors'][number]; retentionMs: number }[] = [];
+  readonly #selectors: {
+    matchers: CompiledExpr['selectors'][number];
+    retentionMs: number;
+    /** Read over a long range by a sum over time: per-interval sums aligned with the group. */
+    rollup?: RollupSpec;
+  }[] = [];
   readonly #retention = new Map<string, number>();
   /** Retention by label-set object: stored series hand the same object to every trim. */
   #retentionByObject = new WeakMap<LabelSet, number>();
@@ -380,7 +391,9 @@ export class Engine implements RuleEngine {
       o.notify,
     );
     this.#reporter = createProblemReporter(`${PACKAGE} rules`, loggerOption(ctx, o.logger));
-    this.storage = new MemoryStorage();
+    this.storage = new MemoryStorage(
+      mode.retainAll ? {} : { rollupOf: (labels) => this.#rollupOf(labels) },
+    );
     this.groups = rules.groups.map((g) => this.#compileGroup(g, defaultIntervalMs));
     this.#metrics = ruleEngineMetrics(registry === false ? undefined : registry);
     this.#source =
@@ -417,10 +430,22 @@ export class Engine implements RuleEngine {
       const prometheusOnly = isPrometheusOnly(r);
       const compiled = prometheusOnly
         ? undefined
-        : compileExpr(r.expr, { lookbackDeltaMs: this.#lookbackMs });
-      if (compiled !== undefined) {
-        for (const matchers of compiled.selectors)
-          this.#selectors.push({ matchers, retentionMs: compiled.lookbackMs + intervalMs });
+        : compile(r.expr, { lookbackDeltaMs: this.#lookbackMs });
+      for (const read of compiled?.reads ?? []) {
+        const retentionMs = read.lookbackMs + intervalMs;
+        const { summable } = read;
+        const rollup =
+          summable !== undefined &&
+          summable.rangeMs >= ROLLUP_MIN_RANGE_MS &&
+          summable.rangeMs % intervalMs === 0 &&
+          summable.offsetMs % intervalMs === 0
+            ? { widthMs: intervalMs, phaseMs: group.offsetMs, retentionMs }
+            : undefined;
+        this.#selectors.push(
+          rollup === undefined
+            ? { matchers: read.matchers, retentionMs }
+            : { matchers: read.matchers, retentionMs, rollup },
+        );
       }
       const base = {
         group,
@@ -765,12 +790,33 @@ export class Engine implements RuleEngine {
     if (ms === undefined) {
       // Series no rule reads (ALERTS, unread records) stay one lookback so instant queries see them.
       ms = this.#lookbackMs;
-      for (const s of this.#selectors)
+      const rollup = this.#rollupOf(labels);
+      // Raw samples for every other read, and for at least two intervals of the sums.
+      if (rollup !== undefined) ms = Math.max(ms, 2 * rollup.widthMs);
+      for (const s of this.#selectors) {
+        if (rollup !== undefined && s.rollup !== undefined) continue;
         if (s.retentionMs > ms && matchesAll(s.matchers, labels)) ms = s.retentionMs;
+      }
       this.#retention.set(key, ms);
     }
     this.#retentionByObject.set(labels, ms);
     return ms;
+  }
+
+  /**
+   * The per-interval sums a series keeps: those of the long sums over time reading it, when they
+   * agree on the intervals (one group's); none when they disagree, and every read is answered raw.
+   */
+  #rollupOf(labels: LabelSet): RollupSpec | undefined {
+    let spec: RollupSpec | undefined;
+    for (const s of this.#selectors) {
+      if (s.rollup === undefined || !matchesAll(s.matchers, labels)) continue;
+      if (spec === undefined) spec = s.rollup;
+      else if (spec.widthMs !== s.rollup.widthMs || spec.phaseMs !== s.rollup.phaseMs)
+        return undefined;
+      else if (s.rollup.retentionMs > spec.retentionMs) spec = s.rollup;
+    }
+    return spec;
   }
 
   async #writeState(final: boolean): Promise<void> {

@@ -1,15 +1,22 @@
 // End to end: the reference app with VIGIL_ALERTS_DEMO=1 evaluates its rules in the process and hands
 // its alerts to a real Alertmanager (ALERTMANAGER_URL), whose webhook receiver is a local server.
 // GET /api/fail fires HighErrorRate; the alert reaches Alertmanager with the fingerprint GET /alerts
-// shows, arrives at the webhook grouped by alert name, and acknowledging it is an audit event.
+// shows, arrives at the webhook grouped by alert name, and acknowledging it is an audit event. Once
+// requests succeed again it resolves in the process, in Alertmanager and at the webhook.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertView, WebhookMessage } from '@vigil/alerts';
-import { findBinary, freePort, listen, pollFor, type RunningServer } from '@vigil/test-utils';
+import { findBinary, freePort, pollFor } from '@vigil/test-utils';
 import { type ReferenceApp, startReferenceApp } from '../examples/reference-app/src/index';
+import {
+  type WebhookReceiver,
+  alertsWithStatus,
+  startTraffic,
+  webhookReceiver,
+} from './support/alerts';
 
 const alertmanagerBinary = findBinary('prometheus-alertmanager', 'prometheus-alertmanager');
 
@@ -88,26 +95,47 @@ async function startAlertmanager(
 
 describe.skipIf(!alertmanagerBinary)('alerts end to end with a real Alertmanager', () => {
   let dir: string;
-  let webhook: RunningServer;
+  let webhook: WebhookReceiver;
   let alertmanager: Alertmanager;
   let app: ReferenceApp;
-  const messages: WebhookMessage[] = [];
+  const messages = (): WebhookMessage[] => webhook.received.map((r) => r.message);
+  /** HighErrorRate as the first test saw it fire; the second one fires it itself when run alone. */
+  let fired: AlertView | undefined;
+
+  /** Fails one request in two until HighErrorRate fires in the process. */
+  async function fireHighErrorRate(): Promise<AlertView | undefined> {
+    let i = 0;
+    const started = performance.now();
+    const traffic = setInterval(() => {
+      const path = i++ % 2 === 0 ? '/api/fail' : '/api/videos/1';
+      fetch(app.gatewayUrl + path).then(
+        (r) => r.arrayBuffer(),
+        () => undefined,
+      );
+    }, 100);
+    let firing: AlertView | undefined;
+    try {
+      firing = await pollFor(
+        async () =>
+          (await alertsWithStatus(app.gatewayUrl, 'firing')).find(
+            (a) => a.labels.alertname === 'HighErrorRate',
+          ),
+        90_000,
+        500,
+      );
+    } finally {
+      clearInterval(traffic);
+    }
+    const secondsToFire = (performance.now() - started) / 1000;
+    if (firing)
+      console.log(`HighErrorRate firing in the process after ${secondsToFire.toFixed(1)} s`);
+    return firing;
+  }
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vigil-alertmanager-'));
-    webhook = await listen((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        try {
-          messages.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as WebhookMessage);
-        } catch {
-          // Only Alertmanager posts here.
-        }
-        res.end();
-      });
-    });
-    alertmanager = await startAlertmanager(alertmanagerBinary!, dir, `${webhook.url}/hook`);
+    webhook = await webhookReceiver();
+    alertmanager = await startAlertmanager(alertmanagerBinary!, dir, `${webhook.server.url}/hook`);
     app = await startReferenceApp({
       port: 0,
       catalogPort: 0,
@@ -122,40 +150,16 @@ describe.skipIf(!alertmanagerBinary)('alerts end to end with a real Alertmanager
   afterAll(async () => {
     await app?.close();
     await alertmanager?.stop();
-    await webhook?.close();
+    await webhook?.server.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('should fire the demo alert, hand it to Alertmanager with the same fingerprint, and audit its acknowledgement', async () => {
     expect(app.alerting.mode).toBe('alertmanager');
     // One request in two fails, well above the 10% threshold.
-    let i = 0;
-    const started = performance.now();
-    const traffic = setInterval(() => {
-      const path = i++ % 2 === 0 ? '/api/fail' : '/api/videos/1';
-      fetch(app.gatewayUrl + path).then(
-        (r) => r.arrayBuffer(),
-        () => undefined,
-      );
-    }, 100);
-    let firing: AlertView | undefined;
-    try {
-      firing = await pollFor(
-        async () => {
-          const body = (await (await fetch(`${app.gatewayUrl}/alerts?status=firing`)).json()) as {
-            alerts: AlertView[];
-          };
-          return body.alerts.find((a) => a.labels.alertname === 'HighErrorRate');
-        },
-        90_000,
-        500,
-      );
-    } finally {
-      clearInterval(traffic);
-    }
-    const secondsToFire = (performance.now() - started) / 1000;
+    const firing = await fireHighErrorRate();
     expect(firing, alertmanager.logs()).toBeDefined();
-    console.log(`HighErrorRate firing in the process after ${secondsToFire.toFixed(1)} s`);
+    fired = firing;
     const fp = firing!.fingerprint;
     expect(firing).toMatchObject({ labels: { severity: 'critical' }, status: 'firing' });
 
@@ -177,7 +181,9 @@ describe.skipIf(!alertmanagerBinary)('alerts end to end with a real Alertmanager
     // The webhook gets it, grouped by alert name as configured.
     const message = await pollFor(
       () =>
-        messages.find((m) => m.status === 'firing' && m.groupLabels.alertname === 'HighErrorRate'),
+        messages().find(
+          (m) => m.status === 'firing' && m.groupLabels.alertname === 'HighErrorRate',
+        ),
       30_000,
       100,
     );
@@ -190,7 +196,7 @@ describe.skipIf(!alertmanagerBinary)('alerts end to end with a real Alertmanager
     });
     expect(message!.alerts.map((a) => a.fingerprint)).toContain(fp);
     console.log(
-      `webhook: ${messages.length} message(s), first HighErrorRate group of ${message!.alerts.length} alert(s)`,
+      `webhook: ${messages().length} message(s), first HighErrorRate group of ${message!.alerts.length} alert(s)`,
     );
 
     // Acknowledged through the API: an audit event with who and which alert.
@@ -250,4 +256,83 @@ describe.skipIf(!alertmanagerBinary)('alerts end to end with a real Alertmanager
       expect.arrayContaining(['alerts.acknowledge', 'alerts.silence', 'alerts.silence_expire']),
     );
   });
+
+  it('should resolve the alert in the process, in Alertmanager and at the webhook once requests succeed again', async () => {
+    const firing = fired ?? (await fireHighErrorRate());
+    expect(firing, alertmanager.logs()).toBeDefined();
+    const fp = firing!.fingerprint;
+    type AmAlert = { fingerprint: string; endsAt: string; status: { state: string } };
+    const amAlert = async (): Promise<AmAlert | undefined> =>
+      ((await (await fetch(`${alertmanager.url}/api/v2/alerts`)).json()) as AmAlert[]).find(
+        (a) => a.fingerprint === fp,
+      );
+    // Active in Alertmanager first, so that its going away below means something.
+    const active = await pollFor(
+      async () => ((await amAlert())?.status.state === 'active' ? true : undefined),
+      30_000,
+      250,
+    );
+    expect(active, alertmanager.logs()).toBe(true);
+
+    // No more failures. The ratio is errors over all requests of the last 2 minutes: successful
+    // requests bring it under 10% long before the failures leave the window.
+    const started = performance.now();
+    const good = startTraffic(app.gatewayUrl, () => '/api/videos/1', 4);
+    let resolved: AlertView | undefined;
+    let answered: number;
+    try {
+      resolved = await pollFor(
+        async () =>
+          (await alertsWithStatus(app.gatewayUrl, 'resolved')).find((a) => a.fingerprint === fp),
+        240_000,
+        500,
+      );
+    } finally {
+      answered = await good.stop();
+    }
+    const secondsToResolve = (performance.now() - started) / 1000;
+    expect(resolved, alertmanager.logs()).toBeDefined();
+    console.log(
+      `HighErrorRate resolved in the process ${secondsToResolve.toFixed(1)} s after the failures stopped (${answered} successful requests)`,
+    );
+    expect(resolved).toMatchObject({ status: 'resolved', labels: firing!.labels });
+    expect(Date.parse(resolved!.endsAt!)).toBeGreaterThanOrEqual(Date.parse(resolved!.startsAt));
+    const stillFiring = await alertsWithStatus(app.gatewayUrl, 'firing');
+    expect(stillFiring.map((a) => a.fingerprint)).not.toContain(fp);
+
+    // The process posted it with endsAt in the past: Alertmanager no longer lists it as active.
+    const notActive = await pollFor(
+      async () => {
+        const held = await amAlert();
+        return held === undefined || held.status.state !== 'active' ? { held } : undefined;
+      },
+      30_000,
+      250,
+    );
+    expect(notActive, alertmanager.logs()).toBeDefined();
+    const secondsInAlertmanager = (performance.now() - started) / 1000;
+
+    // send_resolved: the webhook gets the group resolved, with this alert in it.
+    const message = await pollFor(
+      () =>
+        messages().find(
+          (m) => m.status === 'resolved' && m.groupLabels.alertname === 'HighErrorRate',
+        ),
+      30_000,
+      100,
+    );
+    expect(message, alertmanager.logs()).toBeDefined();
+    const secondsToWebhook = (performance.now() - started) / 1000;
+    expect(message).toMatchObject({
+      version: '4',
+      receiver: 'webhook',
+      groupLabels: { alertname: 'HighErrorRate' },
+    });
+    const alert = message!.alerts.find((a) => a.fingerprint === fp);
+    expect(alert?.status).toBe('resolved');
+    expect(Date.parse(alert!.endsAt)).toBeLessThanOrEqual(Date.now());
+    console.log(
+      `HighErrorRate gone from Alertmanager's active alerts after ${secondsInAlertmanager.toFixed(1)} s, resolved message at the webhook after ${secondsToWebhook.toFixed(1)} s`,
+    );
+  }, 420_000);
 });

@@ -1,8 +1,8 @@
 // The embedded evaluator's benchmark: 100 rules every 15 s over a registry of 10,000 series. Reports
 // the time of one cycle (scrape + every group), the event-loop delay it adds, and memory, over many
 // simulated cycles on a ManualClock, then a short real-time run; and the memory of an SLO's 30-day
-// windows over a month of simulated traffic. Usage: npm run bench:evaluator (EVAL_CYCLES, EVAL_REALTIME_S,
-// EVAL_SLO_DAYS override the defaults).
+// windows over a month of simulated traffic. Usage: npm run bench:evaluator (EVAL_CYCLES,
+// EVAL_WARMUP_CYCLES, EVAL_REALTIME_S, EVAL_SLO_DAYS override the defaults).
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { cpus, loadavg } from 'node:os';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -56,6 +56,7 @@ class ManualClock {
 
 const CYCLES = Number(process.env.EVAL_CYCLES ?? 480);
 const REALTIME_S = Number(process.env.EVAL_REALTIME_S ?? 20);
+const WARMUP_CYCLES = Math.min(Number(process.env.EVAL_WARMUP_CYCLES ?? 40), CYCLES - 1);
 const SLO_DAYS = Math.max(1, Number(process.env.EVAL_SLO_DAYS ?? 31));
 const ROUTES = 100;
 const STATUSES = ['200', '201', '404', '500', '503'];
@@ -300,19 +301,24 @@ async function thirtyDays() {
 const sim = await simulated();
 const rt = await realtime();
 const month = await thirtyDays();
-const p50 = quantile(sim.times, 0.5);
-const p99 = quantile(sim.times, 0.99);
-const max = Math.max(...sim.times);
+// The first cycles compile the rules' code paths and grow the storage to its windows: reported apart.
+const steady = sim.times.slice(WARMUP_CYCLES);
+const steadyCpu = sim.cpu.slice(WARMUP_CYCLES);
+const warm = sim.times.slice(0, WARMUP_CYCLES);
+const p50 = quantile(steady, 0.5);
+const p99 = quantile(steady, 0.99);
+const max = Math.max(...steady);
 const lines = [
   `Date: ${new Date().toISOString()}, Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, load average ${loadavg()[0]?.toFixed(2)}`,
   `Registry: 10,000 series (500 counters, 500 histograms x 13, 3000 gauges); ${sim.rules} rules (40 recording, 60 alerting), one group, 15 s`,
   '',
   `| measure | value | target |`,
   `| --- | ---: | --- |`,
-  `| cycle time p50 (scrape + 100 rules), ${CYCLES} simulated cycles | ${ms(p50)} ms | |`,
-  `| cycle time p99 | ${ms(p99)} ms | within 10 ms: ${p99 <= 10 ? 'met' : 'not met'} |`,
-  `| cycle time max | ${ms(max)} ms | |`,
-  `| cycle CPU time (process, all threads) p50 / p99 | ${ms(quantile(sim.cpu, 0.5))} / ${ms(quantile(sim.cpu, 0.99))} ms | |`,
+  `| cycle time p50 (scrape + 100 rules), cycles ${WARMUP_CYCLES + 1} to ${CYCLES} of ${CYCLES} simulated | ${ms(p50)} ms | |`,
+  `| cycle time p99, the same cycles | ${ms(p99)} ms | within 10 ms: ${p99 <= 10 ? 'met' : 'not met'} |`,
+  `| cycle time max, the same cycles | ${ms(max)} ms | |`,
+  `| cycle CPU time (process, all threads) p50 / p99, the same cycles | ${ms(quantile(steadyCpu, 0.5))} / ${ms(quantile(steadyCpu, 0.99))} ms | |`,
+  `| the first ${WARMUP_CYCLES} cycles (${(WARMUP_CYCLES * 15) / 60} min: code compiled, windows filling) p50 / max | ${ms(quantile(warm, 0.5))} / ${ms(Math.max(...warm))} ms | |`,
   `| event-loop delay p99 during cycles (simulated) | ${ms(sim.delayP99)} ms | |`,
   `| event-loop delay p99, real time ${REALTIME_S} s at 1 s interval (${rt.cycles} cycles, mean ${ms(rt.meanCycleMs)} ms) | ${ms(rt.delayP99)} ms (baseline ${ms(rt.baselineP99)} ms, added ${ms(rt.delayP99 - rt.baselineP99)} ms) | added under 5 ms: ${rt.delayP99 - rt.baselineP99 < 5 ? 'met' : 'not met'} |`,
   `| storage after ${CYCLES} cycles (${((CYCLES * 15) / 3600).toFixed(1)} h) | ${sim.storage.series} series, ${sim.storage.samples} samples, ${mb(sim.storage.bytes)} MB | bounded by retention |`,

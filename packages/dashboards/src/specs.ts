@@ -653,14 +653,18 @@ function runtimeSections(o: ResolvedDashboardsOptions): SectionSpec[] {
         }),
         panel({
           kind: 'timeseries',
-          title: 'Active handles and requests',
-          description: 'libuv handles (sockets, timers) and requests keeping the loop alive.',
+          title: 'Active resources',
+          description:
+            'Resources keeping the event loop alive (sockets, servers, timers), by type, and the handles among them.',
           unit: 'short',
           targets: [
-            { expr: gauge('nodejs_active_handles'), legend: 'handles {{instance}}' },
-            { expr: gauge('nodejs_active_requests'), legend: 'requests {{instance}}' },
+            {
+              expr: sumBy(['type'], `${p}nodejs_active_resources${sel()}`),
+              legend: '{{type}}',
+            },
+            { expr: sumBy([], `${p}nodejs_active_handles${sel()}`), legend: 'handles' },
           ],
-          metrics: ['nodejs_active_handles', 'nodejs_active_requests'].map((m) => p + m),
+          metrics: ['nodejs_active_resources', 'nodejs_active_handles'].map((m) => p + m),
         }),
         panel({
           kind: 'timeseries',

@@ -96,7 +96,6 @@ export interface ProvisioningOptions {
 }
 
 /** What grafanaProvisioning() returns: paths under Grafana's `provisioning/` folder -> YAML. */
-export interface ProvisioningFiles {
-  readonly 'dashboards/vigil.yml': string;
-  readonly 'datasources/prometheus.yml': string;
-}
+export type ProvisioningFiles = Readonly<
+  Record<'dashboards/vigil.yml' | 'datasources/prometheus.yml', string>
+>;

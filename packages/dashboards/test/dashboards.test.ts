@@ -2,6 +2,7 @@
 // coverage, SLOs and alerts from a rule set, and option errors.
 import { describe, expect, it } from 'vitest';
 import {
+  type AlertRuleSetLike,
   DASHBOARDS_ERROR_CODES,
   type DashboardsOptions,
   dashboardQueries,
@@ -25,7 +26,7 @@ const CATALOGUE = {
 } as const;
 
 /** A rule set shaped as defineAlerts() of @vigil/alerts resolves it. */
-const RULES = {
+const RULES: AlertRuleSetLike = {
   groups: [
     {
       rules: [

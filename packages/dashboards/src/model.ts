@@ -8,6 +8,8 @@ export interface TargetSpec {
   readonly instant?: boolean;
   /** `heatmap` for bucket series drawn as a heatmap, `table` for table panels. */
   readonly format?: 'heatmap' | 'table';
+  /** In a table: the title of the query's value column, and its unit. */
+  readonly column?: { readonly title: string; readonly unit?: string };
 }
 
 export type PanelKind = 'timeseries' | 'stat' | 'heatmap' | 'table';

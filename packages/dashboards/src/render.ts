@@ -13,10 +13,14 @@ export const DATASOURCE: dashboard.DataSourceRef = { type: 'prometheus', uid: '$
 
 const REF_IDS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
+function refId(index: number): string {
+  return REF_IDS[index] ?? `Q${index}`;
+}
+
 function target(spec: TargetSpec, index: number): prometheus.DataqueryBuilder {
   const t = new prometheus.DataqueryBuilder()
     .datasource(DATASOURCE)
-    .refId(REF_IDS[index] ?? `Q${index}`)
+    .refId(refId(index))
     .expr(spec.expr)
     .editorMode(prometheus.QueryEditorMode.Code);
   if (spec.legend !== undefined && spec.legend !== '') t.legendFormat(spec.legend);
@@ -65,13 +69,24 @@ function panelBuilder(spec: PanelSpec): AnyPanelBuilder {
             .reverse(false),
         )
         .cellGap(1);
-    case 'table':
-      return new table.PanelBuilder()
-        .withTransformation({ id: 'merge', options: {} })
-        .withTransformation({
-          id: 'organize',
-          options: { excludeByName: { Time: true }, indexByName: {}, renameByName: {} },
-        });
+    case 'table': {
+      // Instant queries in table format give one frame each, merged on their labels; each value
+      // column (`Value #<refId>`) gets the title and unit its query declares.
+      const renameByName: Record<string, string> = {};
+      const t = new table.PanelBuilder().withTransformation({ id: 'merge', options: {} });
+      spec.targets.forEach((target, i) => {
+        if (target.column === undefined) return;
+        const name = `Value #${refId(i)}`;
+        renameByName[name] = target.column.title;
+        if (target.column.unit !== undefined) {
+          t.overrideByName(target.column.title, [{ id: 'unit', value: target.column.unit }]);
+        }
+      });
+      return t.withTransformation({
+        id: 'organize',
+        options: { excludeByName: { Time: true }, indexByName: {}, renameByName },
+      });
+    }
   }
 }
 

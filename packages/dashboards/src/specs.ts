@@ -210,16 +210,23 @@ function httpSections(o: ResolvedDashboardsOptions): SectionSpec[] {
           width: 24,
           height: 10,
           targets: [
-            { expr: sumBy(['method', 'route'], rate(requests)), instant: true, format: 'table' },
+            {
+              expr: sumBy(['method', 'route'], rate(requests)),
+              instant: true,
+              format: 'table',
+              column: { title: 'Requests/s', unit: 'reqps' },
+            },
             {
               expr: ratio(['method', 'route'], failed, answered),
               instant: true,
               format: 'table',
+              column: { title: 'Error ratio', unit: 'percentunit' },
             },
             {
               expr: quantile(0.99, duration, ['method', 'route']),
               instant: true,
               format: 'table',
+              column: { title: 'p99', unit: 's' },
             },
           ],
           metrics: [requests, duration],

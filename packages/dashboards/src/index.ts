@@ -1,0 +1,17 @@
+// Public API of @vigil/dashboards.
+export { grafanaDashboards } from './generate';
+export { grafanaProvisioning } from './provisioning';
+export { dashboardQueries } from './queries';
+export type { DashboardQuery } from './queries';
+export { DASHBOARDS_ERROR_CODES } from './errors';
+export type {
+  AlertRuleSetLike,
+  BusinessCatalogueLike,
+  BusinessMetricDefinitionLike,
+  BusinessMetricHandleLike,
+  DashboardsOptions,
+  GeneratedDashboards,
+  ProvisioningFiles,
+  ProvisioningOptions,
+  RuleLike,
+} from './types';

@@ -51,7 +51,16 @@ describe('error codes', async () => {
 
   it('should find the tables of the packages', () => {
     expect(all.map((c) => c.pkg).sort()).toEqual(
-      ['alerts', 'audit', 'business-metrics', 'logging', 'metrics', 'rate-limit', 'tracing'].sort(),
+      [
+        'alerts',
+        'audit',
+        'business-metrics',
+        'health',
+        'logging',
+        'metrics',
+        'rate-limit',
+        'tracing',
+      ].sort(),
     );
   });
 

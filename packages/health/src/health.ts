@@ -145,7 +145,7 @@ export function buildHealth(config: HealthConfig): Health {
     draining = true;
     drained ??= (async () => {
       const settings =
-        config.shutdown === false ? { delayMs: 0, timeoutMs: 4000, idleMs: 250 } : config.shutdown;
+        config.shutdown === false ? { delayMs: 0, timeoutMs: 3000, idleMs: 250 } : config.shutdown;
       if (settings.delayMs > 0)
         await new Promise((resolve) => setTimeout(resolve, settings.delayMs));
       await Promise.all(drains.map((d) => d.drain(settings.timeoutMs, settings.idleMs)));
@@ -153,7 +153,10 @@ export function buildHealth(config: HealthConfig): Health {
     return drained;
   };
 
-  const unregister = config.shutdown === false ? () => undefined : onShutdownSignal(shutdown);
+  // A drain task: the hub runs the flushes of spans and audit events once it has settled, so they
+  // include what the drained requests recorded.
+  const unregister =
+    config.shutdown === false ? () => undefined : onShutdownSignal(shutdown, { phase: 'drain' });
 
   const health: Health & { [kHealth]: true } = {
     [kHealth]: true,

@@ -90,7 +90,10 @@ export interface ShutdownOptions {
    * instance out first (Kubernetes: endpoints are removed asynchronously). Default: 0.
    */
   delayMs?: number;
-  /** Longest the drain waits for in-flight requests before closing what is left. Default: 4000. */
+  /**
+   * Longest the drain waits for in-flight requests before closing what is left; the flushes of spans
+   * and audit events run after it, within the hub's 5000 ms. Default: 3000.
+   */
   timeoutMs?: number;
   /** A keep-alive connection idle this long during the drain is closed. Default: 250. */
   idleMs?: number;

@@ -108,7 +108,7 @@ function shutdownOption(ctx: OptionContext, value: unknown): ResolvedShutdown | 
     ctx,
     'shutdown.timeoutMs',
     o.timeoutMs,
-    4000,
+    3000,
     1,
     SHUTDOWN_TIMEOUT_MS,
   );

@@ -2,6 +2,7 @@
 // finish with `Connection: close`, close connections once idle, and give up at a deadline.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 
 interface Connection {
   /** Requests received and not yet answered. */
@@ -18,7 +19,9 @@ export class ServerDrain {
   private draining = false;
 
   constructor(readonly server: Server) {
-    server.on('connection', (socket: Socket) => this.track(socket));
+    // An HTTPS server's requests come on the TLS socket, not on the TCP one 'connection' gives.
+    const event = server instanceof TlsServer ? 'secureConnection' : 'connection';
+    server.on(event, (socket: Socket) => this.track(socket));
     // First among the request listeners: the header is set before the app can send any.
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) =>
       this.onRequest(req, res),

@@ -215,3 +215,15 @@ describe('health metrics', () => {
     created.push(createHealth({ shutdown: false, registry, readiness: [check('db', () => true)] }));
   });
 });
+
+describe('HEAD on a failing probe', () => {
+  it('should answer 503 with the headers and no body', async () => {
+    const health = createHealth({ shutdown: false, registry: false });
+    created.push(health);
+    const { port } = await startServer(app('express5', health));
+    const head = await send(port, { path: '/health/ready', method: 'HEAD' });
+    expect(head.status).toBe(503);
+    expect(head.body).toBe('');
+    expect(head.headers['content-type']).toBe(HEALTH_CONTENT_TYPE);
+  });
+});

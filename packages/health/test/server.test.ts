@@ -3,7 +3,7 @@
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Health, check, createHealth, listenHealth } from '@vigil/health';
-import { send } from '@vigil/test-utils';
+import { pollFor, send } from '@vigil/test-utils';
 
 const created: Health[] = [];
 afterEach(() => {
@@ -25,7 +25,9 @@ describe('listenHealth', () => {
       appSaw++;
       next();
     });
+    let slowSeen = 0;
     app.get('/slow', (_req, res) => {
+      slowSeen++;
       setTimeout(() => res.send('done'), 200);
     });
     const server = health.attach(app.listen(0, '127.0.0.1'));
@@ -39,7 +41,8 @@ describe('listenHealth', () => {
       expect(appSaw).toBe(0);
 
       const slow = send(appPort, { path: '/slow' });
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The drain begins with the slow request in flight.
+      await pollFor(() => (slowSeen > 0 ? true : undefined), 5000, 5);
       const drained = health.shutdown();
       expect(health.phase).toBe('draining');
       const during = await send(probes.port, { path: '/health/ready' });

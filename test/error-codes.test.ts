@@ -56,6 +56,7 @@ describe('error codes', async () => {
         'audit',
         'business-metrics',
         'dashboards',
+        'health',
         'logging',
         'metrics',
         'rate-limit',

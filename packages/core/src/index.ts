@@ -88,7 +88,7 @@ export type { MinimalLogger, ProblemReporter } from './report';
 export { setRequestIdsProvider, getActiveRequestIds } from './request-ids';
 export type { ActiveRequestIds, RequestIdsProvider } from './request-ids';
 export { onShutdownSignal, SHUTDOWN_TIMEOUT_MS } from './shutdown';
-export type { ShutdownTask } from './shutdown';
+export type { ShutdownTask, ShutdownTaskOptions } from './shutdown';
 export {
   REDACTED,
   DEFAULT_REDACTED_QUERY_PARAMS,

@@ -1,10 +1,26 @@
-// SIGTERM / SIGINT: run every Vigil package's flush (audit events, spans), then let the signal end the
-// process unless the app handles it. One listener per signal for all of them, shared by every copy of
-// every package: with one listener each, each package would see the others' as the app's own, none
+// SIGTERM / SIGINT: drain the servers (health), then run every Vigil package's flush (audit events,
+// spans), then let the signal end the process unless the app handles it. One listener per signal for
+// all of them, shared by every copy of every package: with one listener each, each package would see the others' as the app's own, none
 // would re-raise the signal, and the process would not stop.
 
 /** A flush to run when SIGTERM or SIGINT arrives. */
 export type ShutdownTask = () => Promise<void> | void;
+
+/** When a task runs in the shutdown. */
+export interface ShutdownTaskOptions {
+  /**
+   * `drain` tasks (servers finishing their in-flight requests) run first; `flush` tasks (spans,
+   * audit events) start once every drain task has settled, so they include what the drained requests
+   * recorded. Both within SHUTDOWN_TIMEOUT_MS. Default: `flush`.
+   */
+  phase?: 'drain' | 'flush';
+}
+
+// The phase is kept on the task the hub holds (a wrapper), not in the hub's shape: a copy of core
+// that predates phases still runs every task, all at once, as it always did.
+const kPhase = Symbol.for('vigil.shutdownPhase');
+type HubTask = ShutdownTask & { [kPhase]?: 'drain' | 'flush' };
+const isDrain = (task: HubTask): boolean => task[kPhase] === 'drain';
 
 interface Hub {
   readonly tasks: Set<ShutdownTask>;
@@ -46,7 +62,10 @@ function onSignal(signal: NodeJS.Signals): void {
     timer = setTimeout(resolve, SHUTDOWN_TIMEOUT_MS);
     timer.unref();
   });
-  const all = Promise.allSettled([...h.tasks].map(runTask));
+  const drains = [...h.tasks].filter(isDrain);
+  const all = Promise.allSettled(drains.map(runTask)).then(() =>
+    Promise.allSettled([...h.tasks].filter((t) => !isDrain(t)).map(runTask)),
+  );
   void Promise.race([all, deadline]).then(() => {
     clearTimeout(timer);
     h.flushing = false;
@@ -76,14 +95,20 @@ function unlisten(h: Hub): void {
 /**
  * Runs `task` when SIGTERM or SIGINT arrives, before the signal ends the process (re-raised after
  * every task settles or SHUTDOWN_TIMEOUT_MS passes, and only when no listener of the app's handles
- * it). Returns the function that unregisters the task.
+ * it). Drain tasks run before flush tasks (`options.phase`). Returns the function that unregisters
+ * the task.
  */
-export function onShutdownSignal(task: ShutdownTask): () => void {
+export function onShutdownSignal(task: ShutdownTask, options?: ShutdownTaskOptions): () => void {
   const h = hub();
-  h.tasks.add(task);
+  let entry: HubTask = task;
+  if (options?.phase === 'drain') {
+    entry = () => task();
+    entry[kPhase] = 'drain';
+  }
+  h.tasks.add(entry);
   listen(h);
   return () => {
-    h.tasks.delete(task);
+    h.tasks.delete(entry);
     if (h.tasks.size === 0 && !h.flushing) unlisten(h);
   };
 }

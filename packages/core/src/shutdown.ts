@@ -1,7 +1,7 @@
 // SIGTERM / SIGINT: drain the servers (health), then run every Vigil package's flush (audit events,
 // spans), then let the signal end the process unless the app handles it. One listener per signal for
-// all of them, shared by every copy of every package: with one listener each, each package would see the others' as the app's own, none
-// would re-raise the signal, and the process would not stop.
+// all of them, shared by every copy of every package: with one listener each, each package would see
+// the others' as the app's own, none would re-raise the signal, and the process would not stop.
 
 /** A flush to run when SIGTERM or SIGINT arrives. */
 export type ShutdownTask = () => Promise<void> | void;

@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import type { Alerting } from '@vigil/alerts';
 import type { AuditLogger } from '@vigil/audit';
 import { markOperational } from '@vigil/core';
+import { type Health, expressHealth } from '@vigil/health';
 import {
   expressMetrics,
   expressMetricsHandler,
@@ -40,6 +41,8 @@ export interface GatewayOptions {
   business: BusinessMetrics;
   /** The in-process alerting whose API is served under /alerts. Default: none. */
   alerting?: Alerting;
+  /** The probes served at /health/live, /health/ready and /health/startup. Default: none. */
+  health?: Health;
 }
 
 export function createGatewayApp(options: GatewayOptions): Express {
@@ -47,6 +50,8 @@ export function createGatewayApp(options: GatewayOptions): Express {
     options;
   const app = express();
   app.disable('x-powered-by');
+  // The probes first: operational endpoints, answered before any other middleware runs.
+  if (options.health) app.use(expressHealth(options.health));
   // Tracing first, so the metrics middleware sees the span and attaches trace exemplars.
   app.use(expressTracing());
   // One JSON line per request with trace_id, span_id and request_id; secrets redacted.

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { type Alerting, createAlerting } from '@vigil/alerts';
 import { type AuditLogger, type AuditLoggerOptions, createAuditLogger } from '@vigil/audit';
+import { type Health, check, createHealth, eventLoopCheck } from '@vigil/health';
 import type { Tracing } from '@vigil/tracing';
 import { createCatalogApp, createCatalogRegistry } from './catalog';
 import { createGatewayApp, createGatewayRegistry } from './gateway';
@@ -52,6 +53,8 @@ export interface ReferenceApp {
   audit: AuditLogger;
   /** The gateway's alerting: its rules evaluated in the process, served at /alerts. */
   alerting: Alerting;
+  /** The gateway's probes, served at /health/live, /health/ready and /health/startup. */
+  health: Health;
   close(): Promise<void>;
 }
 
@@ -118,9 +121,27 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
     ...(options.alertmanagerUrl === undefined ? {} : { alertmanagerUrl: options.alertmanagerUrl }),
     audit: auditLogger,
   });
+  // Liveness watches the process only; readiness also the catalog the API depends on.
+  const health = createHealth({
+    registry: gatewayRegistry,
+    serviceId: 'gateway',
+    liveness: [eventLoopCheck({ maxDelayMs: 2000 })],
+    readiness: [
+      check(
+        'catalog',
+        async () => {
+          const res = await fetch(`${catalogUrl}/metrics`, { signal: AbortSignal.timeout(1000) });
+          await res.arrayBuffer();
+          return res.ok;
+        },
+        { componentType: 'component' },
+      ),
+    ],
+  });
   const gateway = await listen(
     createGatewayApp({
       alerting,
+      health,
       registry: gatewayRegistry,
       auditLogger,
       rateLimit,
@@ -134,13 +155,18 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
     host,
   );
   const gatewayUrl = `http://${host}:${(gateway.address() as AddressInfo).port}`;
+  // SIGTERM drains the gateway (readiness 503 at once) before spans and audit events are flushed.
+  health.attach(gateway);
   alerting.start();
+  health.markStarted();
   return {
     gatewayUrl,
     catalogUrl,
     audit: auditLogger,
     alerting,
+    health,
     async close() {
+      health.close();
       await alerting.stop();
       await Promise.all([close(gateway), close(catalog)]);
       await rateLimit.close();

@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   console.log(`catalog  ${app.catalogUrl}`);
   console.log(`metrics  ${app.gatewayUrl}/metrics  and  ${app.catalogUrl}/metrics`);
   console.log(`traces   ${app.gatewayUrl}/_vigil/traces`);
+  console.log(`health   ${app.gatewayUrl}/health/live  /health/ready  /health/startup`);
   console.log(
     `alerts   ${app.gatewayUrl}/alerts   (${app.alerting.mode === 'alertmanager' ? 'handed to ALERTMANAGER_URL' : 'evaluated and routed in the process'})`,
   );
@@ -22,8 +23,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: shutting down`);
-    app
-      .close()
+    // Readiness answers 503 at once; in-flight and keep-alive requests finish before the servers close.
+    app.health
+      .shutdown()
+      .then(() => app.close())
       .then(() => tracing.shutdown())
       .then(
         () => process.exit(0),

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { type Alerting, createAlerting } from '@vigil/alerts';
 import { type AuditLogger, type AuditLoggerOptions, createAuditLogger } from '@vigil/audit';
-import { type Health, check, createHealth, eventLoopCheck } from '@vigil/health';
+import { type Health, check, createHealth, eventLoopCheck, tracingCheck } from '@vigil/health';
 import type { Tracing } from '@vigil/tracing';
 import { createCatalogApp, createCatalogRegistry } from './catalog';
 import { createGatewayApp, createGatewayRegistry } from './gateway';
@@ -121,7 +121,8 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
     ...(options.alertmanagerUrl === undefined ? {} : { alertmanagerUrl: options.alertmanagerUrl }),
     audit: auditLogger,
   });
-  // Liveness watches the process only; readiness also the catalog the API depends on.
+  // Liveness watches the process only; readiness also the catalog the API depends on and the span
+  // exporters.
   const health = createHealth({
     registry: gatewayRegistry,
     serviceId: 'gateway',
@@ -136,6 +137,8 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
         },
         { componentType: 'component' },
       ),
+      // The OTLP exporter's state, when tracing exports: an unreachable collector warns, not fails.
+      ...(tracing === undefined || tracing.disabled ? [] : [tracingCheck(tracing)]),
     ],
   });
   const gateway = await listen(

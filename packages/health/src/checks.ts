@@ -19,6 +19,7 @@ import type {
   HealthCheck,
   MemoryCheckOptions,
   RedisCheckOptions,
+  TracingCheckOptions,
 } from './types';
 
 /** A check name: a label value and the first part of a `name:measurement` key. */
@@ -147,6 +148,74 @@ export function redisCheck(client: PingClient, options?: RedisCheckOptions): Hea
       // ioredis and node-redis answer "PONG"; anything else is a broken server or proxy.
       if (reply !== 'PONG') return { status: 'fail', output: `unexpected PING reply` };
       return undefined;
+    },
+  });
+}
+
+const TRACING_OPTIONS = optionNames<TracingCheckOptions>({
+  name: true,
+  intervalMs: true,
+  critical: true,
+});
+
+/** The part of @vigil/tracing's `Tracing` the check reads (`startTracing()`'s result). */
+export interface ExporterStateSource {
+  exporters(): readonly {
+    readonly name: string;
+    readonly failing: boolean;
+    readonly failingSince: number | undefined;
+    readonly lostSpans: number;
+  }[];
+}
+
+/**
+ * Readiness check of the span exporters of @vigil/tracing (`startTracing()`'s result): it fails while
+ * an exporter is failing (the OTLP collector is down), with how long and how many spans were lost.
+ * Not critical by default: an unreachable collector makes readiness `warn`, it does not take the
+ * instance out of the load balancer.
+ * @throws VigilError `ERR_VIGIL_HEALTH_INVALID_CLIENT` when `tracing` has no `exporters()`.
+ */
+export function tracingCheck(
+  tracing: ExporterStateSource,
+  options?: TracingCheckOptions,
+): HealthCheck {
+  const ctx = context('tracingCheck');
+  if (!hasMethod(tracing, 'exporters')) {
+    throw optionError(
+      ctx,
+      'INVALID_CLIENT',
+      'tracing',
+      'the result of startTracing() (with an exporters() method)',
+      tracing,
+      'Pass what startTracing() returned, e.g. `tracingCheck(startTracing())`.',
+    );
+  }
+  const o = readOptions<TracingCheckOptions>(ctx, options, 1, TRACING_OPTIONS);
+  const name = o.name === undefined ? 'tracing' : checkName(ctx, o.name);
+  return Object.freeze({
+    name,
+    measurement: 'exporters',
+    componentType: 'component',
+    scope: 'dependency' as const,
+    ...commonOptions(ctx, o, { ...DEFAULTS, critical: false }),
+    run: (): CheckFunctionResult => {
+      const exporters = tracing.exporters();
+      const failing = exporters.filter((e) => e.failing);
+      if (failing.length === 0) {
+        return { observedValue: exporters.length, observedUnit: 'exporters' };
+      }
+      const now = Date.now();
+      return {
+        status: 'fail',
+        observedValue: failing.reduce((n, e) => n + e.lostSpans, 0),
+        observedUnit: 'lost spans',
+        output: failing
+          .map(
+            (e) =>
+              `span exporter "${e.name}" failing for ${((now - (e.failingSince ?? now)) / 1000).toFixed(1)} s, ${e.lostSpans} spans lost`,
+          )
+          .join('; '),
+      };
     },
   });
 }

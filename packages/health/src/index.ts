@@ -5,8 +5,8 @@ export type { ExpressHealthMiddleware } from './express';
 export { koaHealth } from './koa';
 export type { KoaContextLike, KoaHealthMiddleware } from './koa';
 export { listenHealth } from './server';
-export { check, redisCheck, eventLoopCheck, memoryCheck } from './checks';
-export type { PingClient } from './checks';
+export { check, redisCheck, tracingCheck, eventLoopCheck, memoryCheck } from './checks';
+export type { ExporterStateSource, PingClient } from './checks';
 export { HEALTH_CONTENT_TYPE } from './endpoint';
 export { DURATION_METRIC, STATUS_METRIC } from './metrics';
 export { TOKEN_ENV } from './options';
@@ -31,4 +31,5 @@ export type {
   ProbeName,
   RedisCheckOptions,
   ShutdownOptions,
+  TracingCheckOptions,
 } from './types';

@@ -172,6 +172,16 @@ export interface RedisCheckOptions extends Omit<CheckOptions, 'scope' | 'measure
   name?: string;
 }
 
+/** Options of tracingCheck(). */
+export interface TracingCheckOptions {
+  /** Default: `tracing`. */
+  name?: string;
+  /** Default: 5000. */
+  intervalMs?: number;
+  /** Default: false (a failing exporter makes readiness `warn`, still 200). */
+  critical?: boolean;
+}
+
 /** Options of eventLoopCheck(). */
 export interface EventLoopCheckOptions {
   /** Delay that fails the check (liveness 503). Default: 1000. */

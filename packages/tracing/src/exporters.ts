@@ -35,6 +35,18 @@ const ENV_EXPECTED = 'a comma-separated list of "otlp" and "console", or "none"'
 const NONE_ALONE =
   '"none" means no exporter, so it cannot be listed with others (the OpenTelemetry specification does not define such a list): drop "none", or list it alone.';
 
+/** A span exporter's state, as `Tracing.exporters()` reports it (a readiness check reads it). */
+export interface ExporterStatus {
+  /** The name its reports and metric series carry (`otlp`, `console`, a class name). */
+  readonly name: string;
+  /** True between a failed export and the next successful one. */
+  readonly failing: boolean;
+  /** When the current outage began (ms since the epoch); undefined when not failing. */
+  readonly failingSince: number | undefined;
+  /** Spans lost in the current outage (failed exports and full-queue drops); 0 when not failing. */
+  readonly lostSpans: number;
+}
+
 /** One exporter to create, and the name its reports and metric series carry. */
 export interface ExporterPlan {
   readonly name: string;
@@ -232,6 +244,19 @@ export class MonitoredExporter implements SpanExporter {
   /** True between a failed export and the next successful one. */
   get failing(): boolean {
     return this.outage !== undefined;
+  }
+
+  /** Its state now: failing or not, since when, and the spans lost in the current outage. */
+  status(): ExporterStatus {
+    const outage = this.outage;
+    return outage === undefined
+      ? { name: this.name, failing: false, failingSince: undefined, lostSpans: 0 }
+      : {
+          name: this.name,
+          failing: true,
+          failingSince: outage.startedAt,
+          lostSpans: outage.failedSpans + this.droppedSinceSuccess,
+        };
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {

@@ -4,7 +4,7 @@ export type { Tracing, TracingOptions } from './setup';
 export { EdgeAwareSampler } from './sampler';
 export type { SamplerName } from './sampler';
 export type { TracingLogger, LogLevelName } from './diag';
-export type { ExporterName } from './exporters';
+export type { ExporterName, ExporterStatus } from './exporters';
 export { EXPORTED_METRIC, DROPPED_METRIC } from './export-metrics';
 export { expressTracing, expressTracingErrors } from './express';
 export type { ExpressMiddleware, ExpressErrorMiddleware } from './express';

@@ -23,7 +23,7 @@ import {
 import { installDiag } from './diag';
 import { TRACING_ERROR_CODES, context as errorContext } from './errors';
 import { exportCounts } from './export-metrics';
-import { MonitoredExporter, batchProcessor } from './exporters';
+import { type ExporterStatus, MonitoredExporter, batchProcessor } from './exporters';
 import { installOutgoingPropagation, runFetchPropagationLast } from './outgoing';
 import { setVigilPropagator } from './propagation';
 import { resetContextProbe } from './request-context';
@@ -50,6 +50,8 @@ export interface Tracing {
   providerFor(serviceName: string): TracerProvider;
   /** Flushes every exporter and unregisters everything. */
   shutdown(): Promise<void>;
+  /** The span exporters' state, one entry each (none when disabled or with no exporter). */
+  exporters(): readonly ExporterStatus[];
 }
 
 let running: Tracing | undefined;
@@ -133,6 +135,7 @@ function startDisabled(plan: SetupPlan): Tracing {
       });
       return shutdownPromise;
     },
+    exporters: () => [],
   };
   return tracing;
 }
@@ -224,6 +227,7 @@ function startSdk(plan: SetupPlan): Tracing {
       shutdownPromise ??= shutdownOnce();
       return shutdownPromise;
     },
+    exporters: () => monitors.map((m) => m.status()),
   };
   const shutdownOnce = async (): Promise<void> => {
     if (running === tracing) running = undefined;

@@ -32,6 +32,7 @@ describe('reference app health', () => {
         expect(Object.keys(body.checks ?? {}).sort()).toEqual([
           'catalog:responseTime',
           'eventLoop:delay',
+          'rateLimitStore:status',
         ]);
       }
     }

@@ -3,7 +3,14 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { type Alerting, createAlerting } from '@vigil/alerts';
 import { type AuditLogger, type AuditLoggerOptions, createAuditLogger } from '@vigil/audit';
-import { type Health, check, createHealth, eventLoopCheck, tracingCheck } from '@vigil/health';
+import {
+  type Health,
+  check,
+  createHealth,
+  eventLoopCheck,
+  rateLimitCheck,
+  tracingCheck,
+} from '@vigil/health';
 import type { Tracing } from '@vigil/tracing';
 import { createCatalogApp, createCatalogRegistry } from './catalog';
 import { createGatewayApp, createGatewayRegistry } from './gateway';
@@ -121,8 +128,8 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
     ...(options.alertmanagerUrl === undefined ? {} : { alertmanagerUrl: options.alertmanagerUrl }),
     audit: auditLogger,
   });
-  // Liveness watches the process only; readiness also the catalog the API depends on and the span
-  // exporters.
+  // Liveness watches the process only; readiness also the catalog the API depends on, the rate
+  // limiter's store and the span exporters.
   const health = createHealth({
     registry: gatewayRegistry,
     serviceId: 'gateway',
@@ -137,6 +144,8 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
         },
         { componentType: 'component' },
       ),
+      // The limiter's Redis (REDIS_URL): down, readiness fails while the policies' onStoreError applies.
+      rateLimitCheck(rateLimit),
       // The OTLP exporter's state, when tracing exports: an unreachable collector warns, not fails.
       ...(tracing === undefined || tracing.disabled ? [] : [tracingCheck(tracing)]),
     ],

@@ -18,6 +18,7 @@ import type {
   EventLoopCheckOptions,
   HealthCheck,
   MemoryCheckOptions,
+  RateLimitCheckOptions,
   RedisCheckOptions,
   TracingCheckOptions,
 } from './types';
@@ -215,6 +216,60 @@ export function tracingCheck(
               `span exporter "${e.name}" failing for ${((now - (e.failingSince ?? now)) / 1000).toFixed(1)} s, ${e.lostSpans} spans lost`,
           )
           .join('; '),
+      };
+    },
+  });
+}
+
+const RATE_LIMIT_OPTIONS = optionNames<RateLimitCheckOptions>({
+  name: true,
+  intervalMs: true,
+  critical: true,
+});
+
+/** The part of @vigil/rate-limit's limiter the check reads (`expressRateLimit()`'s result). */
+export interface StoreStateSource {
+  status(): readonly { readonly policy: string; readonly store: string; readonly down: boolean }[];
+}
+
+/**
+ * Readiness check of a @vigil/rate-limit limiter's shared store: fails while the Redis store of a
+ * policy is down (the policies' `onStoreError` behaviour applies meanwhile), naming the policies.
+ * Memory stores never fail it. The limiter learns of an outage from its own store calls.
+ * @throws VigilError `ERR_VIGIL_HEALTH_INVALID_CLIENT` when `limiter` has no `status()`.
+ */
+export function rateLimitCheck(
+  limiter: StoreStateSource,
+  options?: RateLimitCheckOptions,
+): HealthCheck {
+  const ctx = context('rateLimitCheck');
+  if (!hasMethod(limiter, 'status')) {
+    throw optionError(
+      ctx,
+      'INVALID_CLIENT',
+      'limiter',
+      'a @vigil/rate-limit limiter (with a status() method)',
+      limiter,
+      'Pass what expressRateLimit() or koaRateLimit() returned.',
+    );
+  }
+  const o = readOptions<RateLimitCheckOptions>(ctx, options, 1, RATE_LIMIT_OPTIONS);
+  const name = o.name === undefined ? 'rateLimitStore' : checkName(ctx, o.name);
+  return Object.freeze({
+    name,
+    measurement: 'status',
+    componentType: 'datastore',
+    scope: 'dependency' as const,
+    ...commonOptions(ctx, o, DEFAULTS),
+    run: (): CheckFunctionResult => {
+      const policies = limiter.status();
+      const down = policies.filter((p) => p.down);
+      if (down.length === 0) return { observedValue: policies.length, observedUnit: 'policies' };
+      return {
+        status: 'fail',
+        observedValue: down.length,
+        observedUnit: 'policies',
+        output: `the ${down[0]?.store ?? 'shared'} store of ${down.map((p) => `"${p.policy}"`).join(', ')} is down`,
       };
     },
   });

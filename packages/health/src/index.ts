@@ -5,8 +5,15 @@ export type { ExpressHealthMiddleware } from './express';
 export { koaHealth } from './koa';
 export type { KoaContextLike, KoaHealthMiddleware } from './koa';
 export { listenHealth } from './server';
-export { check, redisCheck, tracingCheck, eventLoopCheck, memoryCheck } from './checks';
-export type { ExporterStateSource, PingClient } from './checks';
+export {
+  check,
+  redisCheck,
+  rateLimitCheck,
+  tracingCheck,
+  eventLoopCheck,
+  memoryCheck,
+} from './checks';
+export type { ExporterStateSource, PingClient, StoreStateSource } from './checks';
 export { HEALTH_CONTENT_TYPE } from './endpoint';
 export { DURATION_METRIC, STATUS_METRIC } from './metrics';
 export { TOKEN_ENV } from './options';
@@ -29,6 +36,7 @@ export type {
   ListenHealthOptions,
   MemoryCheckOptions,
   ProbeName,
+  RateLimitCheckOptions,
   RedisCheckOptions,
   ShutdownOptions,
   TracingCheckOptions,

@@ -172,6 +172,16 @@ export interface RedisCheckOptions extends Omit<CheckOptions, 'scope' | 'measure
   name?: string;
 }
 
+/** Options of rateLimitCheck(). */
+export interface RateLimitCheckOptions {
+  /** Default: `rateLimitStore`. */
+  name?: string;
+  /** Default: 5000. */
+  intervalMs?: number;
+  /** Default: true (a store outage fails readiness). */
+  critical?: boolean;
+}
+
 /** Options of tracingCheck(). */
 export interface TracingCheckOptions {
   /** Default: `tracing`. */

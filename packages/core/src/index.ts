@@ -54,12 +54,18 @@ export {
   admitOperational,
   digestToken,
   hasBearerToken,
+  listenOperational,
   operationalResponder,
   pathOfUrl,
   resolveEndpointAccess,
   sendOperational,
 } from './operational-access';
-export type { EndpointAccess, EndpointBody, OperationalResponder } from './operational-access';
+export type {
+  EndpointAccess,
+  EndpointBody,
+  OperationalResponder,
+  OperationalServer,
+} from './operational-access';
 export type {
   ExpressErrorMiddleware,
   ExpressMiddleware,

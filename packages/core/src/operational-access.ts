@@ -1,7 +1,9 @@
 // Who may call an operational endpoint and with which methods: the bearer token (kept as a digest,
-// compared in constant time), 401 and 405 answers, and the response of an endpoint that only reads.
+// compared in constant time), 401 and 405 answers, the response of an endpoint that only reads, and
+// the server of an endpoint on a port of its own.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type OptionContext, optionError } from './errors';
 import { markOperational } from './operational';
 
@@ -142,3 +144,55 @@ export function operationalResponder(
 }
 
 const READ_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD']);
+
+/** An operational endpoint served on a port of its own by listenOperational(). */
+export interface OperationalServer {
+  /** `http://host:port` followed by `path`, with the bound port. */
+  readonly url: string;
+  /** The bound port. */
+  readonly port: number;
+  /** Stops listening and closes idle connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `responder` on its own HTTP server at `host:port` (0 picks a free port), away from the app's
+ * middleware; requests it does not match get 404, and a failing handler a bare 500. `path` is only
+ * appended to the returned `url`.
+ */
+export async function listenOperational(
+  responder: OperationalResponder,
+  port: number,
+  host: string,
+  path = '',
+): Promise<OperationalServer> {
+  const server = createServer((req, res) => {
+    if (!responder.matches(req)) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    responder.handle(req, res).catch(() => {
+      if (!res.headersSent) res.statusCode = 500;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${bound}${path}`,
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -16,6 +16,7 @@ import {
 type MetricJson = MetricObjectWithValues<MetricValue<string>>;
 import {
   integerOption,
+  listenOperational,
   looksLikeFrameworkCall,
   notCalledError,
   optionError,
@@ -25,7 +26,6 @@ import {
 } from '@vigil/core';
 import { context } from './errors';
 import { renderJson } from './exposition';
-import { listen } from './server';
 import { resolveHandlerOptions, responderFromConfig } from './handler';
 import type { MetricsServer, MetricsServerOptions } from './types';
 
@@ -248,7 +248,7 @@ export async function startClusterMetricsServer(
   const responder = responderFromConfig({ ...config, path }, (format) =>
     aggregator.metrics(format),
   );
-  const server = await listen(responder, port, host, path);
+  const server = await listenOperational(responder, port, host, path);
   return {
     ...server,
     aggregator,

@@ -153,11 +153,39 @@ export function redisCheck(client: PingClient, options?: RedisCheckOptions): Hea
   });
 }
 
-const TRACING_OPTIONS = optionNames<TracingCheckOptions>({
+/** The options of the checks that read another package's state (tracingCheck, rateLimitCheck). */
+const STATE_OPTIONS = optionNames<TracingCheckOptions & RateLimitCheckOptions>({
   name: true,
   intervalMs: true,
   critical: true,
 });
+
+/**
+ * A dependency check over the state another Vigil package reports through `source[method]()`:
+ * checks the source and the options once, then `run` reads the state at each run.
+ */
+function stateCheck(
+  ctx: OptionContext,
+  source: unknown,
+  method: string,
+  expected: { option: string; what: string; hint: string },
+  options: { name?: unknown; intervalMs?: unknown; critical?: unknown } | undefined,
+  fixed: { name: string; measurement: string; componentType: string; critical: boolean },
+  run: () => CheckFunctionResult,
+): HealthCheck {
+  if (!hasMethod(source, method)) {
+    throw optionError(ctx, 'INVALID_CLIENT', expected.option, expected.what, source, expected.hint);
+  }
+  const o = readOptions<TracingCheckOptions>(ctx, options, 1, STATE_OPTIONS);
+  return Object.freeze({
+    name: o.name === undefined ? fixed.name : checkName(ctx, o.name),
+    measurement: fixed.measurement,
+    componentType: fixed.componentType,
+    scope: 'dependency' as const,
+    ...commonOptions(ctx, o, { ...DEFAULTS, critical: fixed.critical }),
+    run,
+  });
+}
 
 /** The part of @vigil/tracing's `Tracing` the check reads (`startTracing()`'s result). */
 export interface ExporterStateSource {
@@ -180,26 +208,18 @@ export function tracingCheck(
   tracing: ExporterStateSource,
   options?: TracingCheckOptions,
 ): HealthCheck {
-  const ctx = context('tracingCheck');
-  if (!hasMethod(tracing, 'exporters')) {
-    throw optionError(
-      ctx,
-      'INVALID_CLIENT',
-      'tracing',
-      'the result of startTracing() (with an exporters() method)',
-      tracing,
-      'Pass what startTracing() returned, e.g. `tracingCheck(startTracing())`.',
-    );
-  }
-  const o = readOptions<TracingCheckOptions>(ctx, options, 1, TRACING_OPTIONS);
-  const name = o.name === undefined ? 'tracing' : checkName(ctx, o.name);
-  return Object.freeze({
-    name,
-    measurement: 'exporters',
-    componentType: 'component',
-    scope: 'dependency' as const,
-    ...commonOptions(ctx, o, { ...DEFAULTS, critical: false }),
-    run: (): CheckFunctionResult => {
+  return stateCheck(
+    context('tracingCheck'),
+    tracing,
+    'exporters',
+    {
+      option: 'tracing',
+      what: 'the result of startTracing() (with an exporters() method)',
+      hint: 'Pass what startTracing() returned, e.g. `tracingCheck(startTracing())`.',
+    },
+    options,
+    { name: 'tracing', measurement: 'exporters', componentType: 'component', critical: false },
+    () => {
       const exporters = tracing.exporters();
       const failing = exporters.filter((e) => e.failing);
       if (failing.length === 0) {
@@ -218,14 +238,8 @@ export function tracingCheck(
           .join('; '),
       };
     },
-  });
+  );
 }
-
-const RATE_LIMIT_OPTIONS = optionNames<RateLimitCheckOptions>({
-  name: true,
-  intervalMs: true,
-  critical: true,
-});
 
 /** The part of @vigil/rate-limit's limiter the check reads (`expressRateLimit()`'s result). */
 export interface StoreStateSource {
@@ -242,26 +256,18 @@ export function rateLimitCheck(
   limiter: StoreStateSource,
   options?: RateLimitCheckOptions,
 ): HealthCheck {
-  const ctx = context('rateLimitCheck');
-  if (!hasMethod(limiter, 'status')) {
-    throw optionError(
-      ctx,
-      'INVALID_CLIENT',
-      'limiter',
-      'a @vigil/rate-limit limiter (with a status() method)',
-      limiter,
-      'Pass what expressRateLimit() or koaRateLimit() returned.',
-    );
-  }
-  const o = readOptions<RateLimitCheckOptions>(ctx, options, 1, RATE_LIMIT_OPTIONS);
-  const name = o.name === undefined ? 'rateLimitStore' : checkName(ctx, o.name);
-  return Object.freeze({
-    name,
-    measurement: 'status',
-    componentType: 'datastore',
-    scope: 'dependency' as const,
-    ...commonOptions(ctx, o, DEFAULTS),
-    run: (): CheckFunctionResult => {
+  return stateCheck(
+    context('rateLimitCheck'),
+    limiter,
+    'status',
+    {
+      option: 'limiter',
+      what: 'a @vigil/rate-limit limiter (with a status() method)',
+      hint: 'Pass what expressRateLimit() or koaRateLimit() returned.',
+    },
+    options,
+    { name: 'rateLimitStore', measurement: 'status', componentType: 'datastore', critical: true },
+    () => {
       const policies = limiter.status();
       const down = policies.filter((p) => p.down);
       if (down.length === 0) return { observedValue: policies.length, observedUnit: 'policies' };
@@ -272,7 +278,7 @@ export function rateLimitCheck(
         output: `the ${down[0]?.store ?? 'shared'} store of ${down.map((p) => `"${p.policy}"`).join(', ')} is down`,
       };
     },
-  });
+  );
 }
 
 const EVENT_LOOP_OPTIONS = optionNames<EventLoopCheckOptions>({

@@ -70,8 +70,10 @@ describe.skipIf(binary === undefined)('Redis store', () => {
   ] as const)('should share one limit between a %s and a %s instance', async (a, b) => {
     const prefix = uniquePrefix();
     const apps = [
-      await instance(a, { url: redis.url, prefix }, API),
-      await instance(b, { url: redis.url, prefix }, API),
+      // A generous command timeout: on a loaded machine the default 250 ms would let a slow reply
+      // fall back to the per-process count, which this test is not about.
+      await instance(a, { url: redis.url, prefix, commandTimeoutMs: 5000 }, API),
+      await instance(b, { url: redis.url, prefix, commandTimeoutMs: 5000 }, API),
     ];
     const statuses: number[] = [];
     const remaining: (number | undefined)[] = [];

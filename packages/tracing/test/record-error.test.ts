@@ -36,7 +36,14 @@ async function tracedKoa(...middleware: Koa.Middleware[]): Promise<TracedKoa> {
   };
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+/** Waits (at most 5 s) until `count` server spans have ended: a span ends once the response is out. */
+async function settle(exporter: InMemorySpanExporter, count: number): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER).length >= count)
+      return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 describe('recordRequestError', () => {
   let app: TracedKoa;
@@ -63,7 +70,7 @@ describe('recordRequestError', () => {
   it('should record the error on the span of the request being served', async () => {
     const res = await fetch(`${app.base}/x`);
     expect(res.status).toBe(502);
-    await settle();
+    await settle(app.exporter, 1);
     // The server span (the test's own fetch has a client span too).
     const [span] = app.exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);
     expect(span?.status.code).toBe(SpanStatusCode.ERROR);
@@ -90,7 +97,7 @@ describe('errors answered with a 4xx', () => {
   it('should keep the exception as an event without marking the span ERROR for a 404', async () => {
     expect((await fetch(`${app.base}/missing`)).status).toBe(404);
     expect((await fetch(`${app.base}/broken`)).status).toBe(500);
-    await settle();
+    await settle(app.exporter, 2);
     const byStatus = new Map(
       app.exporter
         .getFinishedSpans()
@@ -107,7 +114,7 @@ describe('errors answered with a 4xx', () => {
     const res = await fetch(`${app.base}/missing`, {
       headers: { 'x-request-id': 'span-id-check', 'x-correlation-id': 'corr 9' },
     });
-    await settle();
+    await settle(app.exporter, 1);
     // The server span (the test's own fetch has a client span too).
     const [span] = app.exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);
     expect(res.headers.get('x-request-id')).toBe('span-id-check');

@@ -15,3 +15,14 @@ export type {
   ProvisioningOptions,
   RuleLike,
 } from './types';
+export { livePage, CONTENT_SECURITY_POLICY } from './live';
+export type {
+  LiveAlertingLike,
+  LiveAuditLike,
+  LiveHealthLike,
+  LivePage,
+  LivePageOptions,
+  LiveRegistryLike,
+  LiveTraceBufferLike,
+  MetricJson,
+} from './live';

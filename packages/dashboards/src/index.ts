@@ -18,6 +18,7 @@ export type {
 export { livePage, CONTENT_SECURITY_POLICY } from './live';
 export type {
   LiveAlertingLike,
+  LiveAuditEvent,
   LiveAuditLike,
   LiveHealthLike,
   LivePage,

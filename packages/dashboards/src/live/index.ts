@@ -3,6 +3,7 @@ export { livePage } from './live-page';
 export { CONTENT_SECURITY_POLICY } from './assets';
 export type {
   LiveAlertingLike,
+  LiveAuditEvent,
   LiveAuditLike,
   LiveHealthLike,
   LivePage,

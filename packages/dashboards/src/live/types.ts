@@ -75,7 +75,20 @@ export interface LiveTraceBufferLike {
 
 /** @vigil/audit's AuditLogger, as far as the live page reads it: its in-memory tail. */
 export interface LiveAuditLike {
-  recent(limit?: number): readonly Readonly<Record<string, unknown>>[];
+  recent(limit?: number): readonly LiveAuditEvent[];
+}
+
+/** The fields of an audit event the page shows. */
+export interface LiveAuditEvent {
+  readonly time?: string;
+  readonly type?: string;
+  readonly outcome?: string;
+  readonly actor?: string;
+  readonly action?: string;
+  readonly resource?: string;
+  readonly reason?: string;
+  readonly request_id?: string;
+  readonly trace_id?: string;
 }
 
 /** Options of livePage(). */

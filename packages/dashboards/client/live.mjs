@@ -307,6 +307,8 @@ function draw(s) {
   drawTraces(s.traces);
   drawAudit(s.audit);
   drawHealth(s.health);
+  // For tests and the curious: how many snapshots arrived, and when the first one did.
+  document.body.dataset.firstSnapshotMs ??= String(Math.round(performance.now()));
   document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots ?? 0) + 1);
 }
 

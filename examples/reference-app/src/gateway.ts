@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import type { Alerting } from '@vigil/alerts';
 import type { AuditLogger } from '@vigil/audit';
 import { markOperational } from '@vigil/core';
+import { livePage } from '@vigil/dashboards';
 import { type Health, expressHealth } from '@vigil/health';
 import {
   expressMetrics,
@@ -65,6 +66,18 @@ export function createGatewayApp(options: GatewayOptions): Express {
   // The alerts API (GET /alerts, acknowledge, silence, ...): an operational endpoint, so neither
   // counted, logged nor limited. It reads its own bodies, so it sits outside the /api JSON parser.
   if (options.alerting) app.use(options.alerting.api.express());
+  // The live page (GET /_vigil, its events and assets) and the JSON overview (GET /observability):
+  // operational too, so its own polling never shows in the metrics it charts.
+  app.use(
+    livePage({
+      registry,
+      service: 'gateway',
+      alerting: options.alerting,
+      health: options.health,
+      traces,
+      audit: auditLogger,
+    }).express(),
+  );
   // After tracing, logging and metrics, so a limited request still has an id, a log line and a
   // metric; operational endpoints (/metrics, /health, /_vigil, /alerts) are never limited.
   app.use(rateLimit);

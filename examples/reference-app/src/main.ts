@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   console.log(`gateway  ${app.gatewayUrl}   (try ${app.gatewayUrl}/api/videos/1)`);
   console.log(`catalog  ${app.catalogUrl}`);
   console.log(`metrics  ${app.gatewayUrl}/metrics  and  ${app.catalogUrl}/metrics`);
+  console.log(`live     ${app.gatewayUrl}/_vigil   (overview: ${app.gatewayUrl}/observability)`);
   console.log(`traces   ${app.gatewayUrl}/_vigil/traces`);
   console.log(`health   ${app.gatewayUrl}/health/live  /health/ready  /health/startup`);
   console.log(

@@ -5,7 +5,7 @@ import { Socket } from 'node:net';
 import express from 'express';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
-import { beginRequest, isOperational, markOperational } from '@vigil/core';
+import { beginRequest, isOperational, isOperationalPath, markOperational } from '@vigil/core';
 
 describe('markOperational / isOperational', () => {
   const socket = new Socket();
@@ -128,4 +128,26 @@ describe('markOperational / isOperational', () => {
       ['/api/items', false],
     ]);
   });
+});
+
+describe('isOperationalPath: the live page and the overview', () => {
+  it.each([
+    '/_vigil',
+    '/_vigil/',
+    '/_vigil/events',
+    '/_vigil/snapshot',
+    '/_vigil/assets/uplot.js',
+    '/_vigil/trace/0af7651916cd43dd8448eb211c80319c',
+    '/observability',
+    '/Observability/',
+  ])('should treat %s as operational', (path) => {
+    expect(isOperationalPath(path)).toBe(true);
+  });
+
+  it.each(['/_vigil/../api/login', '/_vigilant', '/observability/x', '/api/_vigil'])(
+    'should not treat %s as operational',
+    (path) => {
+      expect(isOperationalPath(path)).toBe(false);
+    },
+  );
 });

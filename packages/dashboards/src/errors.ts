@@ -21,6 +21,11 @@ const USAGE: Readonly<Record<string, FactoryUsage>> = {
     what: 'It is not middleware: call it in a build step or script and write the files it returns.',
     express: "const files = grafanaProvisioning({ prometheusUrl: 'http://prometheus:9090' })",
   },
+  livePage: {
+    what: 'It is not middleware itself: call it with the registry, then mount what it returns.',
+    express: 'app.use(livePage({ registry }).express())',
+    koa: 'app.use(livePage({ registry }).koa())',
+  },
 };
 
 export function context(factory: string): OptionContext {

@@ -15,3 +15,15 @@ export type {
   ProvisioningOptions,
   RuleLike,
 } from './types';
+export { livePage, CONTENT_SECURITY_POLICY } from './live';
+export type {
+  LiveAlertingLike,
+  LiveAuditEvent,
+  LiveAuditLike,
+  LiveHealthLike,
+  LivePage,
+  LivePageOptions,
+  LiveRegistryLike,
+  LiveTraceBufferLike,
+  MetricJson,
+} from './live';

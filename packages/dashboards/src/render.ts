@@ -1,15 +1,44 @@
-// Renders dashboard specs with the Grafana foundation SDK: the only module that loads it.
-import * as common from '@grafana/grafana-foundation-sdk/common';
-import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import * as heatmap from '@grafana/grafana-foundation-sdk/heatmap';
-import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
-import * as stat from '@grafana/grafana-foundation-sdk/stat';
-import * as table from '@grafana/grafana-foundation-sdk/table';
-import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+// Renders dashboard specs with the Grafana foundation SDK: the only module that loads it, and only on
+// the first render, so an app that mounts the live page alone never loads the SDK.
+import type * as Common from '@grafana/grafana-foundation-sdk/common';
+import type * as Dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import type * as Heatmap from '@grafana/grafana-foundation-sdk/heatmap';
+import type * as Prometheus from '@grafana/grafana-foundation-sdk/prometheus';
+import type * as Stat from '@grafana/grafana-foundation-sdk/stat';
+import type * as Table from '@grafana/grafana-foundation-sdk/table';
+import type * as Timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { DashboardSpec, PanelSpec, TargetSpec } from './model';
 
 /** Every panel and query reads the data source the `datasource` variable picks. */
-export const DATASOURCE: dashboard.DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
+export const DATASOURCE: Dashboard.DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
+
+interface Sdk {
+  common: typeof Common;
+  dashboard: typeof Dashboard;
+  heatmap: typeof Heatmap;
+  prometheus: typeof Prometheus;
+  stat: typeof Stat;
+  table: typeof Table;
+  timeseries: typeof Timeseries;
+}
+
+let loaded: Sdk | undefined;
+
+/** The SDK's modules, required on first use (they are large: tens of files at start-up otherwise). */
+function sdk(): Sdk {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  loaded ??= {
+    common: require('@grafana/grafana-foundation-sdk/common') as typeof Common,
+    dashboard: require('@grafana/grafana-foundation-sdk/dashboard') as typeof Dashboard,
+    heatmap: require('@grafana/grafana-foundation-sdk/heatmap') as typeof Heatmap,
+    prometheus: require('@grafana/grafana-foundation-sdk/prometheus') as typeof Prometheus,
+    stat: require('@grafana/grafana-foundation-sdk/stat') as typeof Stat,
+    table: require('@grafana/grafana-foundation-sdk/table') as typeof Table,
+    timeseries: require('@grafana/grafana-foundation-sdk/timeseries') as typeof Timeseries,
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return loaded;
+}
 
 const REF_IDS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -17,7 +46,8 @@ function refId(index: number): string {
   return REF_IDS[index] ?? `Q${index}`;
 }
 
-function target(spec: TargetSpec, index: number): prometheus.DataqueryBuilder {
+function target(spec: TargetSpec, index: number): Prometheus.DataqueryBuilder {
+  const { prometheus } = sdk();
   const t = new prometheus.DataqueryBuilder()
     .datasource(DATASOURCE)
     .refId(refId(index))
@@ -31,9 +61,10 @@ function target(spec: TargetSpec, index: number): prometheus.DataqueryBuilder {
 }
 
 type AnyPanelBuilder =
-  timeseries.PanelBuilder | stat.PanelBuilder | heatmap.PanelBuilder | table.PanelBuilder;
+  Timeseries.PanelBuilder | Stat.PanelBuilder | Heatmap.PanelBuilder | Table.PanelBuilder;
 
 function panelBuilder(spec: PanelSpec): AnyPanelBuilder {
+  const { common, heatmap, stat, table, timeseries } = sdk();
   switch (spec.kind) {
     case 'timeseries':
       return new timeseries.PanelBuilder()
@@ -108,7 +139,8 @@ function renderPanel(spec: PanelSpec, id: number): AnyPanelBuilder {
  * One dashboard. Panel ids count up from 1 in order (rows included), and the SDK lays panels out
  * left to right under their row: the same spec always gives the same ids and positions.
  */
-export function renderDashboard(spec: DashboardSpec, job: string): dashboard.Dashboard {
+export function renderDashboard(spec: DashboardSpec, job: string): Dashboard.Dashboard {
+  const { dashboard } = sdk();
   const b = new dashboard.DashboardBuilder(spec.title)
     .uid(spec.uid)
     .description(spec.description)
@@ -158,6 +190,6 @@ export function renderDashboard(spec: DashboardSpec, job: string): dashboard.Das
 }
 
 /** The file text of a dashboard: two-space JSON with a final newline, the same bytes every time. */
-export function dashboardJson(d: dashboard.Dashboard): string {
+export function dashboardJson(d: Dashboard.Dashboard): string {
   return `${JSON.stringify(d, null, 2)}\n`;
 }

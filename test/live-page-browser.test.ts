@@ -1,0 +1,209 @@
+// The live page in a real browser (Chromium through playwright-core) against the reference app with
+// tracing on: no console error or CSP violation, uPlot charts drawn, the routes hit, a waterfall
+// across gateway and catalog, the login in the audit tail, health passing, and an alert acknowledged
+// from its button. The page's own requests stay out of the app's metrics and request log.
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Tracing, startTracing } from '@vigil/tracing';
+import { findBinary, pollFor } from '@vigil/test-utils';
+import {
+  DEMO_USER,
+  type ReferenceApp,
+  startReferenceApp,
+} from '../examples/reference-app/src/index';
+
+const executablePath = findBinary('chromium', 'chromium');
+
+/** The test's own requests: not traced, so the trace buffer holds only the app's traces. */
+function clientFetch(url: string, init?: RequestInit): Promise<Response> {
+  return context.with(suppressTracing(context.active()), () => fetch(url, init));
+}
+
+interface AlertJson {
+  fingerprint: string;
+  status: string;
+  labels: Record<string, string>;
+  acknowledgement?: { by: string };
+}
+
+describe.skipIf(!executablePath)('the live page in Chromium', () => {
+  let tracing: Tracing;
+  let app: ReferenceApp;
+  let browser: Browser;
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    tracing = startTracing({ serviceName: 'gateway', exporter: 'none' });
+    app = await startReferenceApp({
+      port: 0,
+      catalogPort: 0,
+      tracing,
+      alertsDemo: true,
+      logDestination: { write: (line: string) => logLines.push(line) },
+      auditDestination: { write: () => true },
+    });
+    browser = await chromium.launch({
+      executablePath,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await tracing?.shutdown();
+  });
+
+  it('should show the app live, with no console error or CSP violation', async () => {
+    const url = app.gatewayUrl;
+    // Traffic: a trace across both services, an upload, failures, a login.
+    for (let i = 1; i <= 3; i++) await (await clientFetch(`${url}/api/videos/${i}`)).arrayBuffer();
+    await (
+      await clientFetch(`${url}/api/videos`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 't', format: 'mp4', sizeBytes: 1000 }),
+      })
+    ).arrayBuffer();
+    for (let i = 0; i < 5; i++) await (await clientFetch(`${url}/api/fail`)).arrayBuffer();
+    const login = await clientFetch(`${url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(DEMO_USER),
+    });
+    expect(login.status).toBe(200);
+
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' || msg.type() === 'warning') problems.push(msg.text());
+    });
+    page.on('pageerror', (error) => problems.push(String(error)));
+    page.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+    });
+    page.on('requestfailed', (r) => {
+      if (!r.url().endsWith('/_vigil/events')) problems.push(`request failed: ${r.url()}`);
+    });
+    const started = performance.now();
+    await page.goto(`${url}/_vigil`);
+    await page.waitForSelector('body[data-snapshots]');
+    const firstMs = Number(await page.getAttribute('body', 'data-first-snapshot-ms'));
+    console.log(
+      `first snapshot drawn ${firstMs} ms after navigation start (${(performance.now() - started).toFixed(0)} ms from goto)`,
+    );
+
+    // What the browser fetched for the page, as it arrived (gzipped), the event stream aside.
+    // (A string: the tests compile without the DOM library.)
+    const transferred = await page.evaluate<{ name: string; bytes: number }[]>(`[
+      ...performance.getEntriesByType('navigation'),
+      ...performance.getEntriesByType('resource'),
+    ]
+      .filter((e) => !e.name.endsWith('/events'))
+      .map((e) => ({ name: e.name, bytes: e.encodedBodySize }))`);
+    const total = transferred.reduce((n, e) => n + e.bytes, 0);
+    console.log(
+      `page + assets as transferred: ${total} bytes (${transferred.map((e) => `${new URL(e.name).pathname} ${e.bytes}`).join(', ')})`,
+    );
+    expect(transferred.length).toBe(5);
+    expect(total).toBeLessThan(100 * 1024);
+
+    // uPlot draws on canvases: four charts.
+    expect(await page.locator('.uplot canvas').count()).toBeGreaterThanOrEqual(4);
+    await expect.poll(() => page.locator('#conn').textContent()).toBe('live');
+    const routes = await page.locator('#routes tbody td:nth-child(2)').allTextContents();
+    expect(routes).toEqual(
+      expect.arrayContaining(['/api/videos/:id', '/api/videos', '/api/fail', '/api/auth/login']),
+    );
+    expect(routes.some((r) => r.startsWith('/_vigil') || r === '/observability')).toBe(false);
+
+    // The waterfall of the latest trace across services: gateway and catalog spans.
+    await expect
+      .poll(
+        async () =>
+          new Set(
+            await page.evaluate<string[]>(
+              `[...document.querySelectorAll('.span-row')].map((r) => r.dataset.service)`,
+            ),
+          ),
+      )
+      .toEqual(new Set(['gateway', 'catalog']));
+    const spans = await page.locator('.span-row').count();
+    console.log(`waterfall: ${spans} spans`);
+    expect(spans).toBeGreaterThanOrEqual(2);
+
+    expect(await page.locator('#audit tbody').textContent()).toContain('auth.login');
+    await expect
+      .poll(() => page.locator('#health .health-status').allTextContents(), { timeout: 10_000 })
+      .toContain('pass');
+    expect(await page.locator('#business tbody').textContent()).toContain('mp4');
+
+    // The page's own requests (the page, assets, events, overview) are neither counted nor logged.
+    await (await clientFetch(`${url}/observability`)).json();
+    const metrics = await (await clientFetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/http_requests_total\{[^}]*route="\/api\/fail"/);
+    expect(metrics).not.toMatch(/route="\/_vigil/);
+    expect(metrics).not.toMatch(/route="\/observability"/);
+    expect(logLines.some((l) => l.includes('/api/fail'))).toBe(true);
+    expect(logLines.filter((l) => l.includes('/_vigil') || l.includes('/observability'))).toEqual(
+      [],
+    );
+
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('should acknowledge a firing alert from its button, through the alerts API', async () => {
+    const url = app.gatewayUrl;
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') problems.push(msg.text());
+    });
+    await page.goto(`${url}/_vigil`);
+    // The demo rules: the error-rate alert fires after about 15 s of failures.
+    const started = performance.now();
+    const firing = await pollFor(
+      async () => {
+        await (await clientFetch(`${url}/api/fail`)).arrayBuffer();
+        const body = (await (await clientFetch(`${url}/alerts?status=firing`)).json()) as {
+          alerts: AlertJson[];
+        };
+        return body.alerts[0];
+      },
+      75_000,
+      500,
+    );
+    expect(firing, 'no alert fired within 75 s').toBeDefined();
+    if (firing === undefined) return;
+    console.log(
+      `alert ${firing.labels.alertname} firing after ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+    const row = page.locator(`#alerts tr[data-fingerprint="${firing.fingerprint}"]`);
+    await row.waitFor();
+    await row.locator('button.alert-acknowledge').click();
+    const acked = await pollFor(
+      async () => {
+        const body = (await (await clientFetch(`${url}/alerts`)).json()) as { alerts: AlertJson[] };
+        return body.alerts.find((a) => a.fingerprint === firing.fingerprint && a.acknowledgement);
+      },
+      5000,
+      200,
+    );
+    expect(acked?.acknowledgement?.by).toBe('live-page');
+    await expect
+      .poll(() => row.locator('.alert-status').textContent(), { timeout: 5000 })
+      .toBe('acknowledged');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 120_000);
+});

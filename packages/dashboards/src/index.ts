@@ -15,7 +15,8 @@ export type {
   ProvisioningOptions,
   RuleLike,
 } from './types';
-export { livePage, CONTENT_SECURITY_POLICY } from './live';
+export { livePage } from './live/live-page';
+export { CONTENT_SECURITY_POLICY } from './live/assets';
 export type {
   LiveAlertingLike,
   LiveAuditEvent,
@@ -26,4 +27,4 @@ export type {
   LiveRegistryLike,
   LiveTraceBufferLike,
   MetricJson,
-} from './live';
+} from './live/types';

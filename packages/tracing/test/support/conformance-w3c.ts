@@ -175,13 +175,4 @@ export function isSafeId(value: string | undefined): value is string {
 }
 
 /** mulberry32: small, fast, seeded; good enough to pick fuzz cases reproducibly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as prng } from '@vigil/test-utils';

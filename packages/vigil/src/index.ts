@@ -1,0 +1,2 @@
+// vigil: the umbrella package. Its API is built in the following commits.
+export {};

@@ -325,6 +325,39 @@ describe.skipIf(!prometheusBinary || !alertmanagerBinary || !redisBinary)(
       }
     });
 
+    it('should be seen running by vigil doctor', async () => {
+      const doctor = start(process.execPath, [
+        BIN,
+        'doctor',
+        '--url',
+        apps[0]!.url,
+        '--redis-url',
+        redis.url,
+        '--alertmanager-url',
+        alertmanagerUrl,
+        '--otlp-endpoint',
+        `${otlpReceiver.url}/v1/traces`,
+        '--prometheus-url',
+        prometheusUrl,
+      ]);
+      const code = await new Promise<number | null>((resolve) =>
+        doctor.child.once('close', (c) => resolve(c)),
+      );
+      console.log(`vigil doctor against the stack (exit ${code}):\n${doctor.logs()}`);
+      for (const what of [
+        'app /metrics',
+        'app /health/ready',
+        'REDIS_URL',
+        'ALERTMANAGER_URL',
+        'OTLP endpoint',
+        'Prometheus',
+      ]) {
+        expect(doctor.logs()).toMatch(new RegExp(`^ok\\s+${what}\\s`, 'm'));
+      }
+      // 3 would only say that a binary of the list is missing on this machine.
+      expect(code).toBe(/install what is missing/.test(doctor.logs()) ? 3 : 0);
+    });
+
     it('should fire the demo error-rate alert in Prometheus, in Alertmanager and at the webhook once', async () => {
       const t0 = performance.now();
       // Half the requests fail, spread over both instances.

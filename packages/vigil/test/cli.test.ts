@@ -299,6 +299,29 @@ describe('vigil (the CLI)', () => {
     });
   });
 
+  describe('an ES module without rules', () => {
+    it('should give a stack without rule files that promtool and amtool accept', async () => {
+      const out = join(dir, 'minimal');
+      const r = await vigil(['stack', join(FIXTURES, 'minimal.mjs'), '--out', out]);
+      expect(r.code, r.stderr).toBe(0);
+      const files = filesOf(out);
+      expect(files.filter((f) => f.includes('rule'))).toEqual([]);
+      const config = parse(readFileSync(join(out, 'prometheus/prometheus.yml'), 'utf8')) as {
+        rule_files?: string[];
+        scrape_configs: { static_configs: { targets: string[] }[] }[];
+      };
+      expect(config.rule_files).toBeUndefined();
+      expect(config.scrape_configs[0]!.static_configs[0]!.targets).toEqual(['tiny:4000']);
+      if (promtool && amtool) {
+        const check = await vigil(['check', out]);
+        expect(check.code, check.stdout).toBe(0);
+      }
+      const rules = await vigil(['rules', join(FIXTURES, 'minimal.mjs'), '--out', out]);
+      expect(rules.code).toBe(1);
+      expect(rules.stderr).toMatch(/exports no "rules"/);
+    });
+  });
+
   describe('check', () => {
     let out: string;
 

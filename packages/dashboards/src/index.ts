@@ -21,6 +21,7 @@ export type {
   LiveAlertingLike,
   LiveAuditEvent,
   LiveAuditLike,
+  LiveAuditRecord,
   LiveHealthLike,
   LivePage,
   LivePageOptions,

@@ -32,7 +32,12 @@ const MAX_BUFFERED = 1 << 20;
 type Route =
   | { kind: 'asset'; asset: Asset }
   | { kind: 'events' | 'snapshot' | 'overview' }
-  | { kind: 'trace'; traceId: string };
+  | { kind: 'trace'; traceId: string }
+  | { kind: 'action'; action: 'acknowledge' | 'silence'; fingerprint: string };
+
+/** Who the page's operator actions are made by, in the alert and the audit event. */
+const ACTOR = 'live-page';
+const FINGERPRINT = /^[0-9a-f]{1,64}$/;
 
 interface HealthView {
   status: string;
@@ -141,6 +146,9 @@ class LivePageServer implements LivePage {
         case 'overview':
           this.sendJson(req, res, 200, JSON.stringify(await this.overview(req)));
           break;
+        case 'action':
+          this.act(req, res, route.action, route.fingerprint);
+          break;
       }
     } catch (error) {
       this.problems.report('request', error);
@@ -172,6 +180,14 @@ class LivePageServer implements LivePage {
     if (sub === '/snapshot') return { kind: 'snapshot' };
     const asset = this.assets.get(sub);
     if (asset !== undefined && sub !== '') return { kind: 'asset', asset };
+    const action = /^\/alerts\/([^/]+)\/(acknowledge|silence)$/.exec(sub);
+    if (action !== null && this.actionsEnabled() && FINGERPRINT.test(action[1]!)) {
+      return {
+        kind: 'action',
+        action: action[2] as 'acknowledge' | 'silence',
+        fingerprint: action[1]!,
+      };
+    }
     const trace = /^\/trace\/([^/]+)$/.exec(sub)?.[1];
     if (trace !== undefined && this.o.traces !== undefined && TRACE_ID.test(trace)) {
       return { kind: 'trace', traceId: trace };
@@ -183,7 +199,8 @@ class LivePageServer implements LivePage {
   /** The token gate: a bearer token, the page's cookie, or `?token=` on the page (sets the cookie). */
   private admit(req: IncomingMessage, res: ServerResponse, route: Route): boolean {
     const digest = this.o.access.tokenDigest;
-    if (digest !== undefined && !hasBearerToken(req, digest) && !this.hasCookie(req)) {
+    const bearer = digest !== undefined && hasBearerToken(req, digest);
+    if (digest !== undefined && !bearer && !this.hasCookie(req)) {
       const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
       const given = query.get('token');
       const isPage = route.kind === 'asset' && route.asset === this.assets.get('');
@@ -207,11 +224,18 @@ class LivePageServer implements LivePage {
       res.end();
       return false;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    const allowed = route.kind === 'action' ? ['POST'] : ['GET', 'HEAD'];
+    if (!allowed.includes(req.method ?? '')) {
       res.statusCode = 405;
-      res.setHeader('Allow', 'GET, HEAD');
+      res.setHeader('Allow', allowed.join(', '));
       res.setHeader('Cache-Control', 'no-store');
       res.end();
+      return false;
+    }
+    if (route.kind === 'action' && !bearer && !sameOrigin(req)) {
+      // A cookie (or no token at all) authenticates the browser, not the page that sent the POST:
+      // only the page's own origin may act (cross-site request forgery).
+      this.sendJson(req, res, 403, '{"error":"cross_origin"}');
       return false;
     }
     return true;
@@ -228,6 +252,66 @@ class LivePageServer implements LivePage {
       }
     }
     return false;
+  }
+
+  // ---- operator actions: the alert buttons, behind the page's own token
+
+  private actionsEnabled(): boolean {
+    const a = this.o.alerting;
+    return typeof a?.acknowledge === 'function' && typeof a.silence === 'function';
+  }
+
+  private act(
+    req: IncomingMessage,
+    res: ServerResponse,
+    action: 'acknowledge' | 'silence',
+    fingerprint: string,
+  ): void {
+    const alerting = this.o.alerting!;
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+    const minutesText = query.get('minutes') ?? '60';
+    const minutes = /^\d{1,4}$/.test(minutesText) ? Number(minutesText) : NaN;
+    if (action === 'silence' && !(minutes >= 1 && minutes <= 1440)) {
+      this.sendJson(req, res, 400, '{"error":"invalid_minutes"}');
+      return;
+    }
+    const result =
+      action === 'acknowledge'
+        ? alerting.acknowledge!(fingerprint, ACTOR)
+        : alerting.silence!(
+            fingerprint,
+            minutes,
+            ACTOR,
+            `Silenced for ${minutes} minutes from the live page`,
+          );
+    this.recordAction(req, action, fingerprint, result !== undefined, minutes);
+    if (result === undefined) this.sendJson(req, res, 404, '{"error":"alert_not_found"}');
+    else this.sendJson(req, res, 200, JSON.stringify({ status: 'success', action, fingerprint }));
+  }
+
+  /** The same audit event the alerts API records for the action, when the audit logger can record. */
+  private recordAction(
+    req: IncomingMessage,
+    action: 'acknowledge' | 'silence',
+    fingerprint: string,
+    ok: boolean,
+    minutes: number,
+  ): void {
+    const audit = this.o.audit;
+    if (typeof audit?.record !== 'function') return;
+    try {
+      audit.record({
+        type: `alerts.${action}`,
+        outcome: ok ? 'success' : 'failure',
+        actor: ACTOR,
+        action,
+        resource: `alert:${fingerprint}`,
+        metadata: action === 'silence' ? { duration_minutes: minutes } : {},
+        correlation_id: correlationId(req),
+      });
+    } catch (error) {
+      this.problems.report('audit', error);
+    }
   }
 
   // ---- responses
@@ -406,7 +490,8 @@ class LivePageServer implements LivePage {
         value: a.value ?? null,
         acknowledged: a.acknowledgement !== undefined,
       }));
-    return { api: '/alerts', items };
+    // The page's own actions when the alerting object offers them (the page's token, not the API's).
+    return { api: this.actionsEnabled() ? `${this.o.basePath}/alerts` : '/alerts', items };
   }
 
   private traces() {
@@ -581,6 +666,20 @@ function healthView(httpStatus: number, report: unknown): HealthView {
     }
   }
   return { status: typeof r.status === 'string' ? r.status : 'unknown', httpStatus, checks };
+}
+
+/**
+ * True when the request comes from a page of its own origin: `Sec-Fetch-Site: same-origin` where the
+ * browser sends it, else an `Origin` equal to the request's own; a request with neither header is not
+ * from a browser page (browsers send `Origin` with every cross-origin POST).
+ */
+function sameOrigin(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (typeof site === 'string') return site === 'same-origin';
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+  return origin === `${scheme}://${String(req.headers.host)}`;
 }
 
 function correlationId(req: IncomingMessage): string {

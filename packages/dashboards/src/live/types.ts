@@ -38,6 +38,10 @@ export interface LiveAlertingLike {
     rulesTotal: number;
     activeBySeverity?: Readonly<Record<string, number>>;
   };
+  /** Serves the page's Acknowledge button; undefined when no alert has the fingerprint. */
+  acknowledge?(fingerprint: string, by: string, comment?: string): unknown;
+  /** Serves the page's Silence button; undefined when no alert has the fingerprint. */
+  silence?(fingerprint: string, minutes: number, by: string, comment?: string): unknown;
 }
 
 /** @vigil/health's Health, as far as the live page reads it. */
@@ -76,6 +80,19 @@ export interface LiveTraceBufferLike {
 /** @vigil/audit's AuditLogger, as far as the live page reads it: its in-memory tail. */
 export interface LiveAuditLike {
   recent(limit?: number): readonly LiveAuditEvent[];
+  /** Records the page's alert actions (`alerts.acknowledge`, `alerts.silence`) when present. */
+  record?(event: LiveAuditRecord): unknown;
+}
+
+/** The audit event the page records for an alert action, as the alerts API records it. */
+export interface LiveAuditRecord {
+  type: string;
+  outcome: 'success' | 'failure';
+  actor: string;
+  action: string;
+  resource: string;
+  correlation_id: string;
+  metadata: Readonly<Record<string, unknown>>;
 }
 
 /** The fields of an audit event the page shows. */
@@ -101,7 +118,12 @@ export interface LivePageOptions {
   basePath?: string;
   /** Path of the JSON overview, or false for none. Default: `/observability`. */
   overviewPath?: string | false;
-  /** Firing alerts, with acknowledge and silence buttons (through the alerts API at `/alerts`). Default: none. */
+  /**
+   * Firing alerts, with acknowledge and silence buttons. With its `acknowledge()` and `silence()` (an
+   * `@vigil/alerts` Alerting has them) the buttons post to the page's own
+   * `<basePath>/alerts/:fingerprint/acknowledge` and `/silence`, behind the page's token; otherwise to
+   * the alerts API at `/alerts`. Default: none.
+   */
   alerting?: LiveAlertingLike;
   /** Health checks shown on the page (readiness and liveness). Default: none. */
   health?: LiveHealthLike;

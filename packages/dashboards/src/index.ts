@@ -24,6 +24,7 @@ export type {
   LiveAuditRecord,
   LiveHealthLike,
   LivePage,
+  LivePageListenOptions,
   LivePageOptions,
   LiveRegistryLike,
   LiveTraceBufferLike,

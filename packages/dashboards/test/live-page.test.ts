@@ -2,6 +2,8 @@
 // /observability overview, snapshots over server-sent events (also behind compression()), polling,
 // the token, the client cap, and its own requests kept out of the metrics it charts.
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import compression from 'compression';
 import express from 'express';
@@ -326,6 +328,52 @@ describe('livePage() on Koa', () => {
     const { snapshot } = await firstSnapshot(`${url}/_vigil/events`);
     expect(snapshot.routes.map((r) => r.route)).toEqual(['/things/:id']);
     expect(await (await fetch(`${url}/other`)).json()).toEqual({ ok: true });
+  });
+});
+
+describe('livePage() without a framework', () => {
+  it('should serve the page from handler() on node:http, 404 elsewhere', async () => {
+    const m = appMetrics();
+    const page = livePage({ registry: m.registry, service: 'plain' });
+    pages.push(page);
+    const server = createServer(page.handler());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      expect((await fetch(`${url}/_vigil`)).status).toBe(200);
+      const snap = (await (await fetch(`${url}/_vigil/snapshot`)).json()) as Snapshot;
+      expect(snap.service).toBe('plain');
+      expect((await fetch(`${url}/elsewhere`)).status).toBe(404);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('should listen() on a port of its own, and close with live streams open', async () => {
+    const m = appMetrics();
+    const page = livePage({ registry: m.registry, service: 'own-port' });
+    const server = await page.listen({ port: 0 });
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/_vigil$/);
+    expect((await fetch(server.url)).status).toBe(200);
+    const events = await fetch(`${server.url}/events`);
+    expect(events.status).toBe(200);
+    expect(page.clients).toBe(1);
+    const observability = await fetch(server.url.replace(/\/_vigil$/, '/observability'));
+    expect(((await observability.json()) as { service: string }).service).toBe('own-port');
+    await server.close();
+    expect(page.clients).toBe(0);
+    await events.body?.cancel();
+  });
+
+  it('should reject listen() options that are not a port and a host', async () => {
+    const page = livePage({ registry: new Registry() });
+    await expect(page.listen({ port: 'x' as never })).rejects.toThrow(
+      expect.objectContaining({ code: DASHBOARDS_ERROR_CODES.INVALID_OPTION }),
+    );
+    await expect(page.listen({ prot: 1 } as never)).rejects.toThrow(
+      expect.objectContaining({ code: DASHBOARDS_ERROR_CODES.UNKNOWN_OPTION }),
+    );
   });
 });
 

@@ -10,8 +10,14 @@ import {
   findRequest,
   generateId,
   getActiveRequestIds,
+  type OperationalServer,
   hasBearerToken,
   digestToken,
+  integerOption,
+  listenOperational,
+  optionNames,
+  readOptions,
+  stringOption,
   looksLikeFrameworkCall,
   markOperational,
   notCalledError,
@@ -21,7 +27,9 @@ import { PKG, context } from '../errors';
 import { type Asset, CONTENT_SECURITY_POLICY, loadAssets } from './assets';
 import { type ResolvedLiveOptions, resolveLiveOptions } from './options';
 import { Sampler } from './sampler';
-import type { LivePage, LivePageOptions } from './types';
+import type { LivePage, LivePageListenOptions, LivePageOptions } from './types';
+
+const LISTEN_OPTIONS = optionNames<LivePageListenOptions>({ port: true, host: true });
 
 const COOKIE = 'vigil_dashboard';
 const TRACE_ID = /^[0-9a-f]{32}$/;
@@ -115,6 +123,44 @@ class LivePageServer implements LivePage {
       // The page writes the response itself (a stream, for events); Koa must not touch it.
       ctx.respond = false;
       await this.handle(ctx.req, ctx.res);
+    };
+  }
+
+  handler(): ReturnType<LivePage['handler']> {
+    return (req, res) => {
+      void this.handle(req, res).then((answered) => {
+        if (answered) return;
+        res.statusCode = 404;
+        res.setHeader('Cache-Control', 'no-store');
+        res.end();
+      });
+    };
+  }
+
+  async listen(options?: LivePageListenOptions): Promise<OperationalServer> {
+    const ctx = context('livePage().listen');
+    const o = readOptions<LivePageListenOptions>(ctx, options, 1, LISTEN_OPTIONS);
+    const port = integerOption(ctx, 'port', o.port, 0, 0, 65535);
+    const host = stringOption(ctx, 'host', o.host, '127.0.0.1');
+    const server = await listenOperational(
+      {
+        matches: (req) => this.route(req) !== undefined,
+        handle: async (req, res) => {
+          await this.handle(req, res);
+        },
+      },
+      port,
+      host,
+      this.o.basePath,
+    );
+    return {
+      url: server.url,
+      port: server.port,
+      close: async () => {
+        // The live streams are never idle: end them, or the server would wait for them forever.
+        this.close();
+        await server.close();
+      },
     };
   }
 

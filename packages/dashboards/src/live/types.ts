@@ -1,7 +1,13 @@
 // Public types of the live page: its options, and the shapes it reads from the other Vigil packages
 // (structurally, so @vigil/dashboards depends on none of them).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ExpressMiddleware, KoaContextLike, KoaMiddleware, MinimalLogger } from '@vigil/core';
+import type {
+  ExpressMiddleware,
+  KoaContextLike,
+  KoaMiddleware,
+  MinimalLogger,
+  OperationalServer,
+} from '@vigil/core';
 
 /** A prom-client Registry, as far as the live page reads it. */
 export interface LiveRegistryLike {
@@ -150,6 +156,14 @@ export interface LivePageOptions {
   problemLogger?: MinimalLogger;
 }
 
+/** Options of `livePage(...).listen()`. */
+export interface LivePageListenOptions {
+  /** Port; 0 picks a free one (read it from the result). Default: 0. */
+  port?: number;
+  /** Interface to listen on. Default: `127.0.0.1`. */
+  host?: string;
+}
+
 /** The live page: middleware for Express and Koa, or a plain handler. */
 export interface LivePage {
   /** Express 4/5 middleware: `app.use(live.express())`. Other requests pass through. */
@@ -158,6 +172,17 @@ export interface LivePage {
   koa(): KoaMiddleware<KoaContextLike & { respond?: boolean }>;
   /** Answers `req` when it is for the page, resolving true once answered; else resolves false. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /**
+   * A `node:http` request listener serving only the page (other paths get 404), for a process with
+   * no Express or Koa app: `http.createServer(live.handler())`.
+   */
+  handler(): (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * Serves the page on an HTTP server of its own, as `@vigil/core`'s other operational servers
+   * (other paths get 404), such as a cluster primary's page over the aggregated registry.
+   * `url` is the page's address; `close()` ends the live streams and stops the server.
+   */
+  listen(options?: LivePageListenOptions): Promise<OperationalServer>;
   /** Sizes of the page and its assets, in bytes, raw and gzipped. */
   readonly size: { raw: number; gzip: number };
   /** Live clients connected now. */

@@ -176,11 +176,21 @@ describe.skipIf(!executablePath)('the live page in Chromium', () => {
     expect(await page.locator('#business tbody').textContent()).toContain('mp4');
 
     // The page's own requests (the page, assets, events, overview) are neither counted nor logged.
-    await (
+    const overview = (await (
       await clientFetch(`${url}/observability`, {
         headers: { authorization: `Bearer ${DASHBOARD_TOKEN}` },
       })
-    ).json();
+    ).json()) as { observability: { logging: Record<string, unknown> } };
+    // The request logger's state, from @vigil/logging's requestLoggingStatus.
+    expect(overview.observability.logging).toMatchObject({
+      status: 'active',
+      log_level: 'info',
+      write_failures: 0,
+    });
+    expect(overview.observability.logging.lines_written).toBeGreaterThanOrEqual(
+      logLines.filter((l) => l.includes('"request completed"')).length,
+    );
+    console.log(`/observability logging: ${JSON.stringify(overview.observability.logging)}`);
     const metrics = await (await clientFetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/http_requests_total\{[^}]*route="\/api\/fail"/);
     expect(metrics).not.toMatch(/route="\/_vigil/);

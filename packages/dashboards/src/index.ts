@@ -23,6 +23,7 @@ export type {
   LiveAuditLike,
   LiveAuditRecord,
   LiveHealthLike,
+  LiveLoggingStatus,
   LivePage,
   LivePageListenOptions,
   LivePageOptions,

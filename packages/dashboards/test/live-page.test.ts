@@ -3,6 +3,7 @@
 // the token, the client cap, and its own requests kept out of the metrics it charts.
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
+import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import compression from 'compression';
@@ -16,6 +17,7 @@ import {
   type LivePage,
   livePage,
 } from '@vigil/dashboards';
+import { expressRequestLogger, requestLoggingStatus } from '@vigil/logging';
 import { closeServers, startServer } from '@vigil/test-utils';
 
 const pages: LivePage[] = [];
@@ -328,6 +330,39 @@ describe('livePage() on Koa', () => {
     const { snapshot } = await firstSnapshot(`${url}/_vigil/events`);
     expect(snapshot.routes.map((r) => r.route)).toEqual(['/things/:id']);
     expect(await (await fetch(`${url}/other`)).json()).toEqual({ ok: true });
+  });
+});
+
+describe('livePage() and @vigil/logging', () => {
+  it('should report the request loggers in /observability when given requestLoggingStatus', async () => {
+    const m = appMetrics();
+    const page = livePage({ registry: m.registry, logging: requestLoggingStatus });
+    pages.push(page);
+    const app = express();
+    app.use(
+      expressRequestLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }),
+    );
+    app.use(page.express());
+    app.get('/api/x', (_req, res) => {
+      res.send('x');
+    });
+    const { port } = await startServer(app);
+    await (await fetch(`http://127.0.0.1:${port}/api/x`)).text();
+    const body = (await (await fetch(`http://127.0.0.1:${port}/observability`)).json()) as {
+      observability: { logging: Record<string, unknown> };
+      health: { components: Record<string, string> };
+    };
+    expect(body.observability.logging).toMatchObject({
+      status: 'active',
+      log_level: 'info',
+      request_loggers: expect.any(Number),
+      write_failures: 0,
+    });
+    expect(body.observability.logging.lines_written).toBeGreaterThanOrEqual(1);
+    expect(body.health.components.logging).toBe('healthy');
+    expect(() => livePage({ registry: m.registry, logging: {} as never })).toThrow(
+      expect.objectContaining({ code: DASHBOARDS_ERROR_CODES.INVALID_OPTION }),
+    );
   });
 });
 

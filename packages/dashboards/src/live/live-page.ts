@@ -569,6 +569,35 @@ class LivePageServer implements LivePage {
     }));
   }
 
+  /** The logging part of the overview: the request loggers' status, else the logger's level. */
+  private loggingView(): { component: string; section: Record<string, unknown> } {
+    const o = this.o;
+    const service = o.service;
+    if (o.logging !== undefined) {
+      const status = this.safe('logging', () => o.logging!());
+      if (status === null) return { component: 'unhealthy', section: { status: 'error', service } };
+      const active = status.requestLoggers > 0;
+      return {
+        component: active ? 'healthy' : 'disabled',
+        section: {
+          status: active ? 'active' : 'disabled',
+          service,
+          log_level: status.level,
+          request_loggers: status.requestLoggers,
+          lines_written: status.lines ?? null,
+          write_failures: status.failures ?? null,
+        },
+      };
+    }
+    if (o.logger === undefined)
+      return { component: 'unknown', section: { status: 'unknown', service } };
+    const level = o.logger.level;
+    return {
+      component: 'healthy',
+      section: { status: 'active', service, log_level: typeof level === 'string' ? level : null },
+    };
+  }
+
   /** The `/observability` overview, shaped as the alerts API answers: timestamp, correlation_id, service. */
   private async overview(req: IncomingMessage): Promise<Record<string, unknown>> {
     const o = this.o;
@@ -595,12 +624,12 @@ class LivePageServer implements LivePage {
     const traceStats = o.traces?.stats;
     const latestTrace =
       o.traces === undefined ? undefined : this.safe('traces', () => o.traces!.recent(1)[0]);
-    const level = o.logger?.level;
+    const logging = this.loggingView();
     const components = {
       metrics: 'healthy',
       tracing: o.traces === undefined ? 'disabled' : 'healthy',
       alerting: o.alerting === undefined ? 'disabled' : stats === null ? 'unhealthy' : 'healthy',
-      logging: o.logger === undefined ? 'unknown' : 'healthy',
+      logging: logging.component,
       health:
         health === undefined
           ? o.health === undefined
@@ -657,14 +686,7 @@ class LivePageServer implements LivePage {
                   active_by_severity: stats?.activeBySeverity ?? {},
                 },
               },
-        logging:
-          o.logger === undefined
-            ? { status: 'unknown', service: o.service }
-            : {
-                status: 'active',
-                service: o.service,
-                log_level: typeof level === 'string' ? level : null,
-              },
+        logging: logging.section,
         health:
           o.health === undefined
             ? { status: 'disabled' }

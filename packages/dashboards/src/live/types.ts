@@ -114,6 +114,14 @@ export interface LiveAuditEvent {
   readonly trace_id?: string;
 }
 
+/** What `@vigil/logging`'s requestLoggingStatus() returns, as far as the live page reads it. */
+export interface LiveLoggingStatus {
+  readonly requestLoggers: number;
+  readonly level: string | null;
+  readonly lines?: number;
+  readonly failures?: number;
+}
+
 /** Options of livePage(). */
 export interface LivePageOptions {
   /** The prom-client registry the HTTP metrics middleware writes to. Required. */
@@ -139,6 +147,11 @@ export interface LivePageOptions {
   audit?: LiveAuditLike;
   /** The app's logger, for its level in `/observability` (pino works). Default: none. */
   logger?: { level?: unknown };
+  /**
+   * The request loggers' state for `/observability`: `requestLoggingStatus` of `@vigil/logging`
+   * (the function itself). Default: none (the overview then shows `logger`'s level, or "unknown").
+   */
+  logging?: () => LiveLoggingStatus;
   /**
    * Token the page and its data require: `Authorization: Bearer <token>`, or `?token=` once on the
    * page, which sets an HttpOnly cookie. At least 16 characters. Default: `VIGIL_DASHBOARD_TOKEN`, else none.

@@ -17,6 +17,7 @@ import {
   type LivePage,
   livePage,
 } from '@vigil/dashboards';
+import { createAlerting, defineAlerts, errorRatioAlert } from '@vigil/alerts';
 import { expressRequestLogger, requestLoggingStatus } from '@vigil/logging';
 import { closeServers, startServer } from '@vigil/test-utils';
 
@@ -330,6 +331,65 @@ describe('livePage() on Koa', () => {
     const { snapshot } = await firstSnapshot(`${url}/_vigil/events`);
     expect(snapshot.routes.map((r) => r.route)).toEqual(['/things/:id']);
     expect(await (await fetch(`${url}/other`)).json()).toEqual({ ok: true });
+  });
+});
+
+describe("the page's alert actions", () => {
+  const TOKEN = 'page-token-0123456789';
+
+  it("should take them with the page's token, from its own origin only, and answer each refusal", async () => {
+    const m = appMetrics();
+    // A real in-process alerting with no firing alert: actions on an unknown fingerprint are 404.
+    const alerting = createAlerting({
+      rules: defineAlerts({ name: 'shop', alerts: [errorRatioAlert()] }),
+      service: 'shop',
+      registry: m.registry,
+    });
+    const page = livePage({ registry: m.registry, alerting, token: TOKEN });
+    pages.push(page);
+    const app = express();
+    app.use(page.express());
+    const { port } = await startServer(app);
+    const base = `http://127.0.0.1:${port}/_vigil`;
+    const action = `${base}/alerts/0123abcd/acknowledge`;
+    const bearer = { authorization: `Bearer ${TOKEN}` };
+    const login = await fetch(`${base}?token=${TOKEN}`, { redirect: 'manual' });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+
+    // The snapshot points the buttons at the page's own actions.
+    const snap = (await (await fetch(`${base}/snapshot`, { headers: bearer })).json()) as {
+      alerts: { api: string };
+    };
+    expect(snap.alerts.api).toBe('/_vigil/alerts');
+
+    const post = (url: string, headers: Record<string, string>) =>
+      fetch(url, { method: 'POST', headers });
+    const statuses = {
+      noToken: (await post(action, {})).status,
+      get: (await fetch(action, { headers: bearer })).status,
+      crossSite: (await post(action, { cookie, 'sec-fetch-site': 'same-site' })).status,
+      foreignOrigin: (await post(action, { cookie, origin: 'http://evil.example' })).status,
+      nullOrigin: (await post(action, { cookie, origin: 'null' })).status,
+      sameOrigin: (await post(action, { cookie, 'sec-fetch-site': 'same-origin' })).status,
+      ownOrigin: (await post(action, { cookie, origin: `http://127.0.0.1:${port}` })).status,
+      bearer: (await post(action, bearer)).status,
+      badMinutes: (await post(`${base}/alerts/0123abcd/silence?minutes=0`, bearer)).status,
+      notAFingerprint: (await post(`${base}/alerts/ZZ/acknowledge`, bearer)).status,
+    };
+    expect(statuses).toEqual({
+      noToken: 401,
+      get: 405,
+      crossSite: 403,
+      foreignOrigin: 403,
+      nullOrigin: 403,
+      // Admitted, and no alert has that fingerprint.
+      sameOrigin: 404,
+      ownOrigin: 404,
+      bearer: 404,
+      badMinutes: 400,
+      // Not a path of the page: passed on to the app, which has no such route.
+      notAFingerprint: 404,
+    });
   });
 });
 

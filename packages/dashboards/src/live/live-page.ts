@@ -738,16 +738,21 @@ function healthView(httpStatus: number, report: unknown): HealthView {
 
 /**
  * True when the request comes from a page of its own origin: `Sec-Fetch-Site: same-origin` where the
- * browser sends it, else an `Origin` equal to the request's own; a request with neither header is not
- * from a browser page (browsers send `Origin` with every cross-origin POST).
+ * browser sends it, else an `Origin` whose host (and port) is the request's `Host`; a request with
+ * neither header is not from a browser page (browsers send `Origin` with every cross-origin POST).
+ * The scheme is not compared: behind a proxy that ends TLS, the page is https and this socket is not.
  */
 function sameOrigin(req: IncomingMessage): boolean {
   const site = req.headers['sec-fetch-site'];
   if (typeof site === 'string') return site === 'same-origin';
   const origin = req.headers.origin;
   if (origin === undefined) return true;
-  const scheme = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
-  return origin === `${scheme}://${String(req.headers.host)}`;
+  try {
+    return new URL(origin).host === String(req.headers.host).toLowerCase();
+  } catch {
+    // `Origin: null` (a sandboxed frame, a data: page) and anything unparsable: not the page.
+    return false;
+  }
 }
 
 function correlationId(req: IncomingMessage): string {

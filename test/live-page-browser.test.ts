@@ -19,6 +19,7 @@ import {
 } from '../examples/reference-app/src/index';
 
 const executablePath = findBinary('chromium', 'chromium');
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const DASHBOARD_TOKEN = 'dashboard-token-0123456789';
 const ALERTS_TOKEN = 'alerts-token-0123456789abc';
 
@@ -203,6 +204,63 @@ describe.skipIf(!executablePath)('the live page in Chromium', () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 60_000);
+
+  it("should keep the page's heap, DOM and listeners flat over minutes of live updates", async () => {
+    const url = app.gatewayUrl;
+    const minutes = Number(process.env.VIGIL_LIVE_HEAP_MINUTES ?? 3);
+    const profile = await browser.newContext();
+    const page = await profile.newPage();
+    await page.goto(`${url}/_vigil?token=${DASHBOARD_TOKEN}`);
+    await page.waitForSelector('body[data-snapshots]');
+    const cdp = await profile.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const measure = async () => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      const get = (name: string) => metrics.find((m) => m.name === name)?.value ?? NaN;
+      return {
+        heap: get('JSHeapUsedSize'),
+        nodes: get('Nodes'),
+        listeners: get('JSEventListeners'),
+        snapshots: Number(await page.getAttribute('body', 'data-snapshots')),
+      };
+    };
+    // Traffic all along, over varied routes, so every table and chart changes at each snapshot.
+    let running = true;
+    const traffic = (async () => {
+      const paths = ['/api/videos/1', '/api/fail', '/api/slow?ms=20', '/api/videos/2'];
+      for (let i = 0; running; i++) {
+        await (await clientFetch(`${url}${paths[i % paths.length]}`)).arrayBuffer();
+        await sleep(40);
+      }
+    })();
+    const samples: Awaited<ReturnType<typeof measure>>[] = [];
+    const started = performance.now();
+    // A first sample once the page has warmed up, then one every 30 s.
+    await sleep(20_000);
+    samples.push(await measure());
+    while (performance.now() - started < minutes * 60_000) {
+      await sleep(30_000);
+      samples.push(await measure());
+    }
+    running = false;
+    await traffic;
+    await profile.close();
+    const first = samples[0]!;
+    const last = samples.at(-1)!;
+    const mb = (b: number) => (b / 1024 / 1024).toFixed(2);
+    console.log(
+      `live page over ${minutes} min (${last.snapshots - first.snapshots} snapshots drawn after warm-up): ` +
+        `JS heap after GC ${samples.map((x) => mb(x.heap)).join(' -> ')} MB; ` +
+        `DOM nodes ${samples.map((x) => x.nodes).join(' -> ')}; ` +
+        `listeners ${samples.map((x) => x.listeners).join(' -> ')}`,
+    );
+    expect(last.snapshots - first.snapshots).toBeGreaterThan(minutes * 30);
+    // Flat: what may grow is the chart history filling its ring (300 points a series at most).
+    expect(Math.max(...samples.map((x) => x.heap)) - first.heap).toBeLessThan(2 * 1024 * 1024);
+    expect(last.nodes).toBeLessThan(first.nodes * 1.5 + 200);
+    expect(last.listeners).toBeLessThan(first.listeners * 1.5 + 50);
+  }, 600_000);
 
   it("should acknowledge a firing alert from its button, with the page's token only, and refuse another origin", async () => {
     const url = app.gatewayUrl;

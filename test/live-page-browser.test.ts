@@ -1,9 +1,10 @@
 // The live page in a real browser (Chromium through playwright-core) against the reference app with
 // tracing on: no console error or CSP violation, uPlot charts drawn, the routes hit, a waterfall
-// across gateway and catalog, the login in the audit tail, health passing, and an alert acknowledged
-// from its button. Both the page (VIGIL_DASHBOARD_TOKEN) and the alerts API (VIGIL_ALERTS_TOKEN) have
-// a token: the buttons act through the page's own endpoints, and a POST from another origin is
-// refused. The page's own requests stay out of the app's metrics and request log.
+// across gateway and catalog, the login in the audit tail, health passing, the page's heap flat over
+// minutes of updates, and an alert acknowledged from its button. Both the page
+// (VIGIL_DASHBOARD_TOKEN) and the alerts API (VIGIL_ALERTS_TOKEN) have a token: the buttons act
+// through the page's own endpoints, and a POST from another origin is refused. The page's own
+// requests stay out of the app's metrics and request log.
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { context } from '@opentelemetry/api';

@@ -295,6 +295,8 @@ describe.skipIf(!executablePath)('the live page in Chromium', () => {
     );
     const row = page.locator(`#alerts tr[data-fingerprint="${firing.fingerprint}"]`);
     await row.waitFor();
+    // The page was open before the alert fired: its "no active alert" note is gone with the row.
+    expect(await page.locator('#alerts-note').textContent()).toBe('');
 
     // Cross-site request forgery: a page of another origin (another port of the same host, so the
     // SameSite=Strict cookie is sent) posts to the page's action; it is refused and nothing changes.

@@ -125,6 +125,8 @@ function drawBusiness(items) {
   });
 }
 
+const NO_ALERT = 'No active alert.';
+
 async function alertAction(api, fingerprint, action, button) {
   button.disabled = true;
   // The page's own actions (`${base}/alerts`) take no body and answer behind the page's token; the
@@ -155,9 +157,10 @@ async function alertAction(api, fingerprint, action, button) {
 function drawAlerts(alerts) {
   $('alerts-section').hidden = alerts === null;
   if (alerts === null) return;
-  if (alerts.items.length === 0 && !$('alerts-note').textContent) {
-    $('alerts-note').textContent = 'No active alert.';
-  }
+  const note = $('alerts-note');
+  if (alerts.items.length === 0 && !note.textContent) note.textContent = NO_ALERT;
+  // The note says there is none only while there is none; an action's answer stays.
+  if (alerts.items.length > 0 && note.textContent === NO_ALERT) note.textContent = '';
   fill('alerts', alerts.items, (a) => {
     const tr = document.createElement('tr');
     tr.dataset.fingerprint = a.fingerprint;

@@ -19,7 +19,7 @@ import {
 } from '@vigil/dashboards';
 import { createAlerting, defineAlerts, errorRatioAlert } from '@vigil/alerts';
 import { expressRequestLogger, requestLoggingStatus } from '@vigil/logging';
-import { closeServers, startServer } from '@vigil/test-utils';
+import { closeServers, pollFor, startServer } from '@vigil/test-utils';
 
 const pages: LivePage[] = [];
 afterEach(async () => {
@@ -224,6 +224,26 @@ describe('livePage() on Express 5', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     const s = (await res.json()) as Snapshot;
     expect(s.routes).toHaveLength(2);
+  });
+
+  it('should chart points one interval apart, at the exact second they were taken', async () => {
+    const { url } = await serve(undefined, { intervalMs: 500 });
+    const series = await pollFor(
+      async () => {
+        const s = (await (await fetch(`${url}/_vigil/snapshot`)).json()) as Snapshot;
+        const t = s.series.t as number[];
+        return t.length >= 4 ? t : undefined;
+      },
+      15_000,
+      200,
+    );
+    expect(series).toBeDefined();
+    const t = series!;
+    const now = Date.now() / 1000;
+    // Whole seconds since the epoch, close to now, never going back, spanning the samples taken.
+    expect(t.every((x) => Number.isInteger(x) && Math.abs(x - now) < 60)).toBe(true);
+    expect(t.every((x, i) => i === 0 || x >= t[i - 1]!)).toBe(true);
+    expect(t.at(-1)! - t[0]!).toBeGreaterThanOrEqual(1);
   });
 
   it('should answer 503 past maxClients live streams, and count them down when they leave', async () => {

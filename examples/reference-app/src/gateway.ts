@@ -13,7 +13,7 @@ import {
   expressMetricsSummaryHandler,
 } from '@vigil/metrics';
 import type { ExpressRateLimit } from '@vigil/rate-limit';
-import { expressRequestLogger } from '@vigil/logging';
+import { expressRequestLogger, requestLoggingStatus } from '@vigil/logging';
 import { type TraceBuffer, expressTracing, expressTracingErrors } from '@vigil/tracing';
 import { type BusinessMetrics, VIDEO_FORMATS } from './business';
 import { DEMO_USER, authRoutes } from './routes/auth';
@@ -76,6 +76,7 @@ export function createGatewayApp(options: GatewayOptions): Express {
       health: options.health,
       traces,
       audit: auditLogger,
+      logging: requestLoggingStatus,
     }).express(),
   );
   // After tracing, logging and metrics, so a limited request still has an id, a log line and a

@@ -125,32 +125,42 @@ function drawBusiness(items) {
   });
 }
 
+const NO_ALERT = 'No active alert.';
+
 async function alertAction(api, fingerprint, action, button) {
   button.disabled = true;
+  // The page's own actions (`${base}/alerts`) take no body and answer behind the page's token; the
+  // alerts API (`/alerts`) takes its parameters as JSON.
+  const own = api !== '/alerts';
   const params =
     action === 'acknowledge'
       ? { acknowledged_by: 'live-page' }
       : { duration_minutes: '60', created_by: 'live-page' };
   try {
-    const res = await fetch(`${api}/${fingerprint}/${action}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(params),
-    });
+    const res = await fetch(
+      `${api}/${fingerprint}/${action}${own && action === 'silence' ? '?minutes=60' : ''}`,
+      {
+        method: 'POST',
+        ...(own
+          ? {}
+          : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(params) }),
+      },
+    );
     $('alerts-note').textContent = res.ok
       ? `${action}: done`
-      : `${action}: the alerts API answered ${res.status}${res.status === 401 ? ' (it needs its own token)' : ''}`;
+      : `${action}: ${own ? 'the page' : 'the alerts API'} answered ${res.status}${res.status === 401 && !own ? ' (it needs its own token)' : ''}`;
   } catch {
-    $('alerts-note').textContent = `${action}: the alerts API did not answer`;
+    $('alerts-note').textContent = `${action}: no answer`;
   }
 }
 
 function drawAlerts(alerts) {
   $('alerts-section').hidden = alerts === null;
   if (alerts === null) return;
-  if (alerts.items.length === 0 && !$('alerts-note').textContent) {
-    $('alerts-note').textContent = 'No active alert.';
-  }
+  const note = $('alerts-note');
+  if (alerts.items.length === 0 && !note.textContent) note.textContent = NO_ALERT;
+  // The note says there is none only while there is none; an action's answer stays.
+  if (alerts.items.length > 0 && note.textContent === NO_ALERT) note.textContent = '';
   fill('alerts', alerts.items, (a) => {
     const tr = document.createElement('tr');
     tr.dataset.fingerprint = a.fingerprint;

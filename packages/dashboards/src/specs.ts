@@ -703,6 +703,71 @@ function runtimeSections(o: ResolvedDashboardsOptions): SectionSpec[] {
         }),
       ],
     },
+    // After the first two sections, so that their panel ids stay what they were.
+    {
+      title: 'Runtime detail',
+      panels: [
+        panel({
+          kind: 'timeseries',
+          title: 'Virtual memory and process heap',
+          description:
+            'Virtual memory size (address space, far above what is resident) and the process heap.',
+          unit: 'bytes',
+          targets: [
+            { expr: gauge('process_virtual_memory_bytes'), legend: 'virtual {{instance}}' },
+            { expr: gauge('process_heap_bytes'), legend: 'process heap {{instance}}' },
+          ],
+          metrics: ['process_virtual_memory_bytes', 'process_heap_bytes'].map((m) => p + m),
+        }),
+        panel({
+          kind: 'timeseries',
+          title: 'Event-loop lag: min, mean, max, spread',
+          description:
+            'Event-loop delay over the sampling window (min, mean, max, standard deviation), and the lag of the last check.',
+          unit: 's',
+          targets: [
+            ...['min', 'mean', 'max', 'stddev'].map((s) => ({
+              expr: gauge(`nodejs_eventloop_lag_${s}_seconds`),
+              legend: `${s} {{instance}}`,
+            })),
+            { expr: gauge('nodejs_eventloop_lag_seconds'), legend: 'last {{instance}}' },
+          ],
+          metrics: [
+            ...['min', 'mean', 'max', 'stddev'].map((s) => `${p}nodejs_eventloop_lag_${s}_seconds`),
+            `${p}nodejs_eventloop_lag_seconds`,
+          ],
+        }),
+        panel({
+          kind: 'timeseries',
+          title: 'Heap spaces size and available',
+          description: 'V8 heap size and what is still available, by space.',
+          unit: 'bytes',
+          targets: [
+            {
+              expr: sumBy(['space'], `${p}nodejs_heap_space_size_total_bytes${sel()}`),
+              legend: '{{space}} size',
+            },
+            {
+              expr: sumBy(['space'], `${p}nodejs_heap_space_size_available_bytes${sel()}`),
+              legend: '{{space}} available',
+            },
+          ],
+          metrics: [
+            `${p}nodejs_heap_space_size_total_bytes`,
+            `${p}nodejs_heap_space_size_available_bytes`,
+          ],
+        }),
+        panel({
+          kind: 'timeseries',
+          title: 'GC pause quantiles',
+          description:
+            'Garbage-collection pause p50, p90 and p99 by kind (the histogram prom-client records).',
+          unit: 's',
+          targets: quantileTargets(`${p}nodejs_gc_duration_seconds`, ['kind']),
+          metrics: [`${p}nodejs_gc_duration_seconds`],
+        }),
+      ],
+    },
   ];
 }
 

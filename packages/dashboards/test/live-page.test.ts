@@ -2,6 +2,9 @@
 // /observability overview, snapshots over server-sent events (also behind compression()), polling,
 // the token, the client cap, and its own requests kept out of the metrics it charts.
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { Writable } from 'node:stream';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import compression from 'compression';
 import express from 'express';
@@ -14,7 +17,9 @@ import {
   type LivePage,
   livePage,
 } from '@vigil/dashboards';
-import { closeServers, startServer } from '@vigil/test-utils';
+import { createAlerting, defineAlerts, errorRatioAlert } from '@vigil/alerts';
+import { expressRequestLogger, requestLoggingStatus } from '@vigil/logging';
+import { closeServers, pollFor, startServer } from '@vigil/test-utils';
 
 const pages: LivePage[] = [];
 afterEach(async () => {
@@ -221,6 +226,26 @@ describe('livePage() on Express 5', () => {
     expect(s.routes).toHaveLength(2);
   });
 
+  it('should chart points one interval apart, at the exact second they were taken', async () => {
+    const { url } = await serve(undefined, { intervalMs: 500 });
+    const series = await pollFor(
+      async () => {
+        const s = (await (await fetch(`${url}/_vigil/snapshot`)).json()) as Snapshot;
+        const t = s.series.t as number[];
+        return t.length >= 4 ? t : undefined;
+      },
+      15_000,
+      200,
+    );
+    expect(series).toBeDefined();
+    const t = series!;
+    const now = Date.now() / 1000;
+    // Whole seconds since the epoch, close to now, never going back, spanning the samples taken.
+    expect(t.every((x) => Number.isInteger(x) && Math.abs(x - now) < 60)).toBe(true);
+    expect(t.every((x, i) => i === 0 || x >= t[i - 1]!)).toBe(true);
+    expect(t.at(-1)! - t[0]!).toBeGreaterThanOrEqual(1);
+  });
+
   it('should answer 503 past maxClients live streams, and count them down when they leave', async () => {
     const { url, page } = await serve(undefined, { maxClients: 2 });
     const controllers = [new AbortController(), new AbortController()];
@@ -326,6 +351,144 @@ describe('livePage() on Koa', () => {
     const { snapshot } = await firstSnapshot(`${url}/_vigil/events`);
     expect(snapshot.routes.map((r) => r.route)).toEqual(['/things/:id']);
     expect(await (await fetch(`${url}/other`)).json()).toEqual({ ok: true });
+  });
+});
+
+describe("the page's alert actions", () => {
+  const TOKEN = 'page-token-0123456789';
+
+  it("should take them with the page's token, from its own origin only, and answer each refusal", async () => {
+    const m = appMetrics();
+    // A real in-process alerting with no firing alert: actions on an unknown fingerprint are 404.
+    const alerting = createAlerting({
+      rules: defineAlerts({ name: 'shop', alerts: [errorRatioAlert()] }),
+      service: 'shop',
+      registry: m.registry,
+    });
+    const page = livePage({ registry: m.registry, alerting, token: TOKEN });
+    pages.push(page);
+    const app = express();
+    app.use(page.express());
+    const { port } = await startServer(app);
+    const base = `http://127.0.0.1:${port}/_vigil`;
+    const action = `${base}/alerts/0123abcd/acknowledge`;
+    const bearer = { authorization: `Bearer ${TOKEN}` };
+    const login = await fetch(`${base}?token=${TOKEN}`, { redirect: 'manual' });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+
+    // The snapshot points the buttons at the page's own actions.
+    const snap = (await (await fetch(`${base}/snapshot`, { headers: bearer })).json()) as {
+      alerts: { api: string };
+    };
+    expect(snap.alerts.api).toBe('/_vigil/alerts');
+
+    const post = (url: string, headers: Record<string, string>) =>
+      fetch(url, { method: 'POST', headers });
+    const statuses = {
+      noToken: (await post(action, {})).status,
+      get: (await fetch(action, { headers: bearer })).status,
+      crossSite: (await post(action, { cookie, 'sec-fetch-site': 'same-site' })).status,
+      foreignOrigin: (await post(action, { cookie, origin: 'http://evil.example' })).status,
+      nullOrigin: (await post(action, { cookie, origin: 'null' })).status,
+      sameOrigin: (await post(action, { cookie, 'sec-fetch-site': 'same-origin' })).status,
+      ownOrigin: (await post(action, { cookie, origin: `http://127.0.0.1:${port}` })).status,
+      bearer: (await post(action, bearer)).status,
+      badMinutes: (await post(`${base}/alerts/0123abcd/silence?minutes=0`, bearer)).status,
+      notAFingerprint: (await post(`${base}/alerts/ZZ/acknowledge`, bearer)).status,
+    };
+    expect(statuses).toEqual({
+      noToken: 401,
+      get: 405,
+      crossSite: 403,
+      foreignOrigin: 403,
+      nullOrigin: 403,
+      // Admitted, and no alert has that fingerprint.
+      sameOrigin: 404,
+      ownOrigin: 404,
+      bearer: 404,
+      badMinutes: 400,
+      // Not a path of the page: passed on to the app, which has no such route.
+      notAFingerprint: 404,
+    });
+  });
+});
+
+describe('livePage() and @vigil/logging', () => {
+  it('should report the request loggers in /observability when given requestLoggingStatus', async () => {
+    const m = appMetrics();
+    const page = livePage({ registry: m.registry, logging: requestLoggingStatus });
+    pages.push(page);
+    const app = express();
+    app.use(
+      expressRequestLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }),
+    );
+    app.use(page.express());
+    app.get('/api/x', (_req, res) => {
+      res.send('x');
+    });
+    const { port } = await startServer(app);
+    await (await fetch(`http://127.0.0.1:${port}/api/x`)).text();
+    const body = (await (await fetch(`http://127.0.0.1:${port}/observability`)).json()) as {
+      observability: { logging: Record<string, unknown> };
+      health: { components: Record<string, string> };
+    };
+    expect(body.observability.logging).toMatchObject({
+      status: 'active',
+      log_level: 'info',
+      request_loggers: expect.any(Number),
+      write_failures: 0,
+    });
+    expect(body.observability.logging.lines_written).toBeGreaterThanOrEqual(1);
+    expect(body.health.components.logging).toBe('healthy');
+    expect(() => livePage({ registry: m.registry, logging: {} as never })).toThrow(
+      expect.objectContaining({ code: DASHBOARDS_ERROR_CODES.INVALID_OPTION }),
+    );
+  });
+});
+
+describe('livePage() without a framework', () => {
+  it('should serve the page from handler() on node:http, 404 elsewhere', async () => {
+    const m = appMetrics();
+    const page = livePage({ registry: m.registry, service: 'plain' });
+    pages.push(page);
+    const server = createServer(page.handler());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      expect((await fetch(`${url}/_vigil`)).status).toBe(200);
+      const snap = (await (await fetch(`${url}/_vigil/snapshot`)).json()) as Snapshot;
+      expect(snap.service).toBe('plain');
+      expect((await fetch(`${url}/elsewhere`)).status).toBe(404);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('should listen() on a port of its own, and close with live streams open', async () => {
+    const m = appMetrics();
+    const page = livePage({ registry: m.registry, service: 'own-port' });
+    const server = await page.listen({ port: 0 });
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/_vigil$/);
+    expect((await fetch(server.url)).status).toBe(200);
+    const events = await fetch(`${server.url}/events`);
+    expect(events.status).toBe(200);
+    expect(page.clients).toBe(1);
+    const observability = await fetch(server.url.replace(/\/_vigil$/, '/observability'));
+    expect(((await observability.json()) as { service: string }).service).toBe('own-port');
+    await server.close();
+    expect(page.clients).toBe(0);
+    await events.body?.cancel();
+  });
+
+  it('should reject listen() options that are not a port and a host', async () => {
+    const page = livePage({ registry: new Registry() });
+    await expect(page.listen({ port: 'x' as never })).rejects.toThrow(
+      expect.objectContaining({ code: DASHBOARDS_ERROR_CODES.INVALID_OPTION }),
+    );
+    await expect(page.listen({ prot: 1 } as never)).rejects.toThrow(
+      expect.objectContaining({ code: DASHBOARDS_ERROR_CODES.UNKNOWN_OPTION }),
+    );
   });
 });
 

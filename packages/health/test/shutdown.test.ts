@@ -1,13 +1,55 @@
 // Graceful shutdown measured: a child process serving an Express app with @vigil/health under
 // keep-alive load receives SIGTERM. Every request written on an open connection must get a complete
-// response, readiness must turn 503 at once, and the process must end within the hub's bound.
-import { spawn } from 'node:child_process';
-import { Agent, request } from 'node:http';
+// response, readiness must turn 503 at once, and the process must end within the hub's bound. Over
+// HTTP, and over HTTPS with a self-signed certificate made by `openssl` for the test.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findBinary } from '@vigil/test-utils';
 
 const FIXTURE = join(__dirname, 'fixtures', 'drain-app.cjs');
 const CLIENTS = 8;
+const openssl = findBinary('openssl', 'openssl');
+
+interface Tls {
+  keyFile: string;
+  certFile: string;
+  cert: Buffer;
+}
+
+/** A self-signed certificate for 127.0.0.1 (P-256, one day), in a fresh temporary folder. */
+function selfSigned(dir: string): Tls {
+  const keyFile = join(dir, 'key.pem');
+  const certFile = join(dir, 'cert.pem');
+  execFileSync(
+    openssl!,
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
+  return { keyFile, certFile, cert: readFileSync(certFile) };
+}
 
 type Outcome = 'ok' | 'failed' | 'refused' | 'new-connection-reset';
 
@@ -22,9 +64,27 @@ interface Figures {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('graceful shutdown on SIGTERM', () => {
-  it('should fail no request under keep-alive load, turn readiness 503 at once and exit within the bound', async () => {
-    const child = spawn(process.execPath, [FIXTURE], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** SIGTERM under keep-alive load, over HTTP or (with `tls`) HTTPS; asserts and prints the figures. */
+async function drainUnderLoad(tls?: Tls): Promise<void> {
+  const scheme = tls === undefined ? 'http' : 'https';
+  // Every client trusts the test's certificate, and only it: no verification is switched off.
+  const newAgent = (options: http.AgentOptions): http.Agent =>
+    tls === undefined ? new http.Agent(options) : new https.Agent({ ...options, ca: tls.cert });
+  const request = (
+    options: http.RequestOptions,
+    callback: (res: http.IncomingMessage) => void,
+  ): http.ClientRequest =>
+    tls === undefined ? http.request(options, callback) : https.request(options, callback);
+  {
+    const child = spawn(process.execPath, [FIXTURE], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        ...(tls === undefined
+          ? {}
+          : { VIGIL_TEST_TLS_KEY: tls.keyFile, VIGIL_TEST_TLS_CERT: tls.certFile }),
+      },
+    });
     const lines: Record<string, unknown>[] = [];
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -60,7 +120,7 @@ describe('graceful shutdown on SIGTERM', () => {
     const failures: string[] = [];
 
     /** One request; a failure is a request written on an open connection without a complete response. */
-    const once = (agent: Agent, path: string) =>
+    const once = (agent: http.Agent, path: string) =>
       new Promise<Outcome>((resolve) => {
         let settled = false;
         const done = (o: Outcome, why?: string) => {
@@ -92,7 +152,7 @@ describe('graceful shutdown on SIGTERM', () => {
 
     // Keep-alive clients issuing requests back to back, some slow enough to be in flight at the signal.
     const client = async (i: number) => {
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const agent = newAgent({ keepAlive: true, maxSockets: 1 });
       try {
         for (let n = 0; ; n++) {
           const ms = i % 4 === 0 && n % 5 === 0 ? 300 : Math.floor(Math.random() * 20);
@@ -117,7 +177,7 @@ describe('graceful shutdown on SIGTERM', () => {
     // Readiness polled over a connection of its own.
     let first503At: number | undefined;
     const poller = async () => {
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const agent = newAgent({ keepAlive: true, maxSockets: 1 });
       try {
         for (;;) {
           const status = await new Promise<number | 'gone'>((resolve) => {
@@ -141,7 +201,7 @@ describe('graceful shutdown on SIGTERM', () => {
     };
 
     // One keep-alive connection that goes idle before the signal: the drain must close it.
-    const idle = new Agent({ keepAlive: true, maxSockets: 1 });
+    const idle = newAgent({ keepAlive: true, maxSockets: 1 });
     let idleClosedAt: number | undefined;
     await new Promise<void>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port, path: '/work', agent: idle }, (res) => {
@@ -157,7 +217,7 @@ describe('graceful shutdown on SIGTERM', () => {
     const polled = poller();
     await sleep(600);
     // A slow request on a connection of its own, still in flight at the signal: the drain waits for it.
-    const slowAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const slowAgent = newAgent({ keepAlive: true, maxSockets: 1 });
     const slow = once(slowAgent, '/work?ms=400');
     await sleep(100);
     const completedBefore = figures.completed;
@@ -185,7 +245,7 @@ describe('graceful shutdown on SIGTERM', () => {
     const delivered = epoch('signalEpoch') - signalEpoch;
     const childTo503 = epoch('first503Epoch') - epoch('signalEpoch');
     console.log(
-      `[health] SIGTERM under keep-alive load (${CLIENTS} clients): requests completed ${figures.completed} ` +
+      `[health] ${scheme}: SIGTERM under keep-alive load (${CLIENTS} clients): requests completed ${figures.completed} ` +
         `(${completedBefore} before the signal, ${figures.completed - completedBefore} after, ${figures.inFlightAtSignal} in flight at the signal), ` +
         `slow request in flight at the signal: ${slowOutcome}, failed ${figures.failed}, new connections refused after close ${figures.refusedAfterClose}, ` +
         `new connections reset ${figures.newConnectionResets}, responses with Connection: close ${figures.connectionCloseHeaders}; ` +
@@ -211,5 +271,20 @@ describe('graceful shutdown on SIGTERM', () => {
     expect(end.signal).toBe('SIGTERM');
     // Core's shutdown hub lets the signal go ahead at 5 s whatever happens; the drain ends well before.
     expect(msToExit).toBeLessThan(5000);
+  }
+}
+
+describe('graceful shutdown on SIGTERM', () => {
+  it('should fail no request under keep-alive load, turn readiness 503 at once and exit within the bound', async () => {
+    await drainUnderLoad();
+  });
+
+  describe.skipIf(openssl === undefined)('over HTTPS', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-health-tls-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('should fail no request under keep-alive load, turn readiness 503 at once and exit within the bound', async () => {
+      await drainUnderLoad(selfSigned(dir));
+    });
   });
 });

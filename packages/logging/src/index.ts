@@ -17,3 +17,5 @@ export type {
   LogIds,
 } from './logger';
 export { LOGGING_ERROR_CODES } from './errors';
+export { requestLoggingStatus } from './status';
+export type { RequestLoggingStatus } from './status';

@@ -25,6 +25,7 @@ import {
   getActiveRequestIds,
 } from '@vigil/core';
 import { PACKAGE, context } from './errors';
+import { countLine, trackRequestLogger } from './status';
 
 // The redaction value and secret query parameters are @vigil/core's, shared with the audit trail.
 export { REDACTED, DEFAULT_REDACTED_QUERY_PARAMS, redactUrlQuery } from '@vigil/core';
@@ -325,8 +326,9 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
   const sink: LogSink = {
     requestEnded(record) {
       try {
-        writeLine(lineLogger, record);
+        if (writeLine(lineLogger, record)) countLine(true);
       } catch (err) {
+        countLine(false);
         problems.report('writing the request line failed', err);
       }
     },
@@ -345,6 +347,7 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
     },
   };
 
+  trackRequestLogger(logger);
   return {
     logger,
     start(req, res, koa) {
@@ -377,10 +380,10 @@ function errorOf(record: RequestRecord, status: number | undefined): unknown {
   return undefined;
 }
 
-/** Writes the request's line, in pino-http's shape, with Vigil's fields. */
-function writeLine(log: Logger, record: RequestRecord): void {
+/** Writes the request's line, in pino-http's shape, with Vigil's fields; true when one was written. */
+function writeLine(log: Logger, record: RequestRecord): boolean {
   // Only known at the end: the operational endpoint marks the request while answering it.
-  if (record.operational) return;
+  if (record.operational) return false;
   const { req, res } = record;
   // Before the headers went out there is no status yet: the 200 Node starts with would be a lie.
   const status = res.headersSent ? res.statusCode : undefined;
@@ -391,7 +394,7 @@ function writeLine(log: Logger, record: RequestRecord): void {
       : status !== undefined && status >= 400
         ? 'warn'
         : 'info';
-  if (!log.isLevelEnabled(level)) return;
+  if (!log.isLevelEnabled(level)) return false;
   // Key order is the line's: req, the ids, then what the response ended with.
   const ids = idsOf(record);
   const line: Record<string, unknown> = { req: new LoggedRequest(record) };
@@ -409,6 +412,7 @@ function writeLine(log: Logger, record: RequestRecord): void {
   if (err) line.err = err;
   // The record's one definition of aborted, the same for the span and the metrics.
   log[level](line, record.aborted ? ABORTED : COMPLETED);
+  return true;
 }
 
 /**

@@ -10,8 +10,14 @@ import {
   findRequest,
   generateId,
   getActiveRequestIds,
+  type OperationalServer,
   hasBearerToken,
   digestToken,
+  integerOption,
+  listenOperational,
+  optionNames,
+  readOptions,
+  stringOption,
   looksLikeFrameworkCall,
   markOperational,
   notCalledError,
@@ -21,7 +27,9 @@ import { PKG, context } from '../errors';
 import { type Asset, CONTENT_SECURITY_POLICY, loadAssets } from './assets';
 import { type ResolvedLiveOptions, resolveLiveOptions } from './options';
 import { Sampler } from './sampler';
-import type { LivePage, LivePageOptions } from './types';
+import type { LivePage, LivePageListenOptions, LivePageOptions } from './types';
+
+const LISTEN_OPTIONS = optionNames<LivePageListenOptions>({ port: true, host: true });
 
 const COOKIE = 'vigil_dashboard';
 const TRACE_ID = /^[0-9a-f]{32}$/;
@@ -32,7 +40,12 @@ const MAX_BUFFERED = 1 << 20;
 type Route =
   | { kind: 'asset'; asset: Asset }
   | { kind: 'events' | 'snapshot' | 'overview' }
-  | { kind: 'trace'; traceId: string };
+  | { kind: 'trace'; traceId: string }
+  | { kind: 'action'; action: 'acknowledge' | 'silence'; fingerprint: string };
+
+/** Who the page's operator actions are made by, in the alert and the audit event. */
+const ACTOR = 'live-page';
+const FINGERPRINT = /^[0-9a-f]{1,64}$/;
 
 interface HealthView {
   status: string;
@@ -113,6 +126,44 @@ class LivePageServer implements LivePage {
     };
   }
 
+  handler(): ReturnType<LivePage['handler']> {
+    return (req, res) => {
+      void this.handle(req, res).then((answered) => {
+        if (answered) return;
+        res.statusCode = 404;
+        res.setHeader('Cache-Control', 'no-store');
+        res.end();
+      });
+    };
+  }
+
+  async listen(options?: LivePageListenOptions): Promise<OperationalServer> {
+    const ctx = context('livePage().listen');
+    const o = readOptions<LivePageListenOptions>(ctx, options, 1, LISTEN_OPTIONS);
+    const port = integerOption(ctx, 'port', o.port, 0, 0, 65535);
+    const host = stringOption(ctx, 'host', o.host, '127.0.0.1');
+    const server = await listenOperational(
+      {
+        matches: (req) => this.route(req) !== undefined,
+        handle: async (req, res) => {
+          await this.handle(req, res);
+        },
+      },
+      port,
+      host,
+      this.o.basePath,
+    );
+    return {
+      url: server.url,
+      port: server.port,
+      close: async () => {
+        // The live streams are never idle: end them, or the server would wait for them forever.
+        this.close();
+        await server.close();
+      },
+    };
+  }
+
   async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const route = this.route(req);
     if (route === undefined) return false;
@@ -140,6 +191,9 @@ class LivePageServer implements LivePage {
         }
         case 'overview':
           this.sendJson(req, res, 200, JSON.stringify(await this.overview(req)));
+          break;
+        case 'action':
+          this.act(req, res, route.action, route.fingerprint);
           break;
       }
     } catch (error) {
@@ -172,6 +226,14 @@ class LivePageServer implements LivePage {
     if (sub === '/snapshot') return { kind: 'snapshot' };
     const asset = this.assets.get(sub);
     if (asset !== undefined && sub !== '') return { kind: 'asset', asset };
+    const action = /^\/alerts\/([^/]+)\/(acknowledge|silence)$/.exec(sub);
+    if (action !== null && this.actionsEnabled() && FINGERPRINT.test(action[1]!)) {
+      return {
+        kind: 'action',
+        action: action[2] as 'acknowledge' | 'silence',
+        fingerprint: action[1]!,
+      };
+    }
     const trace = /^\/trace\/([^/]+)$/.exec(sub)?.[1];
     if (trace !== undefined && this.o.traces !== undefined && TRACE_ID.test(trace)) {
       return { kind: 'trace', traceId: trace };
@@ -183,7 +245,8 @@ class LivePageServer implements LivePage {
   /** The token gate: a bearer token, the page's cookie, or `?token=` on the page (sets the cookie). */
   private admit(req: IncomingMessage, res: ServerResponse, route: Route): boolean {
     const digest = this.o.access.tokenDigest;
-    if (digest !== undefined && !hasBearerToken(req, digest) && !this.hasCookie(req)) {
+    const bearer = digest !== undefined && hasBearerToken(req, digest);
+    if (digest !== undefined && !bearer && !this.hasCookie(req)) {
       const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
       const given = query.get('token');
       const isPage = route.kind === 'asset' && route.asset === this.assets.get('');
@@ -207,11 +270,18 @@ class LivePageServer implements LivePage {
       res.end();
       return false;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    const allowed = route.kind === 'action' ? ['POST'] : ['GET', 'HEAD'];
+    if (!allowed.includes(req.method ?? '')) {
       res.statusCode = 405;
-      res.setHeader('Allow', 'GET, HEAD');
+      res.setHeader('Allow', allowed.join(', '));
       res.setHeader('Cache-Control', 'no-store');
       res.end();
+      return false;
+    }
+    if (route.kind === 'action' && !bearer && !sameOrigin(req)) {
+      // A cookie (or no token at all) authenticates the browser, not the page that sent the POST:
+      // only the page's own origin may act (cross-site request forgery).
+      this.sendJson(req, res, 403, '{"error":"cross_origin"}');
       return false;
     }
     return true;
@@ -228,6 +298,66 @@ class LivePageServer implements LivePage {
       }
     }
     return false;
+  }
+
+  // ---- operator actions: the alert buttons, behind the page's own token
+
+  private actionsEnabled(): boolean {
+    const a = this.o.alerting;
+    return typeof a?.acknowledge === 'function' && typeof a.silence === 'function';
+  }
+
+  private act(
+    req: IncomingMessage,
+    res: ServerResponse,
+    action: 'acknowledge' | 'silence',
+    fingerprint: string,
+  ): void {
+    const alerting = this.o.alerting!;
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+    const minutesText = query.get('minutes') ?? '60';
+    const minutes = /^\d{1,4}$/.test(minutesText) ? Number(minutesText) : NaN;
+    if (action === 'silence' && !(minutes >= 1 && minutes <= 1440)) {
+      this.sendJson(req, res, 400, '{"error":"invalid_minutes"}');
+      return;
+    }
+    const result =
+      action === 'acknowledge'
+        ? alerting.acknowledge!(fingerprint, ACTOR)
+        : alerting.silence!(
+            fingerprint,
+            minutes,
+            ACTOR,
+            `Silenced for ${minutes} minutes from the live page`,
+          );
+    this.recordAction(req, action, fingerprint, result !== undefined, minutes);
+    if (result === undefined) this.sendJson(req, res, 404, '{"error":"alert_not_found"}');
+    else this.sendJson(req, res, 200, JSON.stringify({ status: 'success', action, fingerprint }));
+  }
+
+  /** The same audit event the alerts API records for the action, when the audit logger can record. */
+  private recordAction(
+    req: IncomingMessage,
+    action: 'acknowledge' | 'silence',
+    fingerprint: string,
+    ok: boolean,
+    minutes: number,
+  ): void {
+    const audit = this.o.audit;
+    if (typeof audit?.record !== 'function') return;
+    try {
+      audit.record({
+        type: `alerts.${action}`,
+        outcome: ok ? 'success' : 'failure',
+        actor: ACTOR,
+        action,
+        resource: `alert:${fingerprint}`,
+        metadata: action === 'silence' ? { duration_minutes: minutes } : {},
+        correlation_id: correlationId(req),
+      });
+    } catch (error) {
+      this.problems.report('audit', error);
+    }
   }
 
   // ---- responses
@@ -406,7 +536,8 @@ class LivePageServer implements LivePage {
         value: a.value ?? null,
         acknowledged: a.acknowledgement !== undefined,
       }));
-    return { api: '/alerts', items };
+    // The page's own actions when the alerting object offers them (the page's token, not the API's).
+    return { api: this.actionsEnabled() ? `${this.o.basePath}/alerts` : '/alerts', items };
   }
 
   private traces() {
@@ -438,6 +569,35 @@ class LivePageServer implements LivePage {
     }));
   }
 
+  /** The logging part of the overview: the request loggers' status, else the logger's level. */
+  private loggingView(): { component: string; section: Record<string, unknown> } {
+    const o = this.o;
+    const service = o.service;
+    if (o.logging !== undefined) {
+      const status = this.safe('logging', () => o.logging!());
+      if (status === null) return { component: 'unhealthy', section: { status: 'error', service } };
+      const active = status.requestLoggers > 0;
+      return {
+        component: active ? 'healthy' : 'disabled',
+        section: {
+          status: active ? 'active' : 'disabled',
+          service,
+          log_level: status.level,
+          request_loggers: status.requestLoggers,
+          lines_written: status.lines ?? null,
+          write_failures: status.failures ?? null,
+        },
+      };
+    }
+    if (o.logger === undefined)
+      return { component: 'unknown', section: { status: 'unknown', service } };
+    const level = o.logger.level;
+    return {
+      component: 'healthy',
+      section: { status: 'active', service, log_level: typeof level === 'string' ? level : null },
+    };
+  }
+
   /** The `/observability` overview, shaped as the alerts API answers: timestamp, correlation_id, service. */
   private async overview(req: IncomingMessage): Promise<Record<string, unknown>> {
     const o = this.o;
@@ -464,12 +624,12 @@ class LivePageServer implements LivePage {
     const traceStats = o.traces?.stats;
     const latestTrace =
       o.traces === undefined ? undefined : this.safe('traces', () => o.traces!.recent(1)[0]);
-    const level = o.logger?.level;
+    const logging = this.loggingView();
     const components = {
       metrics: 'healthy',
       tracing: o.traces === undefined ? 'disabled' : 'healthy',
       alerting: o.alerting === undefined ? 'disabled' : stats === null ? 'unhealthy' : 'healthy',
-      logging: o.logger === undefined ? 'unknown' : 'healthy',
+      logging: logging.component,
       health:
         health === undefined
           ? o.health === undefined
@@ -526,14 +686,7 @@ class LivePageServer implements LivePage {
                   active_by_severity: stats?.activeBySeverity ?? {},
                 },
               },
-        logging:
-          o.logger === undefined
-            ? { status: 'unknown', service: o.service }
-            : {
-                status: 'active',
-                service: o.service,
-                log_level: typeof level === 'string' ? level : null,
-              },
+        logging: logging.section,
         health:
           o.health === undefined
             ? { status: 'disabled' }
@@ -581,6 +734,25 @@ function healthView(httpStatus: number, report: unknown): HealthView {
     }
   }
   return { status: typeof r.status === 'string' ? r.status : 'unknown', httpStatus, checks };
+}
+
+/**
+ * True when the request comes from a page of its own origin: `Sec-Fetch-Site: same-origin` where the
+ * browser sends it, else an `Origin` whose host (and port) is the request's `Host`; a request with
+ * neither header is not from a browser page (browsers send `Origin` with every cross-origin POST).
+ * The scheme is not compared: behind a proxy that ends TLS, the page is https and this socket is not.
+ */
+function sameOrigin(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (typeof site === 'string') return site === 'same-origin';
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === String(req.headers.host).toLowerCase();
+  } catch {
+    // `Origin: null` (a sandboxed frame, a data: page) and anything unparsable: not the page.
+    return false;
+  }
 }
 
 function correlationId(req: IncomingMessage): string {

@@ -23,6 +23,7 @@ export interface ResolvedLiveOptions {
   traces: LivePageOptions['traces'];
   audit: LivePageOptions['audit'];
   logger: LivePageOptions['logger'];
+  logging: LivePageOptions['logging'];
   access: EndpointAccess;
   intervalMs: number;
   maxPoints: number;
@@ -41,6 +42,7 @@ const KNOWN = optionNames<LivePageOptions>({
   traces: true,
   audit: true,
   logger: true,
+  logging: true,
   token: true,
   intervalMs: true,
   historySeconds: true,
@@ -76,6 +78,15 @@ export function resolveLiveOptions(raw: unknown, argCount: number): ResolvedLive
   duck('health', ['probe'], "@vigil/health's Health (what createHealth() returns)");
   duck('traces', ['recent', 'get'], "@vigil/tracing's TraceBuffer (tracing.traces)");
   duck('audit', ['recent'], "@vigil/audit's AuditLogger (what createAuditLogger() returns)");
+  if (o.logging !== undefined && typeof o.logging !== 'function') {
+    throw optionError(
+      ctx,
+      'INVALID_OPTION',
+      'logging',
+      "@vigil/logging's requestLoggingStatus (the function, not its result)",
+      o.logging,
+    );
+  }
   const path = (name: 'basePath' | 'overviewPath', value: unknown, fallback: string): string => {
     if (value === undefined) return fallback;
     if (typeof value !== 'string' || !PATH.test(value) || value.length > 200) {
@@ -100,6 +111,7 @@ export function resolveLiveOptions(raw: unknown, argCount: number): ResolvedLive
     traces: o.traces,
     audit: o.audit,
     logger: o.logger,
+    logging: o.logging,
     access: resolveEndpointAccess(ctx, { token: o.token }, TOKEN_ENV),
     intervalMs,
     maxPoints: Math.ceil((historySeconds * 1000) / intervalMs),

@@ -248,7 +248,10 @@ export class Sampler {
       inFlight: [],
     } as Record<keyof Point, (number | null)[]>;
     for (const p of this.points) {
-      for (const k of Object.keys(out) as (keyof Point)[]) out[k].push(round(p[k]));
+      // Time is whole seconds, kept exact: four significant digits would make every point one instant.
+      for (const k of Object.keys(out) as (keyof Point)[]) {
+        out[k].push(k === 't' ? p.t : round(p[k]));
+      }
     }
     return out;
   }

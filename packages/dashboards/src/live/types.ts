@@ -1,7 +1,13 @@
 // Public types of the live page: its options, and the shapes it reads from the other Vigil packages
 // (structurally, so @vigil/dashboards depends on none of them).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ExpressMiddleware, KoaContextLike, KoaMiddleware, MinimalLogger } from '@vigil/core';
+import type {
+  ExpressMiddleware,
+  KoaContextLike,
+  KoaMiddleware,
+  MinimalLogger,
+  OperationalServer,
+} from '@vigil/core';
 
 /** A prom-client Registry, as far as the live page reads it. */
 export interface LiveRegistryLike {
@@ -38,6 +44,10 @@ export interface LiveAlertingLike {
     rulesTotal: number;
     activeBySeverity?: Readonly<Record<string, number>>;
   };
+  /** Serves the page's Acknowledge button; undefined when no alert has the fingerprint. */
+  acknowledge?(fingerprint: string, by: string, comment?: string): unknown;
+  /** Serves the page's Silence button; undefined when no alert has the fingerprint. */
+  silence?(fingerprint: string, minutes: number, by: string, comment?: string): unknown;
 }
 
 /** @vigil/health's Health, as far as the live page reads it. */
@@ -76,6 +86,19 @@ export interface LiveTraceBufferLike {
 /** @vigil/audit's AuditLogger, as far as the live page reads it: its in-memory tail. */
 export interface LiveAuditLike {
   recent(limit?: number): readonly LiveAuditEvent[];
+  /** Records the page's alert actions (`alerts.acknowledge`, `alerts.silence`) when present. */
+  record?(event: LiveAuditRecord): unknown;
+}
+
+/** The audit event the page records for an alert action, as the alerts API records it. */
+export interface LiveAuditRecord {
+  type: string;
+  outcome: 'success' | 'failure';
+  actor: string;
+  action: string;
+  resource: string;
+  correlation_id: string;
+  metadata: Readonly<Record<string, unknown>>;
 }
 
 /** The fields of an audit event the page shows. */
@@ -91,6 +114,14 @@ export interface LiveAuditEvent {
   readonly trace_id?: string;
 }
 
+/** What `@vigil/logging`'s requestLoggingStatus() returns, as far as the live page reads it. */
+export interface LiveLoggingStatus {
+  readonly requestLoggers: number;
+  readonly level: string | null;
+  readonly lines?: number;
+  readonly failures?: number;
+}
+
 /** Options of livePage(). */
 export interface LivePageOptions {
   /** The prom-client registry the HTTP metrics middleware writes to. Required. */
@@ -101,7 +132,12 @@ export interface LivePageOptions {
   basePath?: string;
   /** Path of the JSON overview, or false for none. Default: `/observability`. */
   overviewPath?: string | false;
-  /** Firing alerts, with acknowledge and silence buttons (through the alerts API at `/alerts`). Default: none. */
+  /**
+   * Firing alerts, with acknowledge and silence buttons. With its `acknowledge()` and `silence()` (an
+   * `@vigil/alerts` Alerting has them) the buttons post to the page's own
+   * `<basePath>/alerts/:fingerprint/acknowledge` and `/silence`, behind the page's token; otherwise to
+   * the alerts API at `/alerts`. Default: none.
+   */
   alerting?: LiveAlertingLike;
   /** Health checks shown on the page (readiness and liveness). Default: none. */
   health?: LiveHealthLike;
@@ -111,6 +147,11 @@ export interface LivePageOptions {
   audit?: LiveAuditLike;
   /** The app's logger, for its level in `/observability` (pino works). Default: none. */
   logger?: { level?: unknown };
+  /**
+   * The request loggers' state for `/observability`: `requestLoggingStatus` of `@vigil/logging`
+   * (the function itself). Default: none (the overview then shows `logger`'s level, or "unknown").
+   */
+  logging?: () => LiveLoggingStatus;
   /**
    * Token the page and its data require: `Authorization: Bearer <token>`, or `?token=` once on the
    * page, which sets an HttpOnly cookie. At least 16 characters. Default: `VIGIL_DASHBOARD_TOKEN`, else none.
@@ -128,6 +169,14 @@ export interface LivePageOptions {
   problemLogger?: MinimalLogger;
 }
 
+/** Options of `livePage(...).listen()`. */
+export interface LivePageListenOptions {
+  /** Port; 0 picks a free one (read it from the result). Default: 0. */
+  port?: number;
+  /** Interface to listen on. Default: `127.0.0.1`. */
+  host?: string;
+}
+
 /** The live page: middleware for Express and Koa, or a plain handler. */
 export interface LivePage {
   /** Express 4/5 middleware: `app.use(live.express())`. Other requests pass through. */
@@ -136,6 +185,17 @@ export interface LivePage {
   koa(): KoaMiddleware<KoaContextLike & { respond?: boolean }>;
   /** Answers `req` when it is for the page, resolving true once answered; else resolves false. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /**
+   * A `node:http` request listener serving only the page (other paths get 404), for a process with
+   * no Express or Koa app: `http.createServer(live.handler())`.
+   */
+  handler(): (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * Serves the page on an HTTP server of its own, as `@vigil/core`'s other operational servers
+   * (other paths get 404), such as a cluster primary's page over the aggregated registry.
+   * `url` is the page's address; `close()` ends the live streams and stops the server.
+   */
+  listen(options?: LivePageListenOptions): Promise<OperationalServer>;
   /** Sizes of the page and its assets, in bytes, raw and gzipped. */
   readonly size: { raw: number; gzip: number };
   /** Live clients connected now. */

@@ -84,6 +84,8 @@ function createCatalog(
   const v = vigil.koa(app, {
     service: 'catalog',
     registry: new Registry(),
+    // Its endpoints stay on its own port: VIGIL_OPERATIONAL_PORT is the gateway's.
+    operational: false,
     // The gateway's tracing setup, under the catalog's own service name.
     tracing:
       tracing === undefined

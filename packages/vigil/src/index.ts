@@ -8,6 +8,8 @@ export { vigilExpress } from './express';
 export { vigilKoa } from './koa';
 export { vigilPrimary } from './primary';
 export { VIGIL_ERROR_CODES } from './errors';
+// For the line after the routes of an Express app (see the README): errors on the request's span.
+export { expressTracingErrors } from '@vigil/tracing';
 export { DEPENDENCIES, ensureInstalled } from './dependencies';
 export type { Dependency } from './dependencies';
 export type {

@@ -20,6 +20,7 @@ import {
   type OperationalServer,
   admitOperational,
   describeValue,
+  emitVigilWarning,
   isRegistryLike,
   listenOperational,
   optionError,
@@ -41,7 +42,7 @@ import {
 } from '@vigil/health';
 import { expressMetricsHandler, expressMetricsSummaryHandler } from '@vigil/metrics';
 import { type Tracing, getTracing, startTracing } from '@vigil/tracing';
-import { VIGIL_ERROR_CODES } from './errors';
+import { PACKAGE, VIGIL_ERROR_CODES } from './errors';
 import type {
   Vigil,
   VigilAlertsOptions,
@@ -588,8 +589,14 @@ export function setUp(
           ).then((s) => {
             server = s;
           });
-    // An unobserved failure to listen must not become an unhandled rejection before `ready` is read.
-    ready.catch(() => undefined);
+    // A failure to listen (the port taken) is said once as a process warning, and `ready` rejects
+    // with it; it must not become an unhandled rejection when `ready` is never read.
+    ready.catch((err: unknown) => {
+      emitVigilWarning(
+        PACKAGE,
+        `the operational endpoints could not listen on ${operational?.host}:${operational?.port}: ${describeValue(err)}`,
+      );
+    });
 
     let closing: Promise<void> | undefined;
     const handle: Omit<Vigil, 'framework'> = {

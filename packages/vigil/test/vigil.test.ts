@@ -248,6 +248,14 @@ describe.each(FRAMEWORKS)('vigil on %s', (_name, kind, make) => {
     expect((await fetch(`${v.operationalUrl}/nothing`)).status).toBe(404);
   });
 
+  it('should drain the server app.listen() made', async () => {
+    const { url, v, server } = await start(kind, make, testOptions());
+    expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+    await v.shutdown();
+    expect(v.health?.phase).toBe('draining');
+    expect(server.listening).toBe(false);
+  });
+
   it('should require the one token on every operational endpoint', async () => {
     const { url } = await start(kind, make, testOptions({ token: TOKEN }));
     for (const path of ['/metrics', '/metrics/summary', '/health/ready', '/alerts', '/_vigil']) {

@@ -408,7 +408,7 @@ export interface Setup {
 
 /**
  * Resolves `options` and builds every capability in the documented order. The framework's own
- * factories make the middlewares; `adapt` turns one into a raw handler for the operational port.
+ * factories (`fw`) make the app's middlewares; the operational port gets raw handlers of its own.
  */
 export function setUp(
   ctx: OptionContext,
@@ -537,6 +537,7 @@ export function setUp(
       audit: audit.logger,
       logger: requestLog?.logger,
     });
+    undo.push(() => live?.close());
     const traces =
       tracing?.traces === undefined || o.live === false
         ? undefined

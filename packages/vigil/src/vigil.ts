@@ -15,11 +15,11 @@ export interface VigilFunction {
    */
   (app: unknown, options?: VigilOptions): Vigil;
   /** The same, for an Express 4 or 5 app. */
-  express(app: unknown, options?: VigilOptions): Vigil;
+  express: (this: void, app: unknown, options?: VigilOptions) => Vigil;
   /** The same, for a Koa 2 or 3 app. */
-  koa(app: unknown, options?: VigilOptions): Vigil;
+  koa: (this: void, app: unknown, options?: VigilOptions) => Vigil;
   /** In a cluster primary: the workers' aggregated metrics, health, alerts and the live page. */
-  primary(options?: VigilPrimaryOptions): Promise<VigilPrimary>;
+  primary: (this: void, options?: VigilPrimaryOptions) => Promise<VigilPrimary>;
 }
 
 function mount(app: unknown, options?: VigilOptions): Vigil {

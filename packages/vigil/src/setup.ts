@@ -41,6 +41,7 @@ import {
   tracingCheck,
 } from '@vigil/health';
 import { expressMetricsHandler, expressMetricsSummaryHandler } from '@vigil/metrics';
+import type { LimiterControls } from '@vigil/rate-limit';
 import { type Tracing, getTracing, startTracing } from '@vigil/tracing';
 import { PACKAGE, VIGIL_ERROR_CODES } from './errors';
 import type {
@@ -62,7 +63,7 @@ export interface FrameworkFactories {
   metricsHandler(options: unknown): AnyMiddleware;
   summaryHandler(options: unknown): AnyMiddleware;
   health(health: Health): AnyMiddleware;
-  rateLimit(options: unknown): AnyMiddleware & { close(): Promise<void> };
+  rateLimit(options: unknown): AnyMiddleware & LimiterControls<unknown>;
   alertsApi(alerting: Alerting): AnyMiddleware;
   live(page: LivePage): AnyMiddleware;
 }
@@ -500,7 +501,7 @@ export function setUp(
     // 5. The audit trail, and rate limiting that writes to it.
     const audit = auditOf(o.audit, registry, service);
     if (audit.owned) undo.push(() => audit.logger?.close());
-    let rateLimit: (AnyMiddleware & { close(): Promise<void> }) | undefined;
+    let rateLimit: (AnyMiddleware & LimiterControls<unknown>) | undefined;
     if (o.rateLimit !== undefined && o.rateLimit !== false) {
       rateLimit = fw.rateLimit({
         registry,
@@ -515,7 +516,7 @@ export function setUp(
       registry,
       service,
       token,
-      rateLimit: rateLimit as Parameters<typeof rateLimitCheck>[0] | undefined,
+      rateLimit: rateLimit,
       tracing,
     });
     undo.push(() => health?.close());

@@ -7,7 +7,7 @@ import type { LivePage, LivePageOptions } from '@vigil/dashboards';
 import type { Health, HealthOptions } from '@vigil/health';
 import type { RequestLoggerOptions } from '@vigil/logging';
 import type { MetricsOptions, MetricsSummaryOptions } from '@vigil/metrics';
-import type { RateLimitOptions } from '@vigil/rate-limit';
+import type { LimiterControls, RateLimitOptions } from '@vigil/rate-limit';
 import type { Tracing, TracingMiddlewareOptions, TracingOptions } from '@vigil/tracing';
 
 /** `tracing`: startTracing()'s options, and the request middleware's under `middleware`. */
@@ -92,8 +92,11 @@ export interface Vigil {
   readonly alerting: Alerting | undefined;
   readonly audit: AuditLogger | undefined;
   readonly business: Catalogue | undefined;
-  /** The rate limiter's controls (policy status, close()); undefined when off. */
-  readonly rateLimit: { close(): Promise<void> } | undefined;
+  /**
+   * The rate limiter's controls: `status()` of each policy's store, `policy(name)` (a middleware of
+   * the app's framework applying one policy, for one route), `close()`; undefined when off.
+   */
+  readonly rateLimit: LimiterControls<unknown> | undefined;
   readonly live: LivePage | undefined;
   /** The request logger (pino); undefined when switched off. */
   readonly logger: unknown;

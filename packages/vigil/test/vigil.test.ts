@@ -275,7 +275,13 @@ describe.each(FRAMEWORKS)('vigil on %s', (_name, kind, make) => {
 describe('environment variables', () => {
   const saved = { ...process.env };
   afterEach(() => {
-    for (const k of ['VIGIL_TOKEN', 'VIGIL_OPERATIONAL_PORT', 'REDIS_URL', 'OTEL_SERVICE_NAME']) {
+    for (const k of [
+      'VIGIL_TOKEN',
+      'VIGIL_OPERATIONAL_PORT',
+      'REDIS_URL',
+      'OTEL_SERVICE_NAME',
+      'ALERTMANAGER_URL',
+    ]) {
       if (saved[k] === undefined) delete process.env[k];
       else process.env[k] = saved[k];
     }
@@ -339,6 +345,14 @@ describe('environment variables', () => {
     );
   });
 
+  it('should hand alerts to ALERTMANAGER_URL', async () => {
+    // Nothing listens there: delivery is retried in the background and never reaches a request.
+    process.env.ALERTMANAGER_URL = 'http://127.0.0.1:9';
+    const { url, v } = await start('koa', () => new Koa(), testOptions());
+    expect(v.alerting?.mode).toBe('alertmanager');
+    expect((await fetch(`${url}/alerts`)).status).toBe(200);
+  });
+
   it('should take the service name from OTEL_SERVICE_NAME', async () => {
     process.env.OTEL_SERVICE_NAME = 'shop';
     const { url } = await start('express', () => express(), testOptions());
@@ -356,7 +370,7 @@ describe('the handle', () => {
     expect(v.tracing).toBe(tracing);
     expect(v.health?.phase).toBe('running');
     expect(v.alerting?.mode).toBe('local');
-    expect(v.rateLimit).toBeDefined();
+    expect(v.rateLimit?.status().map((p) => p.policy)).toEqual(['login']);
     expect(v.live).toBeDefined();
     await v.close();
     await v.close();

@@ -21,6 +21,7 @@ import {
   admitOperational,
   describeValue,
   emitVigilWarning,
+  hasMethod,
   isRegistryLike,
   listenOperational,
   optionError,
@@ -34,6 +35,7 @@ import { type LivePage, livePage } from '@vigil/dashboards';
 import {
   type Health,
   type HealthCheck,
+  type HealthOptions,
   createHealth,
   eventLoopCheck,
   expressHealth,
@@ -191,9 +193,24 @@ export function resolveOperational(
   return { port, host };
 }
 
-/** Checks that a capability option is `false`, `undefined` or an object. */
+/** A limiter from expressRateLimit() / koaRateLimit(). */
+export function isLimiter(value: unknown): boolean {
+  return typeof value === 'function' && hasMethod(value, 'status') && hasMethod(value, 'policy');
+}
+
+/** A Health from createHealth(). */
+export function isHealth(value: unknown): boolean {
+  return hasMethod(value, 'probe') && hasMethod(value, 'attach') && hasMethod(value, 'markStarted');
+}
+
+/** An Alerting from createAlerting(). */
+export function isAlerting(value: unknown): boolean {
+  return hasMethod(value, 'evaluateNow') && typeof (value as { api?: unknown }).api === 'object';
+}
+
+/** Checks that a capability option is `false`, `undefined`, an object or a limiter. */
 export function capabilityOption(ctx: OptionContext, name: string, value: unknown): void {
-  if (value === undefined || value === false) return;
+  if (value === undefined || value === false || isLimiter(value)) return;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw optionError(
       ctx,
@@ -296,7 +313,7 @@ export function liveOf(
 
 /** createHealth() with the automatic checks added (unless a check of the same name is given). */
 export function healthOf(
-  value: VigilOptions['health'],
+  value: HealthOptions | false | undefined,
   fill: {
     registry: Registry | false;
     service: string;
@@ -502,7 +519,11 @@ export function setUp(
     const audit = auditOf(o.audit, registry, service);
     if (audit.owned) undo.push(() => audit.logger?.close());
     let rateLimit: (AnyMiddleware & LimiterControls<unknown>) | undefined;
-    if (o.rateLimit !== undefined && o.rateLimit !== false) {
+    // A limiter made by expressRateLimit() / koaRateLimit() is used as it is, and stays the app's.
+    const givenLimiter = isLimiter(o.rateLimit);
+    if (givenLimiter) {
+      rateLimit = o.rateLimit as unknown as AnyMiddleware & LimiterControls<unknown>;
+    } else if (o.rateLimit !== undefined && o.rateLimit !== false) {
       rateLimit = fw.rateLimit({
         registry,
         ...(audit.logger === undefined ? {} : { audit: audit.logger }),
@@ -512,21 +533,36 @@ export function setUp(
       undo.push(() => limiter.close());
     }
     // 6. Health, with the limiter's store and the exporters wired in.
-    const health = healthOf(o.health, {
-      registry,
-      service,
-      token,
-      rateLimit: rateLimit,
-      tracing,
-    });
-    undo.push(() => health?.close());
+    // A Health or an Alerting made by the app is used as it is (its checks, its start), and stays the app's.
+    const givenHealth = isHealth(o.health);
+    const health = givenHealth
+      ? (o.health as Health)
+      : healthOf(o.health as HealthOptions | false | undefined, {
+          registry,
+          service,
+          token,
+          rateLimit: rateLimit,
+          tracing,
+        });
+    if (!givenHealth) undo.push(() => health?.close());
     // 7. Alerts: evaluated in the process; in a cluster worker only when asked (the primary evaluates).
     const alertsOn = o.alerts === false ? false : o.alerts !== undefined || !inWorker;
-    const alerting = alertsOn
-      ? alertingOf(o.alerts || undefined, registry, service, token, audit.logger)
-      : undefined;
-    alerting?.start();
-    undo.push(() => alerting?.stop());
+    const givenAlerting = isAlerting(o.alerts);
+    const alerting = givenAlerting
+      ? (o.alerts as Alerting)
+      : alertsOn
+        ? alertingOf(
+            (o.alerts as VigilAlertsOptions | false | undefined) || undefined,
+            registry,
+            service,
+            token,
+            audit.logger,
+          )
+        : undefined;
+    if (!givenAlerting) {
+      alerting?.start();
+      undo.push(() => alerting?.stop());
+    }
     // 8. The live page and /observability.
     const live = liveOf(o.live, {
       registry,
@@ -624,11 +660,11 @@ export function setUp(
       close() {
         closing ??= (async () => {
           live?.close();
-          health?.close();
-          await alerting?.stop();
+          if (!givenHealth) health?.close();
+          if (!givenAlerting) await alerting?.stop();
           await ready.catch(() => undefined);
           await server?.close();
-          await rateLimit?.close();
+          if (!givenLimiter) await rateLimit?.close();
           if (audit.owned) await audit.logger?.close();
           if (ownTracing) await tracing?.shutdown();
         })();

@@ -7,7 +7,12 @@ import type { LivePage, LivePageOptions } from '@vigil/dashboards';
 import type { Health, HealthOptions } from '@vigil/health';
 import type { RequestLoggerOptions } from '@vigil/logging';
 import type { MetricsOptions, MetricsSummaryOptions } from '@vigil/metrics';
-import type { LimiterControls, RateLimitOptions } from '@vigil/rate-limit';
+import type {
+  ExpressRateLimit,
+  KoaRateLimit,
+  LimiterControls,
+  RateLimitOptions,
+} from '@vigil/rate-limit';
 import type { Tracing, TracingMiddlewareOptions, TracingOptions } from '@vigil/tracing';
 
 /** `tracing`: startTracing()'s options, and the request middleware's under `middleware`. */
@@ -69,14 +74,24 @@ export interface VigilOptions {
   metrics?: VigilMetricsOptions | false;
   /** Business metrics: its totals in `/metrics/summary`, its handle in the result. Default: none. */
   business?: VigilBusinessOptions | false;
-  /** Rate limiting: expressRateLimit() / koaRateLimit() options. Default: off (it needs `policies`). */
-  rateLimit?: RateLimitOptions | false;
+  /**
+   * Rate limiting: expressRateLimit() / koaRateLimit() options (`registry` and `audit` filled in), or
+   * a limiter they made (used as it is). Default: off (it needs `policies`).
+   */
+  rateLimit?: RateLimitOptions | ExpressRateLimit | KoaRateLimit | false;
   /** The audit trail (rate-limit decisions, alert actions): createAuditLogger() options or a logger. Default: on, stdout. */
   audit?: AuditLoggerOptions | AuditLogger | false;
-  /** `/health/live`, `/health/ready`, `/health/startup` and drain on SIGTERM: createHealth() options. Default: on. */
-  health?: HealthOptions | false;
-  /** Alert rules evaluated in the process and the API at `/alerts`. Default: on, with default rules. */
-  alerts?: VigilAlertsOptions | false;
+  /**
+   * `/health/live`, `/health/ready`, `/health/startup` and drain on SIGTERM: createHealth() options
+   * (the automatic checks added), or a Health it made (used as it is). Default: on.
+   */
+  health?: HealthOptions | Health | false;
+  /**
+   * Alert rules evaluated in the process and the API at `/alerts`: createAlerting() options, or an
+   * Alerting it made (used as it is: the app starts and stops it). Default: on, with default rules;
+   * off in cluster workers.
+   */
+  alerts?: VigilAlertsOptions | Alerting | false;
   /** The live page at `/_vigil` and the overview at `/observability`: livePage() options. Default: on. */
   live?: Partial<LivePageOptions> | false;
 }

@@ -11,6 +11,9 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer, express4, findRedisServer, Koa2, pollFor } from '@vigil/test-utils';
 import { type Tracing, ATTR_VIGIL_REQUEST_ID, startTracing } from '@vigil/tracing';
+import { createAlerting, errorRatioAlert } from '@vigil/alerts';
+import { check, createHealth } from '@vigil/health';
+import { expressRateLimit } from '@vigil/rate-limit';
 import { type Vigil, type VigilOptions, VIGIL_ERROR_CODES, ensureInstalled, vigil } from 'vigil';
 
 type Kind = 'express' | 'koa';
@@ -374,6 +377,48 @@ describe('the handle', () => {
     expect(v.live).toBeDefined();
     await v.close();
     await v.close();
+  });
+
+  it('should use a Health, an Alerting and a limiter the app made as they are', async () => {
+    const registry = new Registry();
+    const health = createHealth({
+      registry: false,
+      started: true,
+      shutdown: false,
+      readiness: [check('catalog', () => true)],
+    });
+    const alerting = createAlerting({
+      rules: { alerts: [errorRatioAlert({ name: 'Mine' })] },
+      registry,
+    });
+    const limiter = expressRateLimit({ ...LOGIN_POLICY, registry });
+    const { url, v } = await start(
+      'express',
+      () => express() as unknown as AnyApp,
+      testOptions({ registry, health, alerts: alerting, rateLimit: limiter }),
+    );
+    expect(v.health).toBe(health);
+    expect(v.alerting).toBe(alerting);
+    expect(v.rateLimit).toBe(limiter);
+    const ready = (await (await fetch(`${url}/health/ready`)).json()) as {
+      checks: Record<string, unknown>;
+    };
+    // Its own checks only: the automatic ones are for the health vigil() makes.
+    expect(Object.keys(ready.checks)).toEqual(['catalog:responseTime']);
+    expect(await (await fetch(`${url}/alerts/rules`)).text()).toContain('"Mine"');
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${url}/api/login`, { method: 'POST' });
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([200, 200, 429]);
+    // They stay the app's: close() leaves them running.
+    await v.close();
+    expect((await health.probe('ready')).httpStatus).toBe(200);
+    health.close();
+    await alerting.stop();
+    await limiter.close();
   });
 
   it('should put the business catalogue in /metrics/summary', async () => {

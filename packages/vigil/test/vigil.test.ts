@@ -394,7 +394,7 @@ describe('the handle', () => {
     const limiter = expressRateLimit({ ...LOGIN_POLICY, registry });
     const { url, v } = await start(
       'express',
-      () => express() as unknown as AnyApp,
+      () => express(),
       testOptions({ registry, health, alerts: alerting, rateLimit: limiter }),
     );
     expect(v.health).toBe(health);

@@ -61,6 +61,7 @@ describe('error codes', async () => {
         'metrics',
         'rate-limit',
         'tracing',
+        'vigil',
       ].sort(),
     );
   });

@@ -420,7 +420,10 @@ describe('packed packages in a consumer project', () => {
     );
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
     const r = run(process.execPath, [tsc, '-p', 'tsconfig.json', '--listFiles'], consumer);
-    const listed = r.stdout.split('\n').filter((l) => l.includes('/@vigil/'));
+    // The scoped packages, and the umbrella `vigil`.
+    const listed = r.stdout
+      .split('\n')
+      .filter((l) => l.includes('/@vigil/') || l.includes('/node_modules/vigil/'));
     const errors = r.stdout.split('\n').filter((l) => l.includes('error TS'));
     console.log(
       `[packaging] tsc (nodenext, .ts and .mts): exit ${r.status}, ${listed.length} @vigil declaration files, ${errors.length} errors${errors.length ? `\n${errors.join('\n')}` : ''}`,

@@ -345,7 +345,9 @@ export function healthOf(
     registry: fill.registry,
     serviceId: fill.service,
     started: true,
-    ...(fill.token === undefined ? {} : { token: fill.token }),
+    // The one token does not gate the probes: Kubernetes probes and load balancers carry no header.
+    // They answer only their status instead (VIGIL_HEALTH_TOKEN or `health.token` gates them).
+    ...(fill.token === undefined ? {} : { terse: true }),
     ...o,
     liveness,
     readiness,

@@ -259,9 +259,15 @@ describe.each(FRAMEWORKS)('vigil on %s', (_name, kind, make) => {
     expect(server.listening).toBe(false);
   });
 
-  it('should require the one token on every operational endpoint', async () => {
+  it('should require the one token on every operational endpoint but the probes, which turn terse', async () => {
     const { url } = await start(kind, make, testOptions({ token: TOKEN }));
-    for (const path of ['/metrics', '/metrics/summary', '/health/ready', '/alerts', '/_vigil']) {
+    // Probes carry no header (Kubernetes, load balancers): open, but only their status.
+    for (const path of ['/health/live', '/health/ready', '/health/startup']) {
+      const probe = await fetch(`${url}${path}`);
+      expect(probe.status, path).toBe(200);
+      expect(await probe.json(), path).toEqual({ status: 'pass' });
+    }
+    for (const path of ['/metrics', '/metrics/summary', '/alerts', '/_vigil']) {
       const without = await fetch(`${url}${path}`);
       await without.arrayBuffer();
       expect(without.status, path).toBe(401);
@@ -299,10 +305,11 @@ describe('environment variables', () => {
       expect(v.operationalUrl).toBeDefined();
       expect((await fetch(`${url}/metrics`)).status).toBe(404);
       expect((await fetch(`${v.operationalUrl}/metrics`)).status).toBe(401);
-      const ok = await fetch(`${v.operationalUrl}/health/ready`, {
+      const ok = await fetch(`${v.operationalUrl}/alerts`, {
         headers: { authorization: `Bearer ${TOKEN}` },
       });
       expect(ok.status).toBe(200);
+      expect((await fetch(`${v.operationalUrl}/health/ready`)).status).toBe(200);
     },
   );
 

@@ -88,9 +88,10 @@ function seriesOf(port) {
   });
 }
 
+// Before pinning: a pinned process sees one core.
+const header = machineLine();
 // The load runs in this process: on the other core than the server's, as in bench/run.mjs.
 if (PINNED) spawnSync('taskset', ['-p', '-c', String(LOAD_CORE), String(process.pid)]);
-const header = machineLine();
 const server = startChild(
   fileURLToPath(new URL('./servers/vigil-full-stack-soak.mjs', import.meta.url)),
   { core: SERVER_CORE, label: 'server', env: { NODE_OPTIONS: '--expose-gc' } },

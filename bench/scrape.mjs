@@ -79,11 +79,14 @@ function percentile(values, p) {
 
 /** @typedef {{ type: 'eld', p50: number, p99: number, max: number }} Delay */
 
+/** The server under test (a `vigil-umbrella` version would go here; see bench/README.md). */
+const SERVER = fileURLToPath(new URL('./servers/vigil-full-stack-scrape.mjs', import.meta.url));
 const header = machineLine();
-const server = startChild(
-  fileURLToPath(new URL('./servers/vigil-full-stack-scrape.mjs', import.meta.url)),
-  { core: SERVER_CORE, label: 'server', env: { BENCH_SCRAPE_SERIES: String(SERIES) } },
-);
+const server = startChild(SERVER, {
+  core: SERVER_CORE,
+  label: 'server',
+  env: { BENCH_SCRAPE_SERIES: String(SERIES) },
+});
 /** @type {import('./lib/child.mjs').Child | undefined} */
 let load;
 try {

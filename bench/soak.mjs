@@ -89,13 +89,16 @@ function seriesOf(port) {
 }
 
 // Before pinning: a pinned process sees one core.
+/** The server under test (a `vigil-umbrella` version would go here; see bench/README.md). */
+const SERVER = fileURLToPath(new URL('./servers/vigil-full-stack-soak.mjs', import.meta.url));
 const header = machineLine();
 // The load runs in this process: on the other core than the server's, as in bench/run.mjs.
 if (PINNED) spawnSync('taskset', ['-p', '-c', String(LOAD_CORE), String(process.pid)]);
-const server = startChild(
-  fileURLToPath(new URL('./servers/vigil-full-stack-soak.mjs', import.meta.url)),
-  { core: SERVER_CORE, label: 'server', env: { NODE_OPTIONS: '--expose-gc' } },
-);
+const server = startChild(SERVER, {
+  core: SERVER_CORE,
+  label: 'server',
+  env: { NODE_OPTIONS: '--expose-gc' },
+});
 try {
   /** @type {{ port: number }} */
   const { port } = await server.waitFor((m) => m?.type === 'ready', 15_000, 'ready message');

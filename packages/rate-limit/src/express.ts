@@ -34,10 +34,13 @@ function defaultUser(request: LimitedRequest): unknown {
 }
 
 // `req.rateLimit` lives in a slot of the request's record, read through an accessor on the request
-// prototype (@vigil/core's defineRequestAccessor): a property added to Express's prototype-swapped
-// request would cost microseconds per request.
+// prototype (@vigil/core's defineRequestAccessor). Assigning it added a property to Express's
+// prototype-swapped request on every request, which slowed Express's own reads of req after it: the
+// full stack's profile lost 20 to 35 µs per request with the assignment gone (bench/RESULTS.md).
 const kState = allocateSlot();
+// Request prototypes seen (one per Express app), the last one first: no lookup per request.
 let knownPrototype: object | null = null;
+const seenPrototypes = new WeakSet<object>();
 
 function readRateLimit(req: object): unknown {
   return findRequest(req as IncomingMessage)?.slots[kState];
@@ -46,8 +49,10 @@ function readRateLimit(req: object): unknown {
 /** Defines the `req.rateLimit` accessor when a new request prototype shows up (once per app). */
 function installRateLimitAccessor(req: ExpressRequest): void {
   const proto = Object.getPrototypeOf(req) as object | null;
-  if (proto === knownPrototype) return;
+  if (proto === knownPrototype || proto === null) return;
   knownPrototype = proto;
+  if (seenPrototypes.has(proto)) return;
+  seenPrototypes.add(proto);
   const target = requestPrototypeOf(req);
   if (target !== null) defineRequestAccessor(target, 'rateLimit', readRateLimit);
 }

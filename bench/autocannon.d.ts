@@ -1,4 +1,4 @@
-// Types for the part of autocannon's programmatic API that load.mjs uses; autocannon ships none.
+// Types for the part of autocannon's programmatic API the bench uses; autocannon ships none.
 declare module 'autocannon' {
   namespace autocannon {
     /** One prebuilt request of the list each connection cycles through. */
@@ -7,6 +7,8 @@ declare module 'autocannon' {
       path?: string;
       headers?: Record<string, string>;
       body?: string;
+      /** Called before each send of this request; returns the request to send (soak.mjs). */
+      setupRequest?: (req: Request) => Request;
     }
     interface Options {
       url: string;
@@ -15,6 +17,14 @@ declare module 'autocannon' {
       /** Seconds. */
       duration?: number;
       requests?: Request[];
+      /** Requests to send in all, instead of a duration. */
+      amount?: number;
+      /** Seconds before a request times out. */
+      timeout?: number;
+    }
+    /** The running load: a promise of its result, with events. */
+    interface Instance extends Promise<Result> {
+      on(event: 'response', listener: () => void): void;
     }
     /** autocannon's summary of one histogram (latency in ms, requests and bytes per second). */
     interface Histogram {
@@ -39,6 +49,6 @@ declare module 'autocannon' {
     }
   }
   /** Runs the load; without a callback it returns a promise of the result. */
-  function autocannon(options: autocannon.Options): Promise<autocannon.Result>;
+  function autocannon(options: autocannon.Options): autocannon.Instance;
   export = autocannon;
 }

@@ -14,9 +14,12 @@ import { loadExpressAfterTracing, mountTraceBufferCheck } from './tracing-common
 
 /**
  * Starts tracing sampling `ratio` of requests, then serves the route mix behind the whole stack.
+ * `extend`, when given, runs after the route mix and the checks, before the server listens: the
+ * scrape and soak scripts add their series and IPC questions there (servers/full-stack-extras.mjs).
  * @param {number} ratio
+ * @param {{ extend?: (app: import('express').Express, registry: Registry) => void }} [options]
  */
-export async function serveVigilFullStack(ratio) {
+export async function serveVigilFullStack(ratio, { extend } = {}) {
   const tracing = startTracing({
     exporter: 'none',
     sampler: 'parentbased_traceidratio',
@@ -40,5 +43,6 @@ export async function serveVigilFullStack(ratio) {
   mountRoutes(app);
   mountTraceBufferCheck(app, tracing.traces);
   mountLogCheck(app, log);
+  extend?.(app, registry);
   serve(app);
 }

@@ -87,6 +87,7 @@ export {
 } from './path-match';
 export type { PathMatchRules, PathPattern } from './path-match';
 export { acceptId, generateId, MAX_ID_LENGTH } from './request-id';
+export { defineRequestAccessor, requestPrototypeOf } from './request-accessor';
 export { setTraceContextProvider, getActiveTraceContext } from './trace-context';
 export type { ActiveTraceContext, TraceContextProvider } from './trace-context';
 export { createProblemReporter, emitVigilWarning } from './report';

@@ -5,8 +5,15 @@
 // request's log state lives in a slot of its record, which also tells the logger when the request
 // ended. `req.log` is an accessor defined once on the request prototype that finds the request's
 // record, so a request that never reads it pays for no logger.
-import { IncomingMessage } from 'node:http';
-import { type RequestRecord, type RequestSink, allocateSlot, findRequest } from '@vigil/core';
+import type { IncomingMessage } from 'node:http';
+import {
+  type RequestRecord,
+  type RequestSink,
+  allocateSlot,
+  defineRequestAccessor,
+  findRequest,
+  requestPrototypeOf,
+} from '@vigil/core';
 import type { Logger } from 'pino';
 
 /** A request logger: told when its requests end, and the maker of `req.log`. */
@@ -67,9 +74,6 @@ export function requestLoggerOf(req: unknown): Logger | undefined {
   return log === undefined ? undefined : log.sink.requestLogger(log);
 }
 
-const kAccessor = Symbol('vigil.logging.logAccessor');
-type Accessor = (() => unknown) & { [kAccessor]?: true };
-
 /**
  * Defines `log` once on `target` (a prototype): a getter that returns the logger of the request its
  * receiver leads to through `requestOf`, else what `log` was before (another copy of Vigil's accessor,
@@ -77,44 +81,8 @@ type Accessor = (() => unknown) & { [kAccessor]?: true };
  * as if the accessor were not there.
  */
 export function defineLogAccessor(target: object, requestOf: (self: object) => unknown): void {
-  const previous = Object.getOwnPropertyDescriptor(target, 'log');
-  if ((previous?.get as Accessor | undefined)?.[kAccessor] === true) return;
-  if (previous !== undefined && previous.configurable !== true) return;
-  const get: Accessor = function vigilRequestLog(this: object) {
-    const own = requestLoggerOf(requestOf(this));
-    if (own !== undefined) return own;
-    return previous?.get !== undefined ? previous.get.call(this) : previous?.value;
-  };
-  get[kAccessor] = true;
-  Object.defineProperty(target, 'log', {
-    configurable: true,
-    enumerable: false,
-    get,
-    set(this: object, value: unknown) {
-      Object.defineProperty(this, 'log', {
-        value,
-        writable: true,
-        configurable: true,
-        enumerable: true,
-      });
-    },
-  });
+  defineRequestAccessor(target, 'log', (self) => requestLoggerOf(requestOf(self)));
 }
 
-/**
- * Where `req.log` goes for `req`: the prototype shared by all of the framework's requests (the one
- * just above Node's IncomingMessage.prototype, Express's `express.request`), so Express sub-apps,
- * which swap in prototypes of their own that inherit from it, see it too. For a plain Node request
- * (Koa's `ctx.req`) that is IncomingMessage.prototype itself; for anything else (HTTP/2's
- * compatibility API) the request's own prototype.
- */
-export function requestPrototypeOf(req: object): object | null {
-  const first = Object.getPrototypeOf(req) as object | null;
-  for (let proto = first; proto !== null;) {
-    if (proto === IncomingMessage.prototype) return proto;
-    const up = Object.getPrototypeOf(proto) as object | null;
-    if (up === IncomingMessage.prototype) return proto;
-    proto = up;
-  }
-  return first;
-}
+/** Where `req.log` goes for `req` (@vigil/core's requestPrototypeOf). */
+export { requestPrototypeOf };

@@ -29,7 +29,11 @@ interface JsonMetric {
   values?: JsonValue[];
 }
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 function escapeLabelValue(v: string): string {
+  // Most label values need no escaping: one scan instead of three replacements.
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
@@ -47,13 +51,16 @@ function formatNumber(v: number): string {
 
 function formatLabels(labels: Record<string, string | number> | undefined): string {
   if (!labels) return '';
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(labels)) {
+  // One string built in place (no entry arrays, no parts array): this runs once per sample.
+  let out = '';
+  for (const k in labels) {
+    if (!Object.prototype.hasOwnProperty.call(labels, k)) continue;
+    const v = labels[k];
     if (v === undefined) continue;
     const text = typeof v === 'number' ? formatNumber(v) : String(v);
-    parts.push(`${k}="${escapeLabelValue(text)}"`);
+    out += `${out === '' ? '{' : ','}${k}="${escapeLabelValue(text)}"`;
   }
-  return parts.length ? `{${parts.join(',')}}` : '';
+  return out === '' ? '' : `${out}}`;
 }
 
 /** Renders metrics from getMetricsAsJSON() in the given format. */

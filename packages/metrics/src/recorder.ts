@@ -57,6 +57,9 @@ interface SeriesRecord {
   responseSize: HistogramSeries;
 }
 
+/** Content types whose streaming verdict is cached (see HttpRecorder.isStreaming). */
+const MAX_CACHED_CONTENT_TYPES = 64;
+
 export class HttpRecorder implements RequestSink {
   readonly exclusive = EXCLUSIVE;
   private readonly requests: FastCounter | undefined;
@@ -70,6 +73,9 @@ export class HttpRecorder implements RequestSink {
   private readonly byRoute = new Map<string, Map<number, SeriesRecord>>();
   private readonly byKey = new Map<string, SeriesRecord>();
   private readonly filterCache = new Map<string, boolean>();
+  // Content-Type -> streaming: an app answers with a handful of types, so this saves a lowercase copy
+  // and a scan of the list per request. Bounded; emptied when full.
+  private readonly streamingCache = new Map<string, boolean>();
   private overflow: SeriesRecord | undefined;
 
   constructor(
@@ -275,8 +281,14 @@ export class HttpRecorder implements RequestSink {
     if (types.length === 0) return false;
     const ct = res.getHeader('content-type');
     if (typeof ct !== 'string') return false;
-    const lower = ct.toLowerCase();
-    return types.some((t) => lower.startsWith(t));
+    let streaming = this.streamingCache.get(ct);
+    if (streaming === undefined) {
+      const lower = ct.toLowerCase();
+      streaming = types.some((t) => lower.startsWith(t));
+      if (this.streamingCache.size >= MAX_CACHED_CONTENT_TYPES) this.streamingCache.clear();
+      this.streamingCache.set(ct, streaming);
+    }
+    return streaming;
   }
 
   private record(request: RequestRecord, m: number, route: string, status: number): SeriesRecord {

@@ -9,6 +9,9 @@ export const DEFAULT_IPV6_SUBNET = 56;
 /** The key of a request without a known address (its socket already gone). */
 export const UNKNOWN_CLIENT = 'unknown';
 
+/** The last IPv4 address ipKey() saw: its own key, found again without isIP()'s parsing. */
+let lastIPv4: string | undefined;
+
 /**
  * The key of a client address, exactly as express-rate-limit makes it: IPv4 as is, IPv4-mapped and
  * IPv4-compatible IPv6 as the IPv4 address, other IPv6 as its `/subnet` network.
@@ -18,9 +21,14 @@ export function ipKey(
   subnet: number | false = DEFAULT_IPV6_SUBNET,
 ): string {
   if (ip === undefined || ip === '') return UNKNOWN_CLIENT;
+  // The same client usually comes back (keep-alive connections, a proxy): its address is known.
+  if (ip === lastIPv4) return ip;
   const family = isIP(ip);
   // An IPv4 address is its own key (express-rate-limit returns it as is): no IPv6 parsing for it.
-  if (family === 4) return ip;
+  if (family === 4) {
+    lastIPv4 = ip;
+    return ip;
+  }
   return ipKeyGenerator(family === 0 ? withoutPort(ip) : ip, subnet);
 }
 

@@ -162,6 +162,26 @@ export const SCENARIOS = [
       'As `express-rate-limit` with `store: new RedisStore({ sendCommand: (c, ...a) => client.call(c, ...a) })` (rate-limit-redis) on an ioredis client with default options.',
     metrics: { path: RATE_LIMIT_CHECK_PATH, expect: [hitsExpectation()] },
   },
+  // Issue 14: the umbrella, every capability through one `vigil(app)` call, at 10 % sampling; checked
+  // as vigil-full-stack-10 is.
+  {
+    name: 'vigil-umbrella-10',
+    server: 'servers/vigil-umbrella-10.mjs',
+    description:
+      "`startTracing({ exporter: 'none', sampler: 'parentbased_traceidratio', samplerRatio: 0.1 })` (trace buffer on) before Express loads; then one `vigil(app, { registry, requestLog: { destination }, metrics: { collectDefaultMetrics: false }, business, rateLimit: { policies: [api, never reached] }, audit: { destination: /dev/null } })`, which also runs the probes, the in-process alerts (default rules) and the live page's sampler; the three business metrics of `vigil-business-metrics` recorded per request.",
+    metrics: [
+      {
+        path: '/metrics',
+        expect: [
+          ...vigilMetricsExpectations(),
+          ...businessMetricsExpectations(),
+          allowedExpectation(),
+        ],
+      },
+      { path: SPAN_CHECK_PATH, expect: traceBufferExpectations() },
+      { path: LOG_CHECK_PATH, expect: [logExpectation()] },
+    ],
+  },
   // The full stack against its hand-assembled equivalent, at 10 % and 100 % sampling. Each is checked
   // part by part after the window: metrics (and for Vigil the rate-limit decisions and the business
   // metrics, all on one registry) in the scrape, spans or traces through the span check route, the
@@ -333,6 +353,14 @@ export const TARGETS = [
     'vigil-rate-limit-redis',
     'express-rate-limit-redis',
     0.97,
+  ),
+  // Issue 14: the umbrella against bare Express and against the hand-assembled stack.
+  ratioToBare('Vigil umbrella at 10% sampling vs bare Express', 'vigil-umbrella-10', 0.55),
+  pairedRatio(
+    'Vigil umbrella vs the hand-assembled stack, both at 10% sampling',
+    'vigil-umbrella-10',
+    'hand-assembled-10',
+    2,
   ),
   // Issue 10: the full stack against bare Express and against its hand-assembled equivalent.
   ...[10, 100].flatMap((percent) => [

@@ -113,7 +113,15 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
   }
   // vigil() attached the server app.listen() makes: SIGTERM drains it (readiness 503 at once) before
   // spans and audit events are flushed.
-  const gateway = await listen(app, port, host);
+  let gateway: Server;
+  try {
+    gateway = await listen(app, port, host);
+  } catch (err) {
+    // The port taken: nothing is left running (alert timers, the catalog, the limiter's store).
+    await vigil.close();
+    await close(catalog);
+    throw err;
+  }
   const gatewayUrl = `http://${host}:${(gateway.address() as AddressInfo).port}`;
   health.markStarted();
   return {

@@ -1,33 +1,24 @@
 // Starts the reference app: gateway on `port`, catalog on `catalogPort` (default port + 1).
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { type Alerting, createAlerting } from '@vigil/alerts';
-import { type AuditLogger, type AuditLoggerOptions, createAuditLogger } from '@vigil/audit';
-import {
-  type Health,
-  check,
-  createHealth,
-  eventLoopCheck,
-  rateLimitCheck,
-  tracingCheck,
-} from '@vigil/health';
+import type { Alerting } from '@vigil/alerts';
+import type { AuditLogger, AuditLoggerOptions } from '@vigil/audit';
+import type { Health } from '@vigil/health';
 import type { Tracing } from '@vigil/tracing';
 import { createCatalogApp, createCatalogRegistry } from './catalog';
-import { createGatewayApp, createGatewayRegistry } from './gateway';
-import { type RateLimitSettings, createGatewayRateLimit, rateLimitSettingsFromEnv } from './limits';
-import { createBusinessMetrics } from './business';
-import {
-  GATEWAY_JOB,
-  gatewayAlertmanagerConfig,
-  gatewayAlerts,
-  gatewayEvaluationInterval,
-} from './alerts';
+import { createGateway, createGatewayRegistry } from './gateway';
+import { type RateLimitSettings, rateLimitSettingsFromEnv } from './limits';
 
-export { createCatalogApp, createCatalogRegistry, createGatewayApp, createGatewayRegistry };
+export { createCatalogApp, createCatalogRegistry, createGateway, createGatewayRegistry };
+export type { Gateway, GatewayOptions } from './gateway';
 export { VIDEO_FORMATS, MAX_SLOW_MS, DEMO_USER } from './gateway';
 export { ANALYTICS_REPORTS, createBusinessMetrics } from './business';
 export type { BusinessMetrics } from './business';
-export { rateLimitSettingsFromEnv, createGatewayRateLimit } from './limits';
+export {
+  rateLimitSettingsFromEnv,
+  createGatewayRateLimit,
+  gatewayRateLimitOptions,
+} from './limits';
 export type { RateLimitSettings } from './limits';
 
 export interface ReferenceAppOptions {
@@ -37,7 +28,7 @@ export interface ReferenceAppOptions {
   catalogPort?: number;
   /** Address to bind. Default: `HOST` or 127.0.0.1. */
   host?: string;
-  /** A started tracing setup: the catalog gets its own service name, the gateway serves the trace buffer. */
+  /** The started tracing setup (getTracing()): the catalog gets its own service name, the gateway serves the trace buffer. */
   tracing?: Tracing;
   /** Serve the W3C Trace Context test-harness endpoint. Default: VIGIL_TRACECONTEXT_TEST=1. */
   traceContextTest?: boolean;
@@ -103,86 +94,46 @@ export async function startReferenceApp(options: ReferenceAppOptions = {}): Prom
     host,
   );
   const catalogUrl = `http://${host}:${(catalog.address() as AddressInfo).port}`;
-  const gatewayRegistry = createGatewayRegistry();
-  const auditLogger = createAuditLogger({
-    destination: options.auditDestination ?? nonEmpty(process.env.VIGIL_AUDIT_FILE) ?? 1,
-    registry: gatewayRegistry,
-    service: 'gateway',
-    default: false,
-  });
-  const rateLimit = createGatewayRateLimit(
-    { ...rateLimitSettingsFromEnv(), ...options.rateLimit },
-    gatewayRegistry,
-    auditLogger,
-  );
-  const demo = options.alertsDemo ?? process.env.VIGIL_ALERTS_DEMO === '1';
-  // The part-1 rules, evaluated over the gateway's own registry as Prometheus would scrape it (job
-  // `gateway`); with ALERTMANAGER_URL the alerts are handed to Alertmanager, which notifies.
-  const alerting = createAlerting({
-    rules: gatewayAlerts(demo),
-    service: 'gateway',
-    registry: gatewayRegistry,
-    job: GATEWAY_JOB,
-    interval: gatewayEvaluationInterval(demo),
-    alertmanager: gatewayAlertmanagerConfig(demo),
+  // The gateway: its observability is one vigil() call (gateway.ts).
+  const { app, vigil } = createGateway({
+    registry: createGatewayRegistry(),
+    catalogUrl,
+    rateLimit: { ...rateLimitSettingsFromEnv(), ...options.rateLimit },
+    auditDestination: options.auditDestination ?? nonEmpty(process.env.VIGIL_AUDIT_FILE) ?? 1,
+    alertsDemo: options.alertsDemo ?? process.env.VIGIL_ALERTS_DEMO === '1',
     ...(options.alertmanagerUrl === undefined ? {} : { alertmanagerUrl: options.alertmanagerUrl }),
-    audit: auditLogger,
+    ...(options.traceContextTest === undefined
+      ? {}
+      : { traceContextTest: options.traceContextTest }),
+    ...(options.logDestination === undefined ? {} : { logDestination: options.logDestination }),
   });
-  // Liveness watches the process only; readiness also the catalog the API depends on, the rate
-  // limiter's store and the span exporters.
-  const health = createHealth({
-    registry: gatewayRegistry,
-    serviceId: 'gateway',
-    liveness: [eventLoopCheck({ maxDelayMs: 2000 })],
-    readiness: [
-      check(
-        'catalog',
-        async () => {
-          const res = await fetch(`${catalogUrl}/metrics`, { signal: AbortSignal.timeout(1000) });
-          await res.arrayBuffer();
-          return res.ok;
-        },
-        { componentType: 'component' },
-      ),
-      // The limiter's Redis (REDIS_URL): down, readiness fails while the policies' onStoreError applies.
-      rateLimitCheck(rateLimit),
-      // The OTLP exporter's state, when tracing exports: an unreachable collector warns, not fails.
-      ...(tracing === undefined || tracing.disabled ? [] : [tracingCheck(tracing)]),
-    ],
-  });
-  const gateway = await listen(
-    createGatewayApp({
-      alerting,
-      health,
-      registry: gatewayRegistry,
-      auditLogger,
-      rateLimit,
-      business: createBusinessMetrics(gatewayRegistry),
-      catalogUrl,
-      traces: tracing?.traces,
-      traceContextTest: options.traceContextTest,
-      logDestination: options.logDestination,
-    }),
-    port,
-    host,
-  );
+  const { audit, alerting, health } = vigil;
+  if (audit === undefined || alerting === undefined || health === undefined) {
+    throw new Error('vigil() left out the audit trail, alerting or health');
+  }
+  // vigil() attached the server app.listen() makes: SIGTERM drains it (readiness 503 at once) before
+  // spans and audit events are flushed.
+  let gateway: Server;
+  try {
+    gateway = await listen(app, port, host);
+  } catch (err) {
+    // The port taken: nothing is left running (alert timers, the catalog, the limiter's store).
+    await vigil.close();
+    await close(catalog);
+    throw err;
+  }
   const gatewayUrl = `http://${host}:${(gateway.address() as AddressInfo).port}`;
-  // SIGTERM drains the gateway (readiness 503 at once) before spans and audit events are flushed.
-  health.attach(gateway);
-  alerting.start();
   health.markStarted();
   return {
     gatewayUrl,
     catalogUrl,
-    audit: auditLogger,
+    audit,
     alerting,
     health,
     async close() {
-      health.close();
-      await alerting.stop();
       await Promise.all([close(gateway), close(catalog)]);
-      await rateLimit.close();
-      await auditLogger.close();
+      // Alerts, the live page, the probes, the limiter's store; the audit trail flushed.
+      await vigil.close();
     },
   };
 }

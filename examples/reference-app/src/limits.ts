@@ -1,7 +1,7 @@
 // The gateway's rate-limit policies, configured from the environment (see the README).
 import type { Registry } from 'prom-client';
 import type { AuditSink } from '@vigil/audit';
-import { type ExpressRateLimit, expressRateLimit } from '@vigil/rate-limit';
+import { type ExpressRateLimit, type RateLimitOptions, expressRateLimit } from '@vigil/rate-limit';
 
 export interface RateLimitSettings {
   /** Login attempts allowed per client address per window. `VIGIL_LOGIN_LIMIT`, default 5. */
@@ -44,13 +44,10 @@ export function rateLimitSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): 
  * `login`: strict, per address, on POST /api/auth/login; it fails closed when Redis is down, since
  * unlimited password guessing is worse than a short outage of logins. `api`: every /api route, per
  * API key (`x-api-key`) or address; it falls back to per-process counting when Redis is down.
+ * The options of expressRateLimit() without `registry` and `audit`, which vigil() fills in.
  */
-export function createGatewayRateLimit(
-  settings: RateLimitSettings,
-  registry: Registry,
-  audit: AuditSink,
-): ExpressRateLimit {
-  return expressRateLimit({
+export function gatewayRateLimitOptions(settings: RateLimitSettings): RateLimitOptions {
+  return {
     policies: [
       {
         name: 'login',
@@ -71,7 +68,14 @@ export function createGatewayRateLimit(
     ],
     store: settings.redisUrl === undefined ? 'memory' : 'redis',
     ...(settings.redisUrl !== undefined && { redis: { url: settings.redisUrl } }),
-    registry,
-    audit,
-  });
+  };
+}
+
+/** The same policies as a limiter of its own, on `registry`, auditing to `audit` (without vigil()). */
+export function createGatewayRateLimit(
+  settings: RateLimitSettings,
+  registry: Registry,
+  audit: AuditSink,
+): ExpressRateLimit {
+  return expressRateLimit({ ...gatewayRateLimitOptions(settings), registry, audit });
 }

@@ -2,7 +2,8 @@
 import { startTracing } from '@vigil/tracing';
 
 // Tracing starts before the app's modules load, so OpenTelemetry's http instrumentation can patch
-// them. OTEL_* variables apply (OTEL_EXPORTER_OTLP_ENDPOINT sends spans to a collector).
+// them. OTEL_* variables apply (OTEL_EXPORTER_OTLP_ENDPOINT sends spans to a collector). The
+// gateway's vigil() call (gateway.ts) uses this setup, as it would one started by vigil/register.
 const tracing = startTracing({ serviceName: process.env.OTEL_SERVICE_NAME ?? 'gateway' });
 
 async function main(): Promise<void> {
@@ -24,7 +25,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: shutting down`);
-    // Readiness answers 503 at once; in-flight and keep-alive requests finish before the servers close.
+    // Readiness answers 503 at once; in-flight and keep-alive requests finish before the servers
+    // close; then vigil's capabilities stop (the audit trail flushed) and the spans are flushed.
     app.health
       .shutdown()
       .then(() => app.close())

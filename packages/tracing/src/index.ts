@@ -1,5 +1,6 @@
 // Public API of @vigil/tracing.
 export { startTracing, getTracing } from './setup';
+export { untraced } from './untraced';
 export type { Tracing, TracingOptions } from './setup';
 export { EdgeAwareSampler } from './sampler';
 export type { SamplerName } from './sampler';

@@ -44,7 +44,7 @@ import {
 } from '@vigil/health';
 import { expressMetricsHandler, expressMetricsSummaryHandler } from '@vigil/metrics';
 import type { LimiterControls } from '@vigil/rate-limit';
-import { type Tracing, getTracing, startTracing } from '@vigil/tracing';
+import { type Tracing, getTracing, startTracing, untraced } from '@vigil/tracing';
 import { PACKAGE, VIGIL_ERROR_CODES } from './errors';
 import type {
   Vigil,
@@ -341,6 +341,11 @@ export function healthOf(
       ? []
       : add(() => tracingCheck(fill.tracing!), 'tracing')),
   ];
+  // A check's calls to its dependency (a ping every interval) start no trace of their own.
+  const quiet = (checks: readonly HealthCheck[] | undefined): HealthCheck[] | undefined =>
+    fill.tracing === undefined || fill.tracing.disabled
+      ? checks?.slice()
+      : checks?.map((c) => ({ ...c, run: () => untraced(() => c.run()) }));
   return createHealth({
     registry: fill.registry,
     serviceId: fill.service,
@@ -349,8 +354,9 @@ export function healthOf(
     // They answer only their status instead (VIGIL_HEALTH_TOKEN or `health.token` gates them).
     ...(fill.token === undefined ? {} : { terse: true }),
     ...o,
-    liveness,
-    readiness,
+    liveness: quiet(liveness),
+    readiness: quiet(readiness),
+    ...(o.startup === undefined ? {} : { startup: quiet(o.startup) }),
   });
 }
 

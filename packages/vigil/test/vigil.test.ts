@@ -259,6 +259,45 @@ describe.each(FRAMEWORKS)('vigil on %s', (_name, kind, make) => {
     expect(server.listening).toBe(false);
   });
 
+  it("should run the probes' checks untraced, so a dependency's ping starts no span", async () => {
+    // The dependency: a plain server the readiness check calls over HTTP every probe.
+    const dependency = (await import('node:http')).createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => dependency.listen(0, '127.0.0.1', resolve));
+    const depUrl = `http://127.0.0.1:${(dependency.address() as AddressInfo).port}/ping`;
+    try {
+      const { url } = await start(
+        kind,
+        make,
+        testOptions({
+          health: {
+            readiness: [
+              check('dependency', async () => {
+                const res = await fetch(depUrl);
+                await res.arrayBuffer();
+                return res.ok;
+              }),
+            ],
+          },
+        }),
+      );
+      exporter.reset();
+      const ready = await fetch(`${url}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(JSON.stringify(await ready.json())).toContain('dependency');
+      // A request of the app's own is traced as usual, so the exporter does see the app's spans.
+      await (await fetch(`${url}/api/items/7`)).arrayBuffer();
+      await pollFor(() => exporter.getFinishedSpans().length > 0 || undefined);
+      const spans = exporter.getFinishedSpans();
+      expect(spans.some((s) => s.attributes['http.route'] === '/api/items/:id')).toBe(true);
+      // None of the check's call: no client span to the dependency, whatever its name.
+      expect(
+        spans.filter((s) => JSON.stringify(s.attributes).includes(depUrl.split('/ping')[0]!)),
+      ).toEqual([]);
+    } finally {
+      await new Promise((resolve) => dependency.close(resolve));
+    }
+  });
+
   it('should require the one token on every operational endpoint but the probes, which turn terse', async () => {
     const { url } = await start(kind, make, testOptions({ token: TOKEN }));
     // Probes carry no header (Kubernetes, load balancers): open, but only their status.

@@ -1,4 +1,4 @@
-// Integration: the root README's `npx vigil-audit verify FILE` in a fresh clone, installed offline from
+// Integration: the root README's `npx vigil audit verify FILE` in a fresh clone, installed offline from
 // the npm cache with `npm ci`, before and after the build, against a registry that records requests.
 import { execFile, execFileSync } from 'node:child_process';
 import {
@@ -100,9 +100,9 @@ function copyCloneFiles(to: string): number {
 /** The README's command, with FILE replaced by `file`, as an argv. */
 function readmeCommand(file: string): string[] {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const match = /`(npx [^`]*vigil-audit verify FILE)`/.exec(readme);
+  const match = /`(npx [^`]*vigil audit verify FILE)`/.exec(readme);
   if (match?.[1] === undefined)
-    throw new Error('README.md shows no `npx ... vigil-audit verify FILE`');
+    throw new Error('README.md shows no `npx ... vigil audit verify FILE`');
   return match[1].split(' ').map((word) => (word === 'FILE' ? file : word));
 }
 
@@ -169,7 +169,7 @@ describe('a fresh clone after npm ci', () => {
     console.log(
       `[fresh-clone] before the build: ${readmeCommand('FILE').join(' ')}: exit ${r.status}, ${r.stderr.trim()}`,
     );
-    expect(r.stderr).toContain('vigil-audit: @vigil/audit is not built');
+    expect(r.stderr).toContain('vigil: the vigil package is not built');
     expect(r.stderr).toContain('run `npm run build`');
     expect(r.status).toBe(2);
     expect(registryRequests.slice(before)).toEqual([]);
@@ -182,6 +182,7 @@ describe('a fresh clone after npm ci', () => {
     const before = registryRequests.length;
     for (const argv of [
       readmeCommand(auditLog),
+      // The audit package's own command, which the umbrella's runs.
       ['npx', '--no-install', 'vigil-audit', 'verify', auditLog],
     ]) {
       const [npx = 'npx', ...args] = argv;

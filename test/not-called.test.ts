@@ -436,6 +436,7 @@ const NOT_FACTORIES: Record<string, Record<string, string>> = {
   },
   '@vigil/tracing': {
     getTracing: 'returns the running setup',
+    untraced: 'runs the function it is given, with tracing suppressed',
     EdgeAwareSampler: 'a sampler class, for startTracing',
     getRequestContext: "returns the request's ids, inside a request",
     recordRequestError: 'records an error, inside a request',
@@ -446,6 +447,7 @@ const NOT_FACTORIES: Record<string, Record<string, string>> = {
   },
   '@vigil/logging': {
     vigilLogMixin: 'a pino mixin, which also works uncalled',
+    requestLoggingStatus: "returns the request loggers' state",
     redactUrlQuery: 'redacts the query of a URL',
   },
   '@vigil/audit': {

@@ -42,6 +42,7 @@ import {
   rateLimitCheck,
   tracingCheck,
 } from '@vigil/health';
+import { requestLoggingStatus } from '@vigil/logging';
 import { expressMetricsHandler, expressMetricsSummaryHandler } from '@vigil/metrics';
 import type { LimiterControls } from '@vigil/rate-limit';
 import { type Tracing, getTracing, startTracing, untraced } from '@vigil/tracing';
@@ -307,6 +308,8 @@ export function liveOf(
     ...(fill.tracing?.traces === undefined ? {} : { traces: fill.tracing.traces }),
     ...(fill.audit === undefined ? {} : { audit: fill.audit }),
     ...(fill.logger === undefined ? {} : { logger: fill.logger as { level?: unknown } }),
+    // The request loggers' state (lines written, write failures) in /observability.
+    ...(fill.logger === undefined ? {} : { logging: requestLoggingStatus }),
     ...value,
   });
 }

@@ -191,6 +191,21 @@ describe('livePage() on Express 5', () => {
     expect(snapshot.alerts).toBeNull();
   });
 
+  it('should sample again for a client who comes after everyone left and the sampler stopped', async () => {
+    const { url } = await serve(undefined, { intervalMs: 500 });
+    await firstSnapshot(`${url}/_vigil/events`);
+    // The only client has left: the next tick finds nobody watching and stops the sampler.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    for (let visit = 2; visit <= 3; visit++) {
+      const { ms, snapshot } = await firstSnapshot(`${url}/_vigil/events`);
+      console.log(
+        `visit ${visit} after the sampler stopped: first snapshot after ${ms.toFixed(0)} ms`,
+      );
+      expect(snapshot.service).toBe('shop');
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    }
+  });
+
   it('should still deliver events promptly behind compression()', async () => {
     const { url, record } = await serve((app) => app.use(compression()));
     const controller = new AbortController();

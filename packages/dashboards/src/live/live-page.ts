@@ -456,12 +456,15 @@ class LivePageServer implements LivePage {
 
   private tick(): Promise<void> {
     if (this.ticking !== undefined) return this.ticking;
+    // Nobody watches: stop here, before any tick is in flight. (Inside the async body this would
+    // finish synchronously, clear `ticking` before it was set, and leave it set for good: every later
+    // tick would return that settled promise and the page would get no snapshot again.)
+    if (this.streams.size === 0 && Date.now() - this.lastPoll > POLL_KEEPALIVE_MS) {
+      this.stop();
+      return Promise.resolve();
+    }
     this.ticking = (async () => {
       try {
-        if (this.streams.size === 0 && Date.now() - this.lastPoll > POLL_KEEPALIVE_MS) {
-          this.stop();
-          return;
-        }
         await this.sampler.sample();
         this.refreshHealth();
         this.latest = this.snapshotJson();

@@ -29,6 +29,26 @@ export const BASELINE = 'bare';
  * where redis-server is installed, against the harness's own (its URL in the server's `REDIS_URL`).
  */
 /** @type {Scenario[]} */
+/**
+ * The checks after the window of every scenario that runs all of Vigil on one registry (the full
+ * stack and the umbrella): HTTP and business metrics and the rate-limit decisions in the scrape,
+ * traces in the trace buffer, and the lines given to the log destination.
+ */
+function fullStackChecks() {
+  return [
+    {
+      path: '/metrics',
+      expect: [
+        ...vigilMetricsExpectations(),
+        ...businessMetricsExpectations(),
+        allowedExpectation(),
+      ],
+    },
+    { path: SPAN_CHECK_PATH, expect: traceBufferExpectations() },
+    { path: LOG_CHECK_PATH, expect: [logExpectation()] },
+  ];
+}
+
 export const SCENARIOS = [
   {
     name: 'bare',
@@ -169,18 +189,7 @@ export const SCENARIOS = [
     server: 'servers/vigil-umbrella-10.mjs',
     description:
       "`startTracing({ exporter: 'none', sampler: 'parentbased_traceidratio', samplerRatio: 0.1 })` (trace buffer on) before Express loads; then one `vigil(app, { registry, requestLog: { destination }, metrics: { collectDefaultMetrics: false }, business, rateLimit: { policies: [api, never reached] }, audit: { destination: /dev/null } })`, which also runs the probes, the in-process alerts (default rules) and the live page's sampler; the three business metrics of `vigil-business-metrics` recorded per request.",
-    metrics: [
-      {
-        path: '/metrics',
-        expect: [
-          ...vigilMetricsExpectations(),
-          ...businessMetricsExpectations(),
-          allowedExpectation(),
-        ],
-      },
-      { path: SPAN_CHECK_PATH, expect: traceBufferExpectations() },
-      { path: LOG_CHECK_PATH, expect: [logExpectation()] },
-    ],
+    metrics: fullStackChecks(),
   },
   // The full stack against its hand-assembled equivalent, at 10 % and 100 % sampling. Each is checked
   // part by part after the window: metrics (and for Vigil the rate-limit decisions and the business
@@ -191,18 +200,7 @@ export const SCENARIOS = [
       name: `vigil-full-stack-${percent}`,
       server: `servers/vigil-full-stack-${percent}.mjs`,
       description: `\`startTracing({ exporter: 'none', sampler: 'parentbased_traceidratio', samplerRatio: ${percent / 100} })\` (trace buffer on) before Express loads; then \`expressTracing()\`, \`expressRequestLogger({ destination })\` to /dev/null, \`expressMetrics\` + \`GET /metrics\`, \`expressRateLimit\` (policy never reached, memory store, audit to /dev/null) and the three business metrics of \`vigil-business-metrics\`, on one registry.`,
-      metrics: [
-        {
-          path: '/metrics',
-          expect: [
-            ...vigilMetricsExpectations(),
-            ...businessMetricsExpectations(),
-            allowedExpectation(),
-          ],
-        },
-        { path: SPAN_CHECK_PATH, expect: traceBufferExpectations() },
-        { path: LOG_CHECK_PATH, expect: [logExpectation()] },
-      ],
+      metrics: fullStackChecks(),
     },
     {
       name: `hand-assembled-${percent}`,

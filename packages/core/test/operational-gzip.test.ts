@@ -1,7 +1,8 @@
 // Operational bodies are gzip-compressed for clients that accept it, as Prometheus's scrapes do.
-import { type Server, createServer, request } from 'node:http';
+import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { rawRequest } from '@vigil/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GZIP_MIN_BYTES, acceptsGzip, operationalResponder } from '../src/operational-access';
 
@@ -56,34 +57,11 @@ describe('operationalResponder: gzip over a real server', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  function get(path: string, method: string, acceptEncoding?: string) {
-    return new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>(
-      (resolve, reject) => {
-        const req = request(
-          {
-            host: '127.0.0.1',
-            port,
-            path,
-            method,
-            headers: acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () =>
-              resolve({
-                status: res.statusCode ?? 0,
-                headers: res.headers,
-                body: Buffer.concat(chunks),
-              }),
-            );
-          },
-        );
-        req.on('error', reject);
-        req.end();
-      },
-    );
-  }
+  const get = (path: string, method: string, acceptEncoding?: string) =>
+    rawRequest(`http://127.0.0.1:${port}`, path, {
+      method,
+      headers: acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding },
+    });
 
   it('should gzip a large body for a client that accepts gzip, with its compressed length', async () => {
     expect(Buffer.byteLength(big)).toBeGreaterThan(GZIP_MIN_BYTES);
@@ -92,9 +70,9 @@ describe('operationalResponder: gzip over a real server', () => {
     expect(res.headers['content-encoding']).toBe('gzip');
     expect(res.headers.vary).toBe('Accept-Encoding');
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(Number(res.headers['content-length'])).toBe(res.body.length);
-    expect(res.body.length).toBeLessThan(Buffer.byteLength(big) / 3);
-    expect(gunzipSync(res.body).toString('utf8')).toBe(big);
+    expect(Number(res.headers['content-length'])).toBe(res.bytes.length);
+    expect(res.bytes.length).toBeLessThan(Buffer.byteLength(big) / 3);
+    expect(gunzipSync(res.bytes).toString('utf8')).toBe(big);
   });
 
   it('should send the body as it is without gzip in Accept-Encoding, or with gzip;q=0', async () => {
@@ -103,7 +81,7 @@ describe('operationalResponder: gzip over a real server', () => {
       expect(res.headers['content-encoding']).toBeUndefined();
       expect(res.headers.vary).toBe('Accept-Encoding');
       expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(big));
-      expect(res.body.toString('utf8')).toBe(big);
+      expect(res.body).toBe(big);
     }
   });
 
@@ -112,13 +90,13 @@ describe('operationalResponder: gzip over a real server', () => {
     const got = await get('/metrics', 'GET', 'gzip');
     expect(res.headers['content-encoding']).toBe('gzip');
     expect(res.headers['content-length']).toBe(got.headers['content-length']);
-    expect(res.body.length).toBe(0);
+    expect(res.bytes.length).toBe(0);
   });
 
   it('should leave a small body uncompressed, without Vary', async () => {
     const res = await get('/small', 'GET', 'gzip');
     expect(res.headers['content-encoding']).toBeUndefined();
     expect(res.headers.vary).toBeUndefined();
-    expect(res.body.toString('utf8')).toBe(small);
+    expect(res.body).toBe(small);
   });
 });

@@ -64,6 +64,8 @@ export interface RawResponse {
   status: number;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body's bytes; rawRequest() gives them as received (a compressed body is not decoded). */
+  bytes: Buffer;
 }
 
 export interface RawRequestOptions {
@@ -93,13 +95,15 @@ export function rawRequest(
     req.on('response', (res) => {
       const parts: Buffer[] = [];
       res.on('data', (chunk: Buffer) => parts.push(chunk));
-      res.on('end', () =>
+      res.on('end', () => {
+        const bytes = Buffer.concat(parts);
         resolve({
           status: res.statusCode ?? 0,
           headers: res.headers,
-          body: Buffer.concat(parts).toString('utf8'),
-        }),
-      );
+          body: bytes.toString('utf8'),
+          bytes,
+        });
+      });
       res.on('error', reject);
     });
     void (async () => {

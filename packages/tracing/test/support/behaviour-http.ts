@@ -129,9 +129,12 @@ export async function fetchRaw(
   const res = await context.with(suppressTracing(context.active()), () =>
     fetch(`${origin}${path}`, { headers }),
   );
+  // fetch decodes a compressed body itself: these are the decoded bytes.
+  const bytes = Buffer.from(await res.arrayBuffer());
   return {
     status: res.status,
     headers: Object.fromEntries(res.headers.entries()),
-    body: await res.text(),
+    body: bytes.toString('utf8'),
+    bytes,
   };
 }

@@ -4,7 +4,6 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { Registry } from 'prom-client';
 import type { AuditLoggerOptions } from '@vigil/audit';
 import { check, eventLoopCheck } from '@vigil/health';
-import { expressTracing, getTracing } from '@vigil/tracing';
 import { type Vigil, expressTracingErrors, vigil } from 'vigil';
 import {
   GATEWAY_JOB,
@@ -59,9 +58,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   const business = createBusinessMetrics(registry);
   const app = express();
   app.disable('x-powered-by');
-  const traced = getTracing() !== undefined;
-  // No tracing setup: vigil() would start one; the middleware alone keeps ids and propagation.
-  if (!traced) app.use(expressTracing());
   const demo = options.alertsDemo;
   // Everything Vigil has, in one call, before the routes: probes, tracing, the request log, HTTP and
   // business metrics, /metrics and /metrics/summary, the alerts API, the live page and recent traces,
@@ -70,7 +66,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     service: 'gateway',
     registry,
     business,
-    ...(traced ? {} : { tracing: false }),
+    // Tracing is main.ts's (or the caller's) setup; with none, the middleware alone runs.
+    tracing: { start: false },
     // One JSON line per request with trace_id, span_id and request_id; secrets redacted.
     ...(logDestination === undefined ? {} : { requestLog: { destination: logDestination } }),
     // Login attempts, rate-limit decisions and alert actions.

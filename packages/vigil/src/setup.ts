@@ -19,6 +19,7 @@ import {
   OPERATIONAL_PATH_PATTERN,
   type OperationalServer,
   admitOperational,
+  booleanOption,
   describeValue,
   emitVigilWarning,
   hasMethod,
@@ -474,9 +475,12 @@ export function setUp(
     let ownTracing = false;
     let tracingMw: AnyMiddleware | undefined;
     if (o.tracing !== false) {
-      const { middleware, ...setup } = o.tracing ?? {};
+      const { middleware, start, ...setup } = o.tracing ?? {};
+      const mayStart = booleanOption(ctx, 'tracing.start', start, true);
       tracing = getTracing();
-      if (tracing === undefined) {
+      // `start: false`: with no setup running, the middleware alone gives ids, propagation and log
+      // correlation, and no SDK is started.
+      if (tracing === undefined && mayStart) {
         tracing = startTracing({
           ...(o.service === undefined ? {} : { serviceName: service }),
           registry,

@@ -19,6 +19,12 @@ import type { Tracing, TracingMiddlewareOptions, TracingOptions } from '@vigil/t
 export interface VigilTracingOptions extends TracingOptions {
   /** Options of expressTracing() / koaTracing(). Default: theirs. */
   middleware?: TracingMiddlewareOptions;
+  /**
+   * Start tracing (the OpenTelemetry SDK) when no setup runs yet. `false` leaves it to the app: with
+   * none started, the middleware alone runs (request ids, W3C propagation, log correlation, no spans
+   * recorded). Default: true.
+   */
+  start?: boolean;
 }
 
 /** `metrics`: expressMetrics() / koaMetrics() options (`registry` is the umbrella's). */

@@ -2,7 +2,7 @@
 // headers, the handler's view of the count, and the 429 or 503 answer. The adapters only say how to
 // write a header, where the count goes and how to answer.
 import type { RequestRecord } from '@vigil/core';
-import { MemoryStore, type Store } from 'express-rate-limit';
+import { type ClientRateLimitInfo, MemoryStore, type Store } from 'express-rate-limit';
 import type { Decisions } from './decisions';
 import { ipKey } from './keys';
 import { failClosedRetryAfter } from './limiter';
@@ -44,43 +44,133 @@ export function initStore(store: Store, policy: Policy, decisions: Decisions): v
   }
 }
 
+/** What a check decided: 'stop' (answered here), 'next', or a decrement to run after the response. */
+export type Outcome = 'stop' | 'next' | Decrement;
+
 /**
- * Checks one policy. Returns 'stop' when the response is decided here (limited, or failed closed),
- * a decrement to run after the response for skip-on-success/failure policies, or 'next'.
+ * Checks one policy. Resolves to 'stop' when the response is decided here (limited, or failed
+ * closed), a decrement to run after the response for skip-on-success/failure policies, or 'next'.
  */
-export async function check(
+export function check(
   opts: ParsedOptions,
   policy: Policy,
   index: number,
   store: Store,
   decisions: Decisions,
   exchange: Exchange,
-): Promise<'stop' | 'next' | Decrement> {
-  const { request, record, path } = exchange;
-  const key =
-    policy.key === 'ip'
-      ? ipKey(request.ip, opts.ipv6Subnet)
-      : await resolveKey(
-          policy,
-          request,
-          opts.ipv6Subnet,
-          exchange.defaultUser,
-          decisions.problems,
-        );
-  let totalHits: number;
-  let resetTime: Date | undefined;
+): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    checkThen(opts, policy, index, store, decisions, exchange, resolve, reject);
+  });
+}
+
+/**
+ * check() without promises of its own, for the Express path: synchronous until the store answers,
+ * then `done` with the outcome. `failed` gets an error of Vigil's own code (store failures are
+ * handled here, as check() handles them). An IP-keyed policy on the memory store costs the store's
+ * one promise and the callback on it, where an async check() cost four promises a request.
+ */
+export function checkThen(
+  opts: ParsedOptions,
+  policy: Policy,
+  index: number,
+  store: Store,
+  decisions: Decisions,
+  exchange: Exchange,
+  done: (outcome: Outcome) => void,
+  failed: (error: unknown) => void,
+): void {
+  const count = (key: string): void => {
+    let answer: ReturnType<Store['increment']>;
+    try {
+      answer = store.increment(key);
+    } catch (error) {
+      settle(() => storeFailed(opts, policy, index, decisions, exchange, error));
+      return;
+    }
+    if (isThenable(answer)) {
+      // A store's own thenable is adopted by a native promise, as `await` would.
+      (answer instanceof Promise ? answer : Promise.resolve(answer)).then(
+        (result) =>
+          settle(() => counted(opts, policy, index, store, decisions, exchange, key, result)),
+        (error: unknown) =>
+          settle(() => storeFailed(opts, policy, index, decisions, exchange, error)),
+      );
+    } else {
+      settle(() => counted(opts, policy, index, store, decisions, exchange, key, answer));
+    }
+  };
+  const settle = (decide: () => Outcome): void => {
+    let outcome: Outcome;
+    try {
+      outcome = decide();
+    } catch (error) {
+      failed(error);
+      return;
+    }
+    done(outcome);
+  };
+  let key: string;
   try {
-    ({ totalHits, resetTime } = await store.increment(key));
+    if (policy.key !== 'ip') {
+      // resolveKey() reports a failing key function itself and falls back to the IP.
+      resolveKey(
+        policy,
+        exchange.request,
+        opts.ipv6Subnet,
+        exchange.defaultUser,
+        decisions.problems,
+      ).then(count, failed);
+      return;
+    }
+    key = ipKey(exchange.request.ip, opts.ipv6Subnet);
   } catch (error) {
-    decisions.count(index, 'store_error');
-    if (!(error instanceof StoreUnavailableError)) decisions.problem(policy, 'increment', error);
-    if (policy.onStoreError !== 'fail-closed') return 'next';
-    hintRoute(record, policy, path);
-    const retryAfter = failClosedRetryAfter(opts);
-    exchange.header('Retry-After', String(retryAfter), false);
-    exchange.answer(503, 'application/json; charset=utf-8', unavailableBody(policy, retryAfter));
-    return 'stop';
+    failed(error);
+    return;
   }
+  // Outside the try: with a synchronous store, `done` runs the rest of the app from here.
+  count(key);
+}
+
+function isThenable(value: unknown): value is PromiseLike<ClientRateLimitInfo> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** The store failed to count: fail open ('next') or closed (503), as the policy says. */
+function storeFailed(
+  opts: ParsedOptions,
+  policy: Policy,
+  index: number,
+  decisions: Decisions,
+  exchange: Exchange,
+  error: unknown,
+): Outcome {
+  decisions.count(index, 'store_error');
+  if (!(error instanceof StoreUnavailableError)) decisions.problem(policy, 'increment', error);
+  if (policy.onStoreError !== 'fail-closed') return 'next';
+  hintRoute(exchange.record, policy, exchange.path);
+  const retryAfter = failClosedRetryAfter(opts);
+  exchange.header('Retry-After', String(retryAfter), false);
+  exchange.answer(503, 'application/json; charset=utf-8', unavailableBody(policy, retryAfter));
+  return 'stop';
+}
+
+/** The store counted the request: headers, the handler's view, and the 429 when over the limit. */
+function counted(
+  opts: ParsedOptions,
+  policy: Policy,
+  index: number,
+  store: Store,
+  decisions: Decisions,
+  exchange: Exchange,
+  key: string,
+  { totalHits, resetTime }: ClientRateLimitInfo,
+): Outcome {
+  const { request, record, path } = exchange;
   const info: LimitInfo = {
     policy: policy.name,
     limit: policy.limit,

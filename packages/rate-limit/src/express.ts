@@ -11,7 +11,7 @@ import {
   requestPrototypeOf,
 } from '@vigil/core';
 import type { Store } from 'express-rate-limit';
-import { type Decrement, type Exchange, check, initStore } from './check';
+import { type Decrement, type Exchange, checkThen, initStore } from './check';
 import { type LimiterControls, setUp, withControls } from './limiter';
 import { RequestPath, routedPath } from './paths';
 import type { LimitedRequest, RateLimitOptions, RateLimitState } from './types';
@@ -91,7 +91,13 @@ export function expressRateLimit(options: RateLimitOptions): ExpressRateLimit {
           const policy = opts.policies[index]!;
           if (matchRoutes && !policy.routes.matches(method, path)) continue;
           exchange ??= new ExpressExchange(req, res, record, path);
-          check(opts, policy, index, stores.stores[index] as Store, decisions, exchange).then(
+          checkThen(
+            opts,
+            policy,
+            index,
+            stores.stores[index] as Store,
+            decisions,
+            exchange,
             (outcome) => {
               if (outcome === 'stop') {
                 // Refused by this policy: a failed request for the policies that counted it.
@@ -102,7 +108,7 @@ export function expressRateLimit(options: RateLimitOptions): ExpressRateLimit {
               step();
             },
             (error: unknown) => {
-              // check() handles store failures itself; anything else is a bug of ours, never the app's.
+              // checkThen() handles store failures itself; anything else is a bug of ours, never the app's.
               decisions.problems.report('check', error);
               step();
             },

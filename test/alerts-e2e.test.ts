@@ -26,8 +26,28 @@ interface Alertmanager {
   stop(): Promise<void>;
 }
 
-/** Starts Alertmanager on a loopback port, clustering off, its storage in `dir`. */
+/**
+ * Starts Alertmanager on a loopback port, clustering off, its storage in `dir`. A free port can be
+ * taken by another test's server before Alertmanager binds it: that start is retried on a new port.
+ */
 async function startAlertmanager(
+  binary: string,
+  dir: string,
+  webhook: string,
+): Promise<Alertmanager> {
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startAlertmanagerOnce(binary, dir, webhook);
+    } catch (err) {
+      lastError = err instanceof Error ? err : new Error(String(err));
+      if (!/address already in use/.test(lastError.message)) break;
+    }
+  }
+  throw lastError ?? new Error('alertmanager did not start');
+}
+
+async function startAlertmanagerOnce(
   binary: string,
   dir: string,
   webhook: string,
@@ -68,6 +88,8 @@ async function startAlertmanager(
   const url = `http://127.0.0.1:${port}`;
   const ready = await pollFor(
     async () => {
+      // Exited (a port lost to another process): no point waiting.
+      if (child.exitCode !== null) return false;
       try {
         return (await fetch(`${url}/-/ready`)).ok ? true : undefined;
       } catch {

@@ -23,8 +23,25 @@ interface RunningAlertmanager {
   logs(): string;
 }
 
-/** Starts prometheus-alertmanager on a loopback port, without clustering, on a temp storage path. */
+/**
+ * Starts prometheus-alertmanager on a loopback port, without clustering, on a temp storage path. A
+ * free port can be taken by another test's server before Alertmanager binds it: that start is retried
+ * on a new port.
+ */
 async function startAlertmanager(binary: string, config: string): Promise<RunningAlertmanager> {
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startAlertmanagerOnce(binary, config);
+    } catch (err) {
+      lastError = err instanceof Error ? err : new Error(String(err));
+      if (!/address already in use/.test(lastError.message)) break;
+    }
+  }
+  throw lastError ?? new Error('alertmanager did not start');
+}
+
+async function startAlertmanagerOnce(binary: string, config: string): Promise<RunningAlertmanager> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-am-'));
   writeFileSync(join(dir, 'alertmanager.yml'), config);
   const port = await freePort();

@@ -234,6 +234,14 @@ describe('renderJson', () => {
     expect(parseExposition(text).bad).toEqual([]);
   });
 
+  it('should render an empty registry as prom-client does, and as valid OpenMetrics', async () => {
+    const registry = new Registry();
+    expect(renderJson(await json(registry), 'prometheus')).toBe(await registry.metrics());
+    const om = renderJson(await json(registry), 'openmetrics');
+    expect(om).toBe('# EOF\n');
+    expect(parseExposition(om).bad).toEqual([]);
+  });
+
   it('should render the Prometheus text format: _total families and no exemplars', () => {
     const text = renderJson(METRICS, 'prometheus');
     expect(text).toContain('# TYPE jobs_total counter\n');

@@ -10,8 +10,7 @@ import {
   findRequest,
   requestPrototypeOf,
 } from '@vigil/core';
-import type { Store } from 'express-rate-limit';
-import { type Decrement, type Exchange, checkThen, initStore } from './check';
+import { type CheckThen, type Decrement, type Exchange, type PolicyCheck } from './check';
 import { type LimiterControls, setUp, withControls } from './limiter';
 import { RequestPath, routedPath } from './paths';
 import type { LimitedRequest, RateLimitOptions, RateLimitState } from './types';
@@ -65,10 +64,10 @@ function installRateLimitAccessor(req: ExpressRequest): void {
  * @throws VigilError with an `ERR_VIGIL_RATE_LIMIT_*` code on invalid options.
  */
 export function expressRateLimit(options: RateLimitOptions): ExpressRateLimit {
-  const { opts, decisions, stores, trust } = setUp('expressRateLimit', options, arguments.length);
-  opts.policies.forEach((policy, i) => initStore(stores.stores[i] as Store, policy, decisions));
+  const limiter = setUp('expressRateLimit', options, arguments.length);
+  const { opts, trust, problems } = limiter;
 
-  const chain = (indexes: readonly number[], matchRoutes: boolean): ExpressMiddleware =>
+  const chain = (checks: readonly PolicyCheck[], matchRoutes: boolean): ExpressMiddleware =>
     function vigilRateLimit(req: ExpressRequest, res, next) {
       const record = beginRequest(req, res);
       const path = new RequestPath(
@@ -82,23 +81,17 @@ export function expressRateLimit(options: RateLimitOptions): ExpressRateLimit {
       trust.express(req.app, req.headers);
       const method = req.method ?? 'GET';
       let exchange: Exchange | undefined;
+      let then: CheckThen | undefined;
       let decrements: Decrement[] | undefined;
       let i = 0;
       // Policies in order; synchronous until a store answers asynchronously.
       const step = (): void => {
-        while (i < indexes.length) {
-          const index = indexes[i++] as number;
-          const policy = opts.policies[index]!;
-          if (matchRoutes && !policy.routes.matches(method, path)) continue;
+        while (i < checks.length) {
+          const check = checks[i++]!;
+          if (matchRoutes && !check.policy.routes.matches(method, path)) continue;
           exchange ??= new ExpressExchange(req, res, record, path);
-          checkThen(
-            opts,
-            policy,
-            index,
-            stores.stores[index] as Store,
-            decisions,
-            exchange,
-            (outcome) => {
+          then ??= {
+            done(outcome) {
               if (outcome === 'stop') {
                 // Refused by this policy: a failed request for the policies that counted it.
                 if (decrements !== undefined) for (const decrement of decrements) decrement(false);
@@ -107,12 +100,13 @@ export function expressRateLimit(options: RateLimitOptions): ExpressRateLimit {
               if (typeof outcome === 'function') (decrements ??= []).push(outcome);
               step();
             },
-            (error: unknown) => {
-              // checkThen() handles store failures itself; anything else is a bug of ours, never the app's.
-              decisions.problems.report('check', error);
+            failed(error) {
+              // run() handles store failures itself; anything else is a bug of ours, never the app's.
+              problems.report('check', error);
               step();
             },
-          );
+          };
+          check.run(exchange, then);
           return;
         }
         if (decrements !== undefined) afterResponse(record, res, decrements);
@@ -121,7 +115,7 @@ export function expressRateLimit(options: RateLimitOptions): ExpressRateLimit {
       step();
     };
 
-  return withControls('expressRateLimit', opts, stores, chain);
+  return withControls('expressRateLimit', limiter, chain);
 }
 
 /** Runs the decrements of skip-on-success/failure policies once the response ended. */

@@ -5,8 +5,7 @@ import {
   beginRequest,
   targetPath,
 } from '@vigil/core';
-import type { Store } from 'express-rate-limit';
-import { type Decrement, type Exchange, check, initStore } from './check';
+import type { Decrement, Exchange, PolicyCheck } from './check';
 import { type LimiterControls, setUp, withControls } from './limiter';
 import { RequestPath, routedPath } from './paths';
 import type { LimitedRequest, RateLimitOptions, RateLimitState } from './types';
@@ -40,10 +39,10 @@ function defaultUser(request: LimitedRequest): unknown {
  * @throws VigilError with an `ERR_VIGIL_RATE_LIMIT_*` code on invalid options.
  */
 export function koaRateLimit(options: RateLimitOptions): KoaRateLimit {
-  const { opts, decisions, stores, trust } = setUp('koaRateLimit', options, arguments.length);
-  opts.policies.forEach((policy, i) => initStore(stores.stores[i] as Store, policy, decisions));
+  const limiter = setUp('koaRateLimit', options, arguments.length);
+  const { opts, trust } = limiter;
 
-  const chain = (indexes: readonly number[], matchRoutes: boolean): KoaMiddleware =>
+  const chain = (checks: readonly PolicyCheck[], matchRoutes: boolean): KoaMiddleware =>
     async function vigilRateLimit(ctx, next) {
       const record = beginRequest(ctx.req, ctx.res, ctx);
       const path = new RequestPath(record.path, routedPathOf(ctx));
@@ -54,18 +53,10 @@ export function koaRateLimit(options: RateLimitOptions): KoaRateLimit {
       trust.koa(ctx.app, ctx.req.headers);
       let decrements: Decrement[] | undefined;
       let exchange: Exchange | undefined;
-      for (const index of indexes) {
-        const policy = opts.policies[index]!;
-        if (matchRoutes && !policy.routes.matches(ctx.method, path)) continue;
+      for (const check of checks) {
+        if (matchRoutes && !check.policy.routes.matches(ctx.method, path)) continue;
         exchange ??= koaExchange(ctx, record, path);
-        const outcome = await check(
-          opts,
-          policy,
-          index,
-          stores.stores[index] as Store,
-          decisions,
-          exchange,
-        );
+        const outcome = await check.check(exchange);
         if (outcome === 'stop') {
           // Refused by this policy (429 or 503): a failed request for the policies that counted it.
           if (decrements !== undefined) for (const decrement of decrements) decrement(false);
@@ -87,7 +78,7 @@ export function koaRateLimit(options: RateLimitOptions): KoaRateLimit {
       }
     };
 
-  return withControls('koaRateLimit', opts, stores, chain);
+  return withControls('koaRateLimit', limiter, chain);
 }
 
 /**

@@ -1,6 +1,8 @@
-// What expressRateLimit() and koaRateLimit() share around their middleware: policy(name), status(),
-// close(), and the Retry-After of a fail-closed answer.
-import { codedError } from '@vigil/core';
+// What expressRateLimit() and koaRateLimit() share around their middleware: the set-up, policy(name),
+// status() and close().
+import { type ProblemReporter, codedError } from '@vigil/core';
+import type { Store } from 'express-rate-limit';
+import { PolicyCheck } from './check';
 import { RATE_LIMIT_ERROR_CODES } from './errors';
 import { Decisions } from './decisions';
 import { context } from './errors';
@@ -26,37 +28,50 @@ export interface LimiterControls<M> {
   close(): Promise<void>;
 }
 
-/** What both factories build first: the options, counters and audit, stores, and proxy checks. */
-export function setUp(
-  factory: string,
-  options: unknown,
-  argCount: number,
-): { opts: ParsedOptions; decisions: Decisions; stores: PolicyStores; trust: TrustChecks } {
+/** What both factories build first. */
+export interface Limiter {
+  readonly opts: ParsedOptions;
+  /** One check per policy, in the order of `opts.policies`, each with its store initialised. */
+  readonly checks: readonly PolicyCheck[];
+  readonly stores: PolicyStores;
+  readonly trust: TrustChecks;
+  readonly problems: ProblemReporter;
+}
+
+/** The options, counters and audit, stores, one check per policy, and proxy checks. */
+export function setUp(factory: string, options: unknown, argCount: number): Limiter {
   const opts = parseOptions(context(factory), options, argCount);
   const decisions = new Decisions(opts, factory);
   const stores = createStores(opts, decisions, (error) =>
     decisions.problems.report('redis-client', error),
   );
-  return { opts, decisions, stores, trust: new TrustChecks(decisions.problems) };
+  const checks = opts.policies.map(
+    (policy, i) => new PolicyCheck(opts, policy, i, stores.stores[i] as Store, decisions),
+  );
+  for (const c of checks) c.init();
+  return {
+    opts,
+    checks,
+    stores,
+    trust: new TrustChecks(decisions.problems),
+    problems: decisions.problems,
+  };
 }
 
 /**
- * The limiter: `chain(indexes, matchRoutes)` builds a middleware checking those policies; the result
+ * The limiter: `chain(checks, matchRoutes)` builds a middleware checking those policies; the result
  * checks every policy whose routes match, and carries the controls.
  */
 export function withControls<M extends object>(
   factory: string,
-  opts: ParsedOptions,
-  stores: PolicyStores,
-  chain: (indexes: readonly number[], matchRoutes: boolean) => M,
+  limiter: Limiter,
+  chain: (checks: readonly PolicyCheck[], matchRoutes: boolean) => M,
 ): M & LimiterControls<M> {
-  const middleware = chain(
-    opts.policies.map((_, i) => i),
-    true,
-  ) as M & LimiterControls<M>;
+  const { opts, checks, stores } = limiter;
+  const middleware = chain(checks, true) as M & LimiterControls<M>;
   middleware.policy = (name: string) => {
-    const index = opts.policies.findIndex((p) => p.name === name);
-    if (index === -1) {
+    const check = checks.find((c) => c.policy.name === name);
+    if (check === undefined) {
       throw codedError(
         context(factory),
         RATE_LIMIT_ERROR_CODES.UNKNOWN_POLICY,
@@ -64,14 +79,9 @@ export function withControls<M extends object>(
         'Name one of them, as configured in "policies".',
       );
     }
-    return chain([index], false);
+    return chain([check], false);
   };
   middleware.status = () => stores.status();
   middleware.close = () => stores.close();
   return middleware;
-}
-
-/** Retry-After of a fail-closed 503: when the store will next be tried, at least 1 s. */
-export function failClosedRetryAfter(opts: ParsedOptions): number {
-  return Math.max(1, Math.ceil(opts.retryIntervalMs / 1000));
 }

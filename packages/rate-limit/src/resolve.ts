@@ -95,27 +95,3 @@ export function partitionKey(key: string): string {
   }
   return value;
 }
-
-/** The IETF headers of a counted request, as express-rate-limit writes them. */
-export function standardHeaders(
-  draft: 'draft-7' | 'draft-8',
-  policy: Policy,
-  info: LimitInfo,
-  key: string,
-): [name: string, value: string][] {
-  const window = Math.ceil(policy.windowMs / 1000);
-  const reset = resetSeconds(policy.windowMs, info.resetTime);
-  if (draft === 'draft-7') {
-    return [
-      ['RateLimit-Policy', `${info.limit};w=${window}`],
-      ['RateLimit', `limit=${info.limit}, remaining=${info.remaining}, reset=${reset}`],
-    ];
-  }
-  return [
-    ['RateLimit', `"${policy.name}"; r=${info.remaining}; t=${reset}`],
-    [
-      'RateLimit-Policy',
-      `"${policy.name}"; q=${info.limit}; w=${window}; pk=:${partitionKey(key)}:`,
-    ],
-  ];
-}

@@ -74,6 +74,16 @@ export const UNTRUSTED_PARENT = createContextKey('vigil.untrustedParent');
 export const DEFAULT_IGNORE_PATHS: readonly (string | RegExp)[] = Object.freeze([
   OPERATIONAL_PATH_PATTERN,
 ]);
+/** The server span's parent context and links, after the edge policy. */
+interface Inbound {
+  readonly context: Context;
+  /** Links of the span (the untrusted caller's context under `restart`), if any. */
+  readonly links?: Link[];
+}
+
+/** A new trace: most requests. Shared, so it carries no array a tracer could keep and add to. */
+const NO_PARENT: Inbound = Object.freeze({ context: ROOT_CONTEXT });
+
 const MAX_BAGGAGE_ATTRIBUTES = 16;
 const MAX_HOOK_ATTRIBUTES = 32;
 const MAX_ATTRIBUTE_LENGTH = 256;
@@ -260,14 +270,14 @@ export class ServerTracer implements RequestSink {
   }
 
   /** The parent context for the server span, after the edge policy. */
-  private inbound(req: IncomingMessage): { context: Context; links: Link[] } {
+  private inbound(req: IncomingMessage): Inbound {
     const hasTraceHeaders =
       req.headers.traceparent !== undefined || req.headers.baggage !== undefined;
-    if (!hasTraceHeaders) return { context: ROOT_CONTEXT, links: [] };
+    if (!hasTraceHeaders) return NO_PARENT;
     const trusted = this.trust.isTrusted(req.socket?.remoteAddress);
-    if (!trusted && this.policy === 'ignore') return { context: ROOT_CONTEXT, links: [] };
+    if (!trusted && this.policy === 'ignore') return NO_PARENT;
     const extracted = extract(ROOT_CONTEXT, req.headers);
-    if (trusted) return { context: extracted, links: [] };
+    if (trusted) return { context: extracted };
     if (this.policy === 'restart') {
       const remote = trace.getSpanContext(extracted);
       // Baggage from an untrusted caller is dropped with its trace; the link keeps the relation.
@@ -276,7 +286,7 @@ export class ServerTracer implements RequestSink {
         links: remote && isSpanContextValid(remote) ? [{ context: remote }] : [],
       };
     }
-    return { context: extracted.setValue(UNTRUSTED_PARENT, true), links: [] };
+    return { context: extracted.setValue(UNTRUSTED_PARENT, true) };
   }
 
   /**
@@ -300,7 +310,7 @@ export class ServerTracer implements RequestSink {
     req: IncomingMessage,
     path: string,
     method: string,
-    parent: { context: Context; links: Link[] },
+    parent: Inbound,
     frameworkCtx: unknown,
     state: RequestState,
   ): Span {

@@ -449,8 +449,18 @@ describe.skipIf(!prometheusBinary || !alertmanagerBinary || !redisBinary)(
           expect(res.status).toBe(200);
         }),
       );
+      // The catalog's span ends first and may leave in an earlier export batch than the gateway's:
+      // wait until each trace has spans of both services, not just the first of them.
       const arrived = await pollFor(
-        () => (traceIds.every((id) => otlp.spans.some((s) => s.traceId === id)) ? true : undefined),
+        () =>
+          traceIds.every((id) => {
+            const services = new Set(
+              otlp.spans.filter((s) => s.traceId === id).map((s) => s.resource['service.name']),
+            );
+            return services.has('gateway') && services.has('catalog');
+          })
+            ? true
+            : undefined,
         30_000,
         100,
       );

@@ -326,6 +326,18 @@ describe.skipIf(!prometheusBinary || !alertmanagerBinary || !redisBinary)(
     });
 
     it('should be seen running by vigil doctor', async () => {
+      // Readiness follows the app's checks (the catalog, the event loop): on a loaded machine it can
+      // be 503 for a moment. Doctor reports what it sees; wait until the app says it is ready.
+      const ready = await pollFor(
+        async () => {
+          const res = await fetch(`${apps[0]!.url}/health/ready`);
+          await res.arrayBuffer();
+          return res.ok ? true : undefined;
+        },
+        30_000,
+        200,
+      );
+      expect(ready).toBe(true);
       const doctor = start(process.execPath, [
         BIN,
         'doctor',

@@ -139,3 +139,5 @@ export type {
 } from './instruments';
 export { defaultRegistry, isRegistryLike, registryOption } from './registry';
 export type { RegistryLike, RegistryOptionRules } from './registry';
+export { collectMetrics, isPromRegistry, promReadKind, withDefaultLabels } from './prom-internals';
+export type { PromHistogram, PromReadKind, PromScalar, RawLabels } from './prom-internals';

@@ -1,6 +1,16 @@
 // The rules engine's scrape: prom-client's registry read into the evaluator's storage as Prometheus
 // would scrape the process (histogram and summary series, `job`/`instance`, `up`), keeping only series
 // a rule reads, with staleness markers for series that disappear.
+import {
+  type PromHistogram,
+  type PromReadKind,
+  type PromScalar,
+  type RawLabels,
+  collectMetrics,
+  isPromRegistry,
+  promReadKind,
+  withDefaultLabels,
+} from '@vigil/core';
 import type { LabelSet } from '../model';
 import { labelsKey } from './labels';
 
@@ -57,37 +67,6 @@ function labelText(value: string | number): string {
   return value;
 }
 
-type RawLabels = Readonly<Record<string, string | number | undefined>>;
-
-/** A prom-client counter or gauge as its internals hold it (prom-client 12 to 15). */
-interface PromScalar {
-  readonly name: string;
-  readonly type: 'counter' | 'gauge';
-  readonly hashMap: Readonly<
-    Record<string, { readonly value: unknown; readonly labels: RawLabels }>
-  >;
-  readonly collect?: unknown;
-}
-
-/** A prom-client histogram as its internals hold it (prom-client 12 to 15). */
-interface PromHistogram {
-  readonly name: string;
-  readonly type: 'histogram';
-  readonly upperBounds: readonly number[];
-  readonly hashMap: Readonly<
-    Record<
-      string,
-      {
-        readonly labels: RawLabels;
-        readonly bucketValues: Readonly<Record<string, number>>;
-        readonly sum: number;
-        readonly count: number;
-      }
-    >
-  >;
-  readonly collect?: unknown;
-}
-
 /** A series of a prom-client metric, by prom-client's hash: its entries and the labels they were built from. */
 interface HashedSeries {
   raw: RawLabels;
@@ -101,62 +80,13 @@ interface HashedSeries {
 
 /** How one registered metric is read: from prom-client's internals, or through its get(). */
 interface MetricReader {
-  readonly kind: 'scalar' | 'histogram' | 'json';
+  readonly kind: PromReadKind;
   name: string;
   /** The histogram's bounds as property keys of bucketValues. */
   boundKeys: readonly string[];
   bounds: readonly number[];
   readonly byHash: Map<string, HashedSeries>;
   seen: number;
-}
-
-/** The prototype that defines `prop` on `obj`'s chain (undefined when `obj` itself has it). */
-function definingClass(obj: object, prop: string): { name: string; parent: string } | undefined {
-  let proto: unknown = Object.getPrototypeOf(obj);
-  if (Object.prototype.hasOwnProperty.call(obj, prop)) return undefined;
-  while (proto !== null && typeof proto === 'object') {
-    if (Object.prototype.hasOwnProperty.call(proto, prop)) {
-      const ctor = (proto as { constructor?: unknown }).constructor;
-      if (typeof ctor !== 'function' || ctor.prototype !== proto) return undefined;
-      const parent = Object.getPrototypeOf(ctor.prototype) as { constructor?: { name?: unknown } };
-      return {
-        name: ctor.name,
-        parent: typeof parent?.constructor?.name === 'string' ? parent.constructor.name : '',
-      };
-    }
-    proto = Object.getPrototypeOf(proto);
-  }
-  return undefined;
-}
-
-const isRecord = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object';
-
-/**
- * How a registered metric can be read: prom-client's own Counter, Gauge and Histogram (get() not
- * overridden) from their hashMap, without building getMetricsAsJSON()'s objects; anything else
- * (summaries, Vigil's instruments, custom metrics) through its get().
- */
-function readerKind(metric: unknown): MetricReader['kind'] {
-  if (!isRecord(metric) || typeof metric.name !== 'string' || !isRecord(metric.hashMap)) {
-    return 'json';
-  }
-  const owner = definingClass(metric, 'get');
-  if (owner === undefined || owner.parent !== 'Metric') return 'json';
-  if (
-    (owner.name === 'Counter' && metric.type === 'counter') ||
-    (owner.name === 'Gauge' && metric.type === 'gauge')
-  ) {
-    return 'scalar';
-  }
-  if (
-    owner.name === 'Histogram' &&
-    metric.type === 'histogram' &&
-    Array.isArray(metric.upperBounds) &&
-    metric.upperBounds.every((b) => typeof b === 'number')
-  ) {
-    return 'histogram';
-  }
-  return 'json';
 }
 
 /** Options of a registry source. */
@@ -215,16 +145,20 @@ export class RegistrySource {
    * may yield to the event loop so a large registry is read in slices.
    */
   async scrape(t: number, sink: SampleSink, pause?: () => Promise<void>): Promise<ScrapeStats> {
-    const registry = this.#options.registry as unknown as Record<string, unknown>;
+    const registry: unknown = this.#options.registry;
     const direct = isPromRegistry(registry);
     // prom-client's getMetricsAsJSON(): every metric's get() (collect hooks run) before reading any.
     let metrics: readonly unknown[];
     let gets: unknown[] | undefined;
     let defaults: RawLabels = {};
     if (direct) {
-      metrics = (registry.getMetricsAsArray as () => unknown[]).call(registry);
-      defaults = registry._defaultLabels as RawLabels;
-      gets = await this.#collect(metrics);
+      metrics = registry.getMetricsAsArray();
+      defaults = registry._defaultLabels;
+      const epoch = this.#epoch;
+      gets = await collectMetrics(
+        metrics,
+        (i) => this.#reader(metrics[i] as object, epoch).kind !== 'json',
+      );
     } else {
       metrics = await this.#options.registry.getMetricsAsJSON();
     }
@@ -296,26 +230,6 @@ export class RegistrySource {
     sink.appendStale(this.#up, t);
   }
 
-  /** Runs collect hooks of metrics read directly, and get() of the others, as getMetricsAsJSON() does. */
-  async #collect(metrics: readonly unknown[]): Promise<unknown[]> {
-    const out: unknown[] = new Array(metrics.length);
-    let pending: Promise<unknown>[] | undefined;
-    for (let i = 0; i < metrics.length; i++) {
-      const metric = metrics[i] as Record<string, unknown>;
-      const reader = this.#reader(metric, this.#epoch);
-      let r: unknown;
-      if (reader.kind === 'json') r = (metric.get as () => unknown).call(metric);
-      else if (typeof metric.collect === 'function')
-        r = (metric.collect as () => unknown).call(metric);
-      if (r instanceof Promise) {
-        const at = i;
-        (pending ??= []).push(r.then((v) => void (out[at] = v)));
-      } else out[i] = r;
-    }
-    if (pending !== undefined) await Promise.all(pending);
-    return out;
-  }
-
   /** Forgets how series are looked up, and with `all` the series (the cache is full). */
   #forget(all: boolean): void {
     if (all) {
@@ -344,7 +258,7 @@ export class RegistrySource {
     let reader = this.#readers.get(metric);
     if (reader === undefined) {
       reader = {
-        kind: readerKind(metric),
+        kind: promReadKind(metric),
         name: '',
         bounds: [],
         boundKeys: [],
@@ -415,13 +329,18 @@ export class RegistrySource {
         values.push(raw[k]);
       }
       const entries: Entry[] = [];
-      if (reader.kind === 'scalar') entries.push(this.#entry(name, withDefaults(raw, defaults)));
+      if (reader.kind === 'scalar')
+        entries.push(this.#entry(name, withDefaultLabels(raw, defaults)));
       else {
         for (const b of reader.bounds)
-          entries.push(this.#entry(`${name}_bucket`, withDefaults({ le: b, ...raw }, defaults)));
-        entries.push(this.#entry(`${name}_bucket`, withDefaults({ le: '+Inf', ...raw }, defaults)));
-        entries.push(this.#entry(`${name}_sum`, withDefaults(raw, defaults)));
-        entries.push(this.#entry(`${name}_count`, withDefaults(raw, defaults)));
+          entries.push(
+            this.#entry(`${name}_bucket`, withDefaultLabels({ le: b, ...raw }, defaults)),
+          );
+        entries.push(
+          this.#entry(`${name}_bucket`, withDefaultLabels({ le: '+Inf', ...raw }, defaults)),
+        );
+        entries.push(this.#entry(`${name}_sum`, withDefaultLabels(raw, defaults)));
+        entries.push(this.#entry(`${name}_count`, withDefaultLabels(raw, defaults)));
       }
       s = { raw, exact: isExactHash(hash, raw), names, values, entries };
       reader.byHash.set(hash, s);
@@ -498,7 +417,7 @@ export class RegistrySource {
         for (const k in v.labels) key += `\xff${k}\xfe${v.labels[k] ?? ''}`;
         entry = this.#byRaw.get(key);
         if (entry === undefined || entry.dead) {
-          entry = this.#entry(name, withDefaults(v.labels, defaults));
+          entry = this.#entry(name, withDefaultLabels(v.labels, defaults));
           this.#byRaw.set(key, entry);
         }
         if (reused) this.#byObject.set(v.labels, entry);
@@ -548,23 +467,4 @@ function isExactHash(hash: string, raw: RawLabels): boolean {
     text = `${k}:${v},`;
   }
   return text === hash;
-}
-
-/** Labels with the registry's default labels, as getMetricsAsJSON() adds them (`labels[k] || default`). */
-function withDefaults(raw: RawLabels, defaults: RawLabels): RawLabels {
-  let out: Record<string, string | number | undefined> | undefined;
-  for (const k in defaults) {
-    out ??= { ...raw };
-    out[k] = raw[k] || defaults[k];
-  }
-  return out ?? raw;
-}
-
-/** A prom-client Registry whose getMetricsAsJSON() is prom-client's own. */
-function isPromRegistry(registry: Record<string, unknown>): boolean {
-  if (typeof registry.getMetricsAsArray !== 'function' || !isRecord(registry._defaultLabels)) {
-    return false;
-  }
-  const owner = definingClass(registry, 'getMetricsAsJSON');
-  return owner !== undefined && owner.name === 'Registry';
 }

@@ -38,6 +38,9 @@ describe('operationalResponder: gzip over a real server', () => {
   const big =
     Array.from({ length: 500 }, (_, i) => `series_total{i="${i}"} ${i}`).join('\n') + '\n';
   const small = 'ok\n';
+  // A body given as its UTF-8 bytes, with characters of two and three bytes.
+  const text = big.replace(/series/g, 'séries_✓');
+  const bytes = Buffer.from(text, 'utf8');
   let server: Server;
   let port: number;
 
@@ -49,8 +52,13 @@ describe('operationalResponder: gzip over a real server', () => {
     const smallEndpoint = operationalResponder(access, () =>
       Promise.resolve({ status: 200, contentType: 'text/plain; charset=utf-8', body: small }),
     );
+    const bytesEndpoint = operationalResponder(access, () =>
+      Promise.resolve({ status: 200, contentType: 'text/plain; charset=utf-8', body: bytes }),
+    );
     server = createServer((req, res) => {
-      void (req.url === '/small' ? smallEndpoint : bigEndpoint).handle(req, res);
+      const endpoint =
+        req.url === '/small' ? smallEndpoint : req.url === '/bytes' ? bytesEndpoint : bigEndpoint;
+      void endpoint.handle(req, res);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
@@ -98,5 +106,17 @@ describe('operationalResponder: gzip over a real server', () => {
     expect(res.headers['content-encoding']).toBeUndefined();
     expect(res.headers.vary).toBeUndefined();
     expect(res.body).toBe(small);
+  });
+
+  it('should send a body given as bytes, compressed or not, with its length in bytes', async () => {
+    const zipped = await get('/bytes', 'GET', 'gzip');
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(Number(zipped.headers['content-length'])).toBe(zipped.bytes.length);
+    expect(gunzipSync(zipped.bytes).toString('utf8')).toBe(text);
+    const plain = await get('/bytes', 'GET');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(Number(plain.headers['content-length'])).toBe(bytes.length);
+    expect(bytes.length).toBeGreaterThan(text.length);
+    expect(plain.body).toBe(text);
   });
 });

@@ -17,7 +17,7 @@ import {
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
   negotiate,
-  render,
+  renderBody,
 } from './exposition';
 import type { MetricsHandlerOptions } from './types';
 
@@ -64,8 +64,8 @@ export function resolveHandlerOptions(
 /** Builds the endpoint; `renderer` replaces rendering the configured registry (the cluster primary). */
 export function responderFromConfig(
   config: HandlerConfig,
-  renderer: (format: ExpositionFormat) => Promise<string> = (format) =>
-    render(config.registry, format),
+  renderer: (format: ExpositionFormat) => Promise<string | Buffer> = (format) =>
+    renderBody(config.registry, format),
 ): ScrapeResponder {
   return operationalResponder(config, async (req) => {
     const format = config.openMetrics ? negotiate(req.headers.accept) : 'prometheus';

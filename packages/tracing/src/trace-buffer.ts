@@ -71,7 +71,8 @@ const toMs = (t: HrTime): number => t[0] * 1e3 + t[1] / 1e6;
 // more than the span itself.
 function estimate(span: RecordedSpan): number {
   let n = 200 + span.name.length + (span.statusMessage?.length ?? 0) + span.links.length * 64;
-  for (const [k, v] of Object.entries(span.attributes)) n += k.length + valueSize(v);
+  const attributes = span.attributes;
+  for (const k in attributes) n += k.length + valueSize(attributes[k]);
   return n;
 }
 
@@ -84,6 +85,9 @@ function valueSize(v: unknown): number {
 /** Keeps the most recent traces in memory; register it as a span processor. */
 export class TraceBuffer implements SpanProcessor {
   private readonly traces = new Map<string, Entry>();
+  /** The last span's resource and its service name: a process's spans share one resource. */
+  private resource: ReadableSpan['resource'] | undefined;
+  private service = '';
   private totalBytes = 0;
   private readonly maxTraces: number;
   private readonly maxBytes: number;
@@ -126,7 +130,7 @@ export class TraceBuffer implements SpanProcessor {
         parentSpanId: span.parentSpanContext?.spanId,
         name: span.name,
         kind: KINDS[span.kind] ?? 'internal',
-        service: serviceOf(span.resource),
+        service: this.serviceOf(span.resource),
         startTimeMs: toMs(span.startTime),
         durationMs: toMs(span.duration),
         status:
@@ -136,7 +140,9 @@ export class TraceBuffer implements SpanProcessor {
               ? 'ok'
               : 'unset',
         statusMessage: span.status.message,
-        attributes: { ...span.attributes } as Record<string, AttributeValue>,
+        // An ended span's attributes no longer change (the SDK ignores setAttribute() after end()):
+        // kept as they are rather than copied.
+        attributes: span.attributes as Record<string, AttributeValue>,
         links: span.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId })),
       };
       const bytes = estimate(recorded);
@@ -147,6 +153,17 @@ export class TraceBuffer implements SpanProcessor {
     } catch {
       // The buffer is a convenience; it must never disturb the pipeline.
     }
+  }
+
+  private serviceOf(resource: ReadableSpan['resource']): string {
+    // Not cached while the resource's asynchronous attributes are pending: service.name may change.
+    if (resource === this.resource) return this.service;
+    const service = serviceOf(resource);
+    if (!resource.asyncAttributesPending) {
+      this.resource = resource;
+      this.service = service;
+    }
+    return service;
   }
 
   private evict(): void {

@@ -275,8 +275,8 @@ async function renderRegistry(
 }
 
 /**
- * Renders `registry` in `format`: as a string, or as the UTF-8 bytes of the text for a large prom-client
- * registry (what an endpoint writes; render() gives the same text as a string).
+ * Renders `registry` in `format`: the text as a string, or as its UTF-8 bytes when Vigil reads a
+ * prom-client registry itself (what an endpoint writes; render() gives the same text as a string).
  */
 export async function renderBody(
   registry: Registry,

@@ -119,14 +119,16 @@ export async function collectMetrics(
   let pending: Promise<unknown>[] | undefined;
   for (let i = 0; i < metrics.length; i++) {
     const metric = metrics[i] as Record<string, unknown>;
-    let r: unknown;
-    if (!direct(i)) r = (metric.get as () => unknown).call(metric);
-    else if (typeof metric.collect === 'function')
-      r = (metric.collect as () => unknown).call(metric);
-    if (r instanceof Promise) {
-      const at = i;
-      (pending ??= []).push(r.then((v) => void (out[at] = v)));
-    } else out[i] = r;
+    if (!direct(i)) {
+      const r = (metric.get as () => unknown).call(metric);
+      if (r instanceof Promise) {
+        const at = i;
+        (pending ??= []).push(r.then((v) => void (out[at] = v)));
+      } else out[i] = r;
+    } else if (typeof metric.collect === 'function') {
+      const r = (metric.collect as () => unknown).call(metric);
+      if (r instanceof Promise) (pending ??= []).push(r);
+    }
   }
   if (pending !== undefined) await Promise.all(pending);
   return out;

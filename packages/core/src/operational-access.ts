@@ -131,8 +131,9 @@ export function sendOperational(
     return;
   }
   // Compressed on the event loop, at the fastest level (about 1.5 ms for the 750 kB of a scrape of
-  // 10,000 series, to a tenth of its size). Measured under the bench's load, zlib's asynchronous gzip was
-  // slower to answer: its worker shares the busy core, and its callback waits for a turn of the loop.
+  // 10,000 series, to a tenth of its size). Measured under the bench's load, zlib's asynchronous
+  // gzip was slower to answer: its worker shares the busy core, and its callback waits for a turn of
+  // the loop.
   let zipped: Buffer;
   try {
     zipped = gzipSync(body, { level: zlibConstants.Z_BEST_SPEED });

@@ -75,6 +75,8 @@ export type {
 } from './framework-types';
 export { RequestRecord, Connection, allocateSlot, beginRequest, findRequest } from './lifecycle';
 export type { RequestSink } from './lifecycle';
+export { requestShapesOf } from './request-shapes';
+export type { ObjectShape, ServerShapes } from './request-shapes';
 export { requestRouteTemplate } from './request-route';
 export { targetPath } from './request-path';
 export {

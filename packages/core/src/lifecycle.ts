@@ -8,13 +8,16 @@
 // comes from Node's `http.server.response.finish` diagnostics channel (one subscriber for the
 // process), an abort from the socket's 'close' (one listener per connection). HTTP/2 compatibility
 // requests publish no diagnostics message and share one session socket: they take a slower path with
-// listeners on the response, and a WeakMap instead of the connection list.
+// listeners on the response, and a WeakMap instead of the connection list. The properties Express
+// itself adds after its swap are given to the next requests before it (request-shapes.ts), so that
+// its own work, and every package's, runs on hidden classes that stay the same between requests.
 import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { METHOD_LABELS, methodIndex } from './methods';
 import { acceptId, generateId } from './request-id';
 import { requestRouteTemplate } from './request-route';
+import { installRequestShapes, learnRequestShapes } from './request-shapes';
 import { targetPath } from './request-path';
 
 /** Something that wants to know when requests end (a middleware instance of a Vigil package). */
@@ -34,7 +37,8 @@ export interface RequestSink {
 const kConnection = Symbol.for('vigil.core.connection');
 const kWatchedApp = Symbol.for('vigil.core.koaErrorsWatched');
 
-type TrackedSocket = Socket & { [kConnection]?: Connection };
+// `server`: the server that accepted the connection (set by node:net, not in its types).
+type TrackedSocket = Socket & { [kConnection]?: Connection; server?: unknown };
 
 /** One connection's requests between their start and their end, and its client's address. */
 export class Connection {
@@ -280,10 +284,13 @@ function lookUpOrBegin(req: IncomingMessage, res: ServerResponse, ctx?: object):
       if (ctx !== undefined && found.ctx === undefined) adoptContext(found, ctx);
       return found;
     }
+    const last = connection.last;
+    if (last !== undefined) learnRequestShapes(socket.server, last.req, last.res);
   }
   if (!subscribed) {
     subscribed = true;
     subscribe('http.server.response.finish', onResponseFinish);
+    installRequestShapes();
   }
   const record = new RequestRecord(req, res, connection, ctx);
   if (ctx !== undefined) watchKoaErrors(ctx);
@@ -356,6 +363,7 @@ function onResponseFinish(message: unknown): void {
     if (pending.length === 1) pending.pop();
     else pending.splice(i, 1);
     record.end(true);
+    learnRequestShapes((message as { server?: unknown }).server, record.req, record.res);
     return;
   }
 }

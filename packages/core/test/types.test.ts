@@ -9,11 +9,13 @@ import {
   type RegistryLike,
   type RequestRecord,
   type RequestSink,
+  type ServerShapes,
   type VigilInstrument,
   FastCounter,
   beginRequest,
   findRequest,
   optionNames,
+  requestShapesOf,
 } from '@vigil/core';
 
 describe('@vigil/core public types', () => {
@@ -26,6 +28,10 @@ describe('@vigil/core public types', () => {
     expectTypeOf<RequestRecord['route']>().toEqualTypeOf<string>();
     expectTypeOf<RequestRecord['subscribe']>().parameter(0).toEqualTypeOf<RequestSink>();
     expectTypeOf<RequestSink>().toHaveProperty('requestEnded');
+    expectTypeOf(requestShapesOf).parameters.toEqualTypeOf<[server: object]>();
+    expectTypeOf(requestShapesOf).returns.toEqualTypeOf<ServerShapes | undefined>();
+    expectTypeOf<ServerShapes['request']['keys']>().toEqualTypeOf<PropertyKey[]>();
+    expectTypeOf<ServerShapes['learned']>().toEqualTypeOf<number>();
   });
 
   it('should make instruments that a registry takes', () => {

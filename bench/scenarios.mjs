@@ -2,6 +2,7 @@
 import { entry, median, signed } from './lib/stats.mjs';
 import { LOG_CHECK_PATH } from './servers/log-common.mjs';
 import { RATE_LIMIT_CHECK_PATH } from './servers/rate-limit-common.mjs';
+import { SHAPES_CHECK_PATH } from './servers/shapes-common.mjs';
 import { SPAN_CHECK_PATH } from './servers/tracing-common.mjs';
 
 /** The scenario every ratio is taken against; it runs in every round whatever BENCH_SCENARIOS says. */
@@ -32,10 +33,12 @@ export const BASELINE = 'bare';
 /**
  * The checks after the window of every scenario that runs all of Vigil on one registry (the full
  * stack and the umbrella): HTTP and business metrics and the rate-limit decisions in the scrape,
- * traces in the trace buffer, and the lines given to the log destination.
+ * traces in the trace buffer, the lines given to the log destination, and the request shapes learned
+ * (none with `shaped: false`, VIGIL_REQUEST_SHAPES=off).
  */
-function fullStackChecks() {
+function fullStackChecks({ shaped = true } = {}) {
   return [
+    shapesCheck(shaped),
     {
       path: '/metrics',
       expect: [
@@ -54,6 +57,13 @@ export const SCENARIOS = [
     name: 'bare',
     server: 'servers/bare.mjs',
     description: 'Express 5, the route mix, no metrics.',
+  },
+  {
+    name: 'vigil-record',
+    server: 'servers/vigil-record.mjs',
+    description:
+      "Express 5, one middleware calling @vigil/core's `beginRequest(req, res)`, as every Vigil middleware does first: the shared request record alone, which also gives Express's req and res the properties Express adds, before it changes their prototype (stable hidden classes).",
+    metrics: shapesCheck(true),
   },
   {
     name: 'vigil-metrics',
@@ -217,7 +227,28 @@ export const SCENARIOS = [
       ],
     },
   ]),
+  {
+    name: 'vigil-full-stack-100-unshaped',
+    server: 'servers/vigil-full-stack-100-unshaped.mjs',
+    description:
+      "`vigil-full-stack-100` with `VIGIL_REQUEST_SHAPES=off`: Express's req and res get a new hidden class on every request, as without Vigil.",
+    metrics: fullStackChecks({ shaped: false }),
+  },
 ];
+
+/**
+ * The shapes check: with `shaped`, names learned for both requests and responses; else none.
+ * @param {boolean} shaped
+ * @returns {Check}
+ */
+function shapesCheck(shaped) {
+  return {
+    path: SHAPES_CHECK_PATH,
+    expect: shaped
+      ? [/^request_shape_keys [1-9]/m, /^response_shape_keys [1-9]/m]
+      : [/^request_shape_keys 0$/m, /^response_shape_keys 0$/m],
+  };
+}
 
 /** All five HTTP metrics of @vigil/metrics, labelled by route template. */
 function vigilMetricsExpectations() {

@@ -10,6 +10,7 @@ import { expressTracing, startTracing } from '@vigil/tracing';
 import { benchBusinessMetrics, recordBusinessMetrics } from './business-metrics-common.mjs';
 import { devNullDestination, mountLogCheck } from './log-common.mjs';
 import { vigilRateLimiter } from './rate-limit-vigil.mjs';
+import { mountShapesCheck } from './shapes-common.mjs';
 import { loadExpressAfterTracing, mountTraceBufferCheck } from './tracing-common.mjs';
 
 /**
@@ -43,6 +44,7 @@ export async function serveVigilFullStack(ratio, { extend } = {}) {
   mountRoutes(app);
   mountTraceBufferCheck(app, tracing.traces);
   mountLogCheck(app, log);
+  mountShapesCheck(app);
   extend?.(app, registry);
   serve(app);
 }

@@ -8,6 +8,7 @@ import { startTracing } from '@vigil/tracing';
 import { benchBusinessMetrics, recordBusinessMetrics } from './business-metrics-common.mjs';
 import { devNullDestination, mountLogCheck } from './log-common.mjs';
 import { LIMIT, WINDOW_MS } from './rate-limit-common.mjs';
+import { mountShapesCheck } from './shapes-common.mjs';
 import { loadExpressAfterTracing, mountTraceBufferCheck } from './tracing-common.mjs';
 
 /**
@@ -45,5 +46,6 @@ export async function serveVigilUmbrella(ratio) {
   mountRoutes(app);
   mountTraceBufferCheck(app, tracing.traces);
   mountLogCheck(app, log);
+  mountShapesCheck(app);
   serve(app);
 }

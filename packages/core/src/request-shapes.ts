@@ -15,9 +15,9 @@
 // overwrite properties that exist, and the maps stay the same from one request to the next.
 //
 // What is added is what an assignment would have added, with the value a read already gave: only
-// plain data properties (writable, enumerable, configurable), set to the value the prototype chain the
-// object ends with holds for that name when it is a primitive (res.statusCode: 200), else undefined
-// when the chain has no such name. A name the chain holds as an accessor, a function or an object is
+// plain data properties (writable, enumerable, configurable), set to the value the prototype chains
+// the object starts and ends with both hold for that name when it is a primitive (res.statusCode:
+// 200), else undefined when neither has such a name. A name the chain holds as an accessor, a function or an object is
 // never added, so no getter or method of Express is shadowed; nor is a name whose inherited value
 // differs between requests. A value already there at the start is never overwritten.
 //
@@ -75,7 +75,10 @@ export class ObjectShape {
     for (const key of Reflect.ownKeys(done)) {
       if (this.baseline.has(key) || this.refused.has(key)) continue;
       const own = Object.getOwnPropertyDescriptor(done, key);
-      const inherited = own === undefined ? NOT_PLAIN : plainValueIn(prototype, key);
+      // What a read gives through the chain the object ends with, and through the one it starts
+      // with (before the swap the added property is read instead): the same plain value, or refused.
+      let inherited = own === undefined ? NOT_PLAIN : plainValueIn(prototype, key);
+      if (!Object.is(inherited, plainValueIn(this.startPrototype, key))) inherited = NOT_PLAIN;
       const plain =
         own !== undefined &&
         'value' in own &&

@@ -305,11 +305,20 @@ describe('hidden classes, seen by V8', () => {
     return JSON.parse(stdout) as { sameRequestMap: boolean; sameResponseMap: boolean };
   };
 
-  it('should stay the same between two requests once learned, and differ without it', async () => {
+  it('should stay the same between two requests once learned', async () => {
     expect(await run({})).toEqual({ sameRequestMap: true, sameResponseMap: true });
-    expect(await run({ VIGIL_REQUEST_SHAPES: 'off' })).toEqual({
-      sameRequestMap: false,
-      sameResponseMap: false,
-    });
   });
+
+  // V8 11 (Node 20) gives an object a hidden class of its own on each property added after a change
+  // of prototype; V8 13 (Node 24) keeps such hidden classes shared without help. On Node 20 the
+  // control shows the fixture does see the problem the shapes solve.
+  it.runIf(process.versions.node.startsWith('20.'))(
+    'should differ between two requests without the shapes, on Node 20',
+    async () => {
+      expect(await run({ VIGIL_REQUEST_SHAPES: 'off' })).toEqual({
+        sameRequestMap: false,
+        sameResponseMap: false,
+      });
+    },
+  );
 });

@@ -25,8 +25,12 @@
 // at the end of each response and again at the next request on its connection, LEARNING_REQUESTS
 // times per server, at most MAX_KEYS names per object; then fixed.
 // Requests whose prototype does not change (Koa, plain Node) teach nothing and get nothing.
-// VIGIL_REQUEST_SHAPES=off turns it off for the process.
+// V8 13 (Node 24) keeps sharing hidden classes after a change of prototype, so there it is never
+// started; V8 11 (Node 20) and 12 (Node 22) need it. VIGIL_REQUEST_SHAPES=off turns it off.
 import { subscribe } from 'node:diagnostics_channel';
+
+/** Whether this V8 gives objects hidden classes of their own after a change of prototype. */
+export const V8_NEEDS_REQUEST_SHAPES = Number(process.versions.v8.split('.')[0]) < 13;
 
 /** Times a server's requests are learned from (twice per kept-alive request) before its shapes are fixed. */
 export const LEARNING_REQUESTS = 256;
@@ -142,14 +146,15 @@ export function requestShapesOf(server: object): ServerShapes | undefined {
 }
 
 /**
- * Starts adding learned properties at each request's start, once per process (unless
- * VIGIL_REQUEST_SHAPES=off). Called by the lifecycle when a Vigil middleware first sees a request.
+ * Starts adding learned properties at each request's start, once per process (unless this V8 does
+ * not need it, or VIGIL_REQUEST_SHAPES=off). Called by the lifecycle when a Vigil middleware first
+ * sees a request.
  */
 export function installRequestShapes(): void {
   const registry = globalThis as { [kInstalled]?: boolean };
   if (registry[kInstalled] === true) return;
   registry[kInstalled] = true;
-  if (process.env.VIGIL_REQUEST_SHAPES === 'off') return;
+  if (!V8_NEEDS_REQUEST_SHAPES || process.env.VIGIL_REQUEST_SHAPES === 'off') return;
   subscribe('http.server.request.start', onRequestStart);
 }
 

@@ -12,7 +12,13 @@ import Router from '@koa/router';
 import { afterEach, describe, expect, it } from 'vitest';
 import { beginRequest } from '@vigil/core';
 import { closeServers, express4, Koa2, startServer } from '@vigil/test-utils';
-import { LEARNING_REQUESTS, MAX_KEYS, ObjectShape, requestShapesOf } from '../src/request-shapes';
+import {
+  LEARNING_REQUESTS,
+  MAX_KEYS,
+  ObjectShape,
+  V8_NEEDS_REQUEST_SHAPES,
+  requestShapesOf,
+} from '../src/request-shapes';
 
 afterEach(closeServers);
 
@@ -218,19 +224,24 @@ describe.each([
       expect(r.status).toBe(missing ? 404 : 200);
     }
     const shapes = requestShapesOf(server);
-    expect(shapes?.learned).toBe(LEARNING_REQUESTS);
-    const requestKeys = shapes!.request.keys.map(String);
-    const responseKeys = shapes!.response.keys.map(String);
-    for (const name of ['next', 'baseUrl', 'originalUrl', 'params', 'route']) {
-      expect(requestKeys).toContain(name);
-    }
-    expect(responseKeys).toContain('locals');
-    expect(responseKeys).toContain('statusCode');
-    expect(shapes!.response.values[responseKeys.indexOf('statusCode')]).toBe(200);
-    // Express's getters and methods are never shadowed.
-    for (const name of [...getters, 'get', 'json', 'send', 'status']) {
-      expect(requestKeys).not.toContain(name);
-      expect(responseKeys).not.toContain(name);
+    if (!V8_NEEDS_REQUEST_SHAPES) {
+      // V8 13 (Node 24) and later keep the hidden classes shared: never started there.
+      expect(shapes).toBeUndefined();
+    } else {
+      expect(shapes?.learned).toBe(LEARNING_REQUESTS);
+      const requestKeys = shapes!.request.keys.map(String);
+      const responseKeys = shapes!.response.keys.map(String);
+      for (const name of ['next', 'baseUrl', 'originalUrl', 'params', 'route']) {
+        expect(requestKeys).toContain(name);
+      }
+      expect(responseKeys).toContain('locals');
+      expect(responseKeys).toContain('statusCode');
+      expect(shapes!.response.values[responseKeys.indexOf('statusCode')]).toBe(200);
+      // Express's getters and methods are never shadowed.
+      for (const name of [...getters, 'get', 'json', 'send', 'status']) {
+        expect(requestKeys).not.toContain(name);
+        expect(responseKeys).not.toContain(name);
+      }
     }
     // A later request sees exactly what the first one did.
     expect(await get(origin, '/users/7?x=1', agent)).toEqual(first);
@@ -287,9 +298,13 @@ describe.each([
       });
     }
     const shapes = requestShapesOf(server);
-    expect(shapes?.learned).toBeGreaterThan(0);
-    expect(shapes?.request.keys).toEqual([]);
-    expect(shapes?.response.keys).toEqual([]);
+    if (V8_NEEDS_REQUEST_SHAPES) {
+      expect(shapes?.learned).toBeGreaterThan(0);
+      expect(shapes?.request.keys).toEqual([]);
+      expect(shapes?.response.keys).toEqual([]);
+    } else {
+      expect(shapes).toBeUndefined();
+    }
     agent.destroy();
   });
 });
@@ -309,16 +324,15 @@ describe('hidden classes, seen by V8', () => {
     expect(await run({})).toEqual({ sameRequestMap: true, sameResponseMap: true });
   });
 
-  // V8 11 (Node 20) gives an object a hidden class of its own on each property added after a change
-  // of prototype; V8 13 (Node 24) keeps such hidden classes shared without help. On Node 20 the
-  // control shows the fixture does see the problem the shapes solve.
-  it.runIf(process.versions.node.startsWith('20.'))(
-    'should differ between two requests without the shapes, on Node 20',
-    async () => {
-      expect(await run({ VIGIL_REQUEST_SHAPES: 'off' })).toEqual({
-        sameRequestMap: false,
-        sameResponseMap: false,
-      });
-    },
-  );
+  // V8 11 and 12 (Node 20 and 22) give an object a hidden class of its own on each property added
+  // after a change of prototype: there the control shows the fixture does see the problem the shapes
+  // solve. V8 13 (Node 24) keeps such hidden classes shared without help, the reason the shapes are
+  // never started there: the control checks that too.
+  it('should differ between two requests without the shapes exactly where V8 needs them', async () => {
+    const shared = !V8_NEEDS_REQUEST_SHAPES;
+    expect(await run({ VIGIL_REQUEST_SHAPES: 'off' })).toEqual({
+      sameRequestMap: shared,
+      sameResponseMap: shared,
+    });
+  });
 });

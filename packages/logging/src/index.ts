@@ -18,4 +18,5 @@ export type {
 } from './logger';
 export { LOGGING_ERROR_CODES } from './errors';
 export { requestLoggingStatus } from './status';
+export { DEFAULT_MAX_PENDING_BYTES } from './destination';
 export type { RequestLoggingStatus } from './status';

@@ -25,6 +25,7 @@ import {
   getActiveRequestIds,
 } from '@vigil/core';
 import { PACKAGE, context } from './errors';
+import { boundDestination } from './destination';
 import { countLine, trackRequestLogger } from './status';
 
 // The redaction value and secret query parameters are @vigil/core's, shared with the audit trail.
@@ -319,6 +320,12 @@ function createCore(ctx: OptionContext, raw: unknown, argCount: number): Request
     );
   }
   const problems = createProblemReporter(PACKAGE, logger);
+  // The destination of a logger Vigil created: the one given, else pino's own on standard output
+  // (also an asynchronous SonicBoom).
+  if (parent === undefined) {
+    const own = (base as unknown as Record<symbol, unknown>)[loadPino().symbols.streamSym];
+    boundDestination(destination ?? own);
+  }
   // Request lines carry the ids themselves: their logger is marked so a mixin leaves them alone.
   const lineLogger = logger.child({});
   (lineLogger as Marked)[kIdsBound] = true;

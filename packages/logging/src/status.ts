@@ -1,5 +1,5 @@
 // The request loggers' state in this process, read-only, for status pages such as the live page's
-// `/observability`: how many there are, the level of the latest, lines written and failed.
+// `/observability`: how many there are, the level of the latest, lines written, failed and dropped.
 import type { Logger } from 'pino';
 
 /** What requestLoggingStatus() returns. */
@@ -12,6 +12,11 @@ export interface RequestLoggingStatus {
   readonly lines: number;
   /** Request lines that could not be written (the logger threw). */
   readonly failures: number;
+  /**
+   * Lines a request logger's destination dropped because too much was waiting to be written (a
+   * SonicBoom destination's `maxLength`, which a request logger sets when there is none).
+   */
+  readonly dropped: number;
 }
 
 interface State {
@@ -19,6 +24,7 @@ interface State {
   latest: WeakRef<Logger> | undefined;
   lines: number;
   failures: number;
+  dropped: number;
 }
 
 // One state per process, even with the package loaded twice (CommonJS and ESM copies).
@@ -29,7 +35,10 @@ const state: State = (holder[kState] ??= {
   latest: undefined,
   lines: 0,
   failures: 0,
+  dropped: 0,
 });
+// A state made by an older copy of the package has no count of drops yet.
+state.dropped ??= 0;
 
 /** Counts a new request logger (called once per factory call). */
 export function trackRequestLogger(logger: Logger): void {
@@ -43,6 +52,11 @@ export function countLine(written: boolean): void {
   else state.failures++;
 }
 
+/** Counts a line a destination dropped. */
+export function countDropped(): void {
+  state.dropped++;
+}
+
 /**
  * The request loggers' state in this process. Read-only and cheap: pass it to the live page
  * (`livePage({ logging: requestLoggingStatus })`) so `/observability` reports request logging.
@@ -54,5 +68,6 @@ export function requestLoggingStatus(): RequestLoggingStatus {
     level: typeof level === 'string' ? level : null,
     lines: state.lines,
     failures: state.failures,
+    dropped: state.dropped,
   };
 }

@@ -48,7 +48,7 @@ function fullStackChecks({ shaped = true } = {}) {
       ],
     },
     { path: SPAN_CHECK_PATH, expect: traceBufferExpectations() },
-    { path: LOG_CHECK_PATH, expect: [logExpectation()] },
+    { path: LOG_CHECK_PATH, expect: [logExpectation(), noLogDropsExpectation()] },
   ];
 }
 
@@ -223,7 +223,7 @@ export const SCENARIOS = [
           expect: spanExpectations({ expressLayers: true, counted: true }),
         },
         { path: RATE_LIMIT_CHECK_PATH, expect: [hitsExpectation()] },
-        { path: LOG_CHECK_PATH, expect: [logExpectation()] },
+        { path: LOG_CHECK_PATH, expect: [logExpectation(), noLogDropsExpectation()] },
       ],
     },
   ]),
@@ -312,6 +312,11 @@ function traceBufferExpectations() {
 /** Lines reached the log destination (servers/log-common.mjs). */
 function logExpectation() {
   return /^log_lines_total [1-9]/m;
+}
+
+/** The log destination dropped nothing: every line given was written (see BENCH_LOG_MAX_LENGTH). */
+function noLogDropsExpectation() {
+  return /^log_lines_dropped_total 0$/m;
 }
 
 /**

@@ -103,14 +103,14 @@ try {
   /** @type {{ port: number }} */
   const { port } = await server.waitFor((m) => m?.type === 'ready', 15_000, 'ready message');
   const MB = (/** @type {number} */ b) => (b / 1024 / 1024).toFixed(1);
-  /** @type {{ at: number, requests: number, rss: number, heap: number, series: number }[]} */
+  /** @type {{ at: number, requests: number, rss: number, heap: number, series: number, dropped: number }[]} */
   const rows = [];
   let sent = 0;
   let answered = 0;
   const started = performance.now();
   const sample = async () => {
     server.send({ type: 'memory', gc: true });
-    /** @type {{ rss: number, heapUsed: number }} */
+    /** @type {{ rss: number, heapUsed: number, logLinesDropped: number }} */
     const m = await server.waitFor((x) => x?.type === 'memory', 30_000, 'memory answer');
     const row = {
       at: (performance.now() - started) / 1000,
@@ -118,10 +118,11 @@ try {
       rss: m.rss,
       heap: m.heapUsed,
       series: await seriesOf(port),
+      dropped: m.logLinesDropped,
     };
     rows.push(row);
     console.log(
-      `| ${row.at.toFixed(0)} | ${row.requests} | ${MB(row.rss)} | ${MB(row.heap)} | ${row.series} | ${loadAverage()} |`,
+      `| ${row.at.toFixed(0)} | ${row.requests} | ${MB(row.rss)} | ${MB(row.heap)} | ${row.series} | ${row.dropped} | ${loadAverage()} |`,
     );
   };
   console.log(header);
@@ -130,9 +131,9 @@ try {
   );
   console.log('');
   console.log(
-    '| s | requests answered | RSS MB | heap used MB | series in /metrics | load average |',
+    '| s | requests answered | RSS MB | heap used MB | series in /metrics | log lines dropped | load average |',
   );
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   await sample();
   /** @type {Promise<void> | undefined} */
   let sampling;

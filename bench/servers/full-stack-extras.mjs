@@ -3,6 +3,7 @@
 // request, so asking costs the server no request and is not counted.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import { requestLoggingStatus } from '@vigil/logging';
 
 /**
  * Adds `total` series (about) to `registry`, shaped like a busy service's: 40 % counter series, 30 %
@@ -76,7 +77,13 @@ export function answerIpcQuestions() {
     } else if (message?.type === 'memory') {
       const collect = /** @type {{ gc?: () => void }} */ (globalThis).gc;
       if (message.gc && collect) collect();
-      send({ type: 'memory', ...process.memoryUsage(), collected: Boolean(message.gc && collect) });
+      send({
+        type: 'memory',
+        ...process.memoryUsage(),
+        collected: Boolean(message.gc && collect),
+        // Lines the request log's destination dropped (its bound): what keeps the heap flat costs.
+        logLinesDropped: requestLoggingStatus().dropped,
+      });
     }
   });
 }

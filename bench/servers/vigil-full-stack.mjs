@@ -8,7 +8,7 @@ import { expressMetrics, expressMetricsHandler } from '@vigil/metrics';
 import { expressRequestLogger } from '@vigil/logging';
 import { expressTracing, startTracing } from '@vigil/tracing';
 import { benchBusinessMetrics, recordBusinessMetrics } from './business-metrics-common.mjs';
-import { devNullDestination, mountLogCheck } from './log-common.mjs';
+import { BENCH_LOG_MAX_LENGTH, devNullDestination, mountLogCheck } from './log-common.mjs';
 import { vigilRateLimiter } from './rate-limit-vigil.mjs';
 import { mountShapesCheck } from './shapes-common.mjs';
 import { loadExpressAfterTracing, mountTraceBufferCheck } from './tracing-common.mjs';
@@ -17,10 +17,15 @@ import { loadExpressAfterTracing, mountTraceBufferCheck } from './tracing-common
  * Starts tracing sampling `ratio` of requests, then serves the route mix behind the whole stack.
  * `extend`, when given, runs after the route mix and the checks, before the server listens: the
  * scrape and soak scripts add their series and IPC questions there (servers/full-stack-extras.mjs).
+ * `logMaxLength` is the log destination's bound (servers/log-common.mjs); 0 leaves it to
+ * @vigil/logging, as the soak does.
  * @param {number} ratio
- * @param {{ extend?: (app: import('express').Express, registry: Registry) => void }} [options]
+ * @param {{ extend?: (app: import('express').Express, registry: Registry) => void, logMaxLength?: number }} [options]
  */
-export async function serveVigilFullStack(ratio, { extend } = {}) {
+export async function serveVigilFullStack(
+  ratio,
+  { extend, logMaxLength = BENCH_LOG_MAX_LENGTH } = {},
+) {
   const tracing = startTracing({
     exporter: 'none',
     sampler: 'parentbased_traceidratio',
@@ -29,7 +34,7 @@ export async function serveVigilFullStack(ratio, { extend } = {}) {
   // Express loads only now, after the SDK is set up.
   const { express, mountRoutes, serve } = await loadExpressAfterTracing();
   const registry = new Registry();
-  const log = devNullDestination();
+  const log = devNullDestination(logMaxLength);
   const business = benchBusinessMetrics({ registry });
 
   const app = express();

@@ -4,6 +4,7 @@
 import pino from 'pino';
 import { expressRequestLogger } from '@vigil/logging';
 import { expressTracing, startTracing } from '@vigil/tracing';
+import { BENCH_LOG_MAX_LENGTH } from './log-common.mjs';
 import { discardingExporter, loadExpressAfterTracing, mountSpanCheck } from './tracing-common.mjs';
 
 /**
@@ -24,7 +25,12 @@ export async function serveVigilTracing(ratio, { logger = false } = {}) {
   const app = express();
   app.use(expressTracing());
   // The same destination as the pino-http scenario, so the two compare fairly.
-  if (logger) app.use(expressRequestLogger({ destination: pino.destination('/dev/null') }));
+  if (logger)
+    app.use(
+      expressRequestLogger({
+        destination: pino.destination({ dest: '/dev/null', maxLength: BENCH_LOG_MAX_LENGTH }),
+      }),
+    );
   mountRoutes(app);
   mountSpanCheck(app, exporter);
   serve(app);

@@ -5,9 +5,9 @@ import {
   type Span,
   context as otelContext,
   createContextKey,
-  ROOT_CONTEXT,
 } from '@opentelemetry/api';
 import { type RequestRecord, allocateSlot } from '@vigil/core';
+import { EMPTY_CONTEXT } from './context';
 
 /** What getRequestContext() returns. */
 export interface RequestContext {
@@ -28,7 +28,7 @@ export interface RequestContext {
 export class RequestState {
   span: Span | undefined = undefined;
   /** The request's OpenTelemetry context (server span and baggage), also without an SDK. */
-  context: Context = ROOT_CONTEXT;
+  context: Context = EMPTY_CONTEXT;
   constructor(readonly record: RequestRecord) {}
 
   /** The validated or generated x-request-id. */
@@ -68,7 +68,7 @@ let otelWorks: boolean | undefined;
 
 function otelContextWorks(): boolean {
   if (otelWorks === true) return true;
-  const probe = ROOT_CONTEXT.setValue(KEY, true);
+  const probe = EMPTY_CONTEXT.setValue(KEY, true);
   // Not cached while false: the SDK may be started after the first request.
   otelWorks = otelContext.with(probe, () => otelContext.active().getValue(KEY) === true);
   return otelWorks;

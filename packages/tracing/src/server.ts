@@ -8,7 +8,6 @@ import {
   type Span,
   type Tracer,
   type TracerProvider,
-  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   TraceFlags,
@@ -42,6 +41,7 @@ import {
   stringOption,
   optionNames,
 } from '@vigil/core';
+import { EMPTY_CONTEXT } from './context';
 import {
   type InboundPolicy,
   type TrustList,
@@ -82,7 +82,7 @@ interface Inbound {
 }
 
 /** A new trace: most requests. Shared, so it carries no array a tracer could keep and add to. */
-const NO_PARENT: Inbound = Object.freeze({ context: ROOT_CONTEXT });
+const NO_PARENT: Inbound = Object.freeze({ context: EMPTY_CONTEXT });
 
 const MAX_BAGGAGE_ATTRIBUTES = 16;
 const MAX_HOOK_ATTRIBUTES = 32;
@@ -276,13 +276,13 @@ export class ServerTracer implements RequestSink {
     if (!hasTraceHeaders) return NO_PARENT;
     const trusted = this.trust.isTrusted(req.socket?.remoteAddress);
     if (!trusted && this.policy === 'ignore') return NO_PARENT;
-    const extracted = extract(ROOT_CONTEXT, req.headers);
+    const extracted = extract(EMPTY_CONTEXT, req.headers);
     if (trusted) return { context: extracted };
     if (this.policy === 'restart') {
       const remote = trace.getSpanContext(extracted);
       // Baggage from an untrusted caller is dropped with its trace; the link keeps the relation.
       return {
-        context: ROOT_CONTEXT,
+        context: EMPTY_CONTEXT,
         links: remote && isSpanContextValid(remote) ? [{ context: remote }] : [],
       };
     }

@@ -14,7 +14,7 @@
 // A server whose requests leave nothing behind promotes next to nothing: short-lived objects die in
 // the young generation. Promotion per request is the figure to watch for a change that keeps request
 // objects reachable longer than a scavenge, or that makes V8 pretenure them (RESULTS.md, 2026-12-06).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,9 +36,6 @@ if (unknown.length > 0) {
   console.error(`gc: unknown scenario ${unknown.join(', ')}`);
   process.exit(2);
 }
-if (PINNED)
-  spawn('taskset', ['-p', '-c', String(LOAD_CORE), String(process.pid)], { stdio: 'ignore' });
-
 /**
  * CPU time (ms) of each thread of `pid` by name, from /proc; empty where /proc is not there.
  * @param {number} pid
@@ -134,6 +131,10 @@ async function measure(name) {
 }
 
 console.log(machineLine());
+// This process is the load generator: on the other core from here on (after the machine line, which
+// counts the cores this process may use).
+if (PINNED)
+  spawnSync('taskset', ['-p', '-c', String(LOAD_CORE), String(process.pid)], { stdio: 'ignore' });
 console.log(
   `${SECONDS} s measured after a 3 s warm-up, 32 connections${PINNED ? `; server on core ${SERVER_CORE}, load on core ${LOAD_CORE}` : ''}`,
 );

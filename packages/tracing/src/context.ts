@@ -9,8 +9,8 @@ import type { Context } from '@opentelemetry/api';
  * Measured with `--trace-gc-nvp` under the bench's load, on Node 20 and 24: with BaseContext as the
  * root of the request's context, V8 pretenured the request's allocation sites (its
  * allocation-site pretenuring, `--trace-pretenuring-statistics`), and the full stack moved about
- * 6 to 7 KiB of every request into the old generation, with 20 to 30 µs of GC pauses per request
- * and V8's GC threads busy. With this class the same server moved about 1 KiB and paused 6 to 10 µs.
+ * 6 to 7 KiB of every request into the old generation, with 22 to 32 µs of GC pauses per request
+ * and V8's GC threads busy. With this class the same server moved about 1.3 KiB and paused 5 to 8 µs.
  */
 class RequestContextValues implements Context {
   private readonly values: ReadonlyMap<symbol, unknown>;

@@ -62,7 +62,9 @@ describe('EMPTY_CONTEXT', () => {
     const key = createContextKey('k');
     const derived = EMPTY_CONTEXT.setValue(key, 1).deleteValue(key).setValue(key, 2);
     for (const ctx of [EMPTY_CONTEXT, derived]) {
-      const own = Object.getOwnPropertyNames(ctx).map((n) => (ctx as Record<string, unknown>)[n]);
+      const own = Object.getOwnPropertyNames(ctx).map(
+        (n) => (ctx as unknown as Record<string, unknown>)[n],
+      );
       expect(own.filter((v) => typeof v === 'function')).toEqual([]);
     }
     // ROOT_CONTEXT, for contrast, is a BaseContext: three closures per context.

@@ -123,6 +123,16 @@ describe('the request context on real servers', () => {
     return seen;
   }
 
+  function koaApp(KoaClass: typeof Koa): RequestListener {
+    const app = new KoaClass();
+    app.use(koaTracing());
+    app.use(async (ctx) => {
+      ctx.body = await look(ctx.path.split('/')[2]!);
+    });
+    const handle = app.callback();
+    return (req, res) => void handle(req, res);
+  }
+
   const APPS: Record<string, () => RequestListener> = {
     'Express 4': () => {
       const app = express4();
@@ -140,24 +150,8 @@ describe('the request context on real servers', () => {
       });
       return app;
     },
-    'Koa 2': () => {
-      const app = new Koa2();
-      app.use(koaTracing());
-      app.use(async (ctx) => {
-        ctx.body = await look(ctx.path.split('/')[2]!);
-      });
-      const handle = app.callback();
-      return (req, res) => void handle(req, res);
-    },
-    'Koa 3': () => {
-      const app = new Koa();
-      app.use(koaTracing());
-      app.use(async (ctx) => {
-        ctx.body = await look(ctx.path.split('/')[2]!);
-      });
-      const handle = app.callback();
-      return (req, res) => void handle(req, res);
-    },
+    'Koa 2': () => koaApp(Koa2),
+    'Koa 3': () => koaApp(Koa),
   };
 
   for (const [name, build] of Object.entries(APPS)) {

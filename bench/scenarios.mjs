@@ -23,14 +23,6 @@ export const BASELINE = 'bare';
  */
 
 /**
- * Each scenario is an Express 5 server in `servers/` that mounts its middleware, then the shared route
- * mix (`servers/common.mjs`), then calls `serve(app)`. `metrics`, when given (one check or a list),
- * is checked after the measured window: each path must answer 200 and match every pattern, so a
- * middleware that silently recorded nothing cannot look fast. `redis: true` runs the scenario only
- * where redis-server is installed, against the harness's own (its URL in the server's `REDIS_URL`).
- */
-/** @type {Scenario[]} */
-/**
  * Whether @vigil/core learns request shapes on this Node.js at all: only where V8 is older than 13
  * (Node 20 and 22); V8 13 (Node 24) keeps Express's hidden classes shared without them. The servers run
  * on the harness's own Node.js.
@@ -59,6 +51,14 @@ function fullStackChecks({ shaped = true } = {}) {
   ];
 }
 
+/**
+ * Each scenario is an Express 5 server in `servers/` that mounts its middleware, then the shared route
+ * mix (`servers/common.mjs`), then calls `serve(app)`. `metrics`, when given (one check or a list),
+ * is checked after the measured window: each path must answer 200 and match every pattern, so a
+ * middleware that silently recorded nothing cannot look fast. `redis: true` runs the scenario only
+ * where redis-server is installed, against the harness's own (its URL in the server's `REDIS_URL`).
+ */
+/** @type {Scenario[]} */
 export const SCENARIOS = [
   {
     name: 'bare',

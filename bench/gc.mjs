@@ -36,6 +36,11 @@ if (unknown.length > 0) {
   console.error(`gc: unknown scenario ${unknown.join(', ')}`);
   process.exit(2);
 }
+const needRedis = names.filter((n) => SCENARIOS.some((s) => s.name === n && s.redis));
+if (needRedis.length > 0) {
+  console.error(`gc: ${needRedis.join(', ')} need the harness's redis-server; use bench/run.mjs`);
+  process.exit(2);
+}
 /**
  * CPU time (ms) of each thread of `pid` by name, from /proc; empty where /proc is not there.
  * @param {number} pid

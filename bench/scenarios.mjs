@@ -1,4 +1,5 @@
 // The scenarios and the issue's targets. A new scenario is one server file plus one entry here.
+import { V8_NEEDS_REQUEST_SHAPES } from '@vigil/core';
 import { entry, median, signed } from './lib/stats.mjs';
 import { LOG_CHECK_PATH } from './servers/log-common.mjs';
 import { RATE_LIMIT_CHECK_PATH } from './servers/rate-limit-common.mjs';
@@ -21,13 +22,6 @@ export const BASELINE = 'bare';
  * @property {Check | Check[]} [metrics]  checked after the measured window
  * @property {boolean} [redis]  needs the harness's redis-server
  */
-
-/**
- * Whether @vigil/core learns request shapes on this Node.js at all: only where V8 is older than 13
- * (Node 20 and 22); V8 13 (Node 24) keeps Express's hidden classes shared without them. The servers run
- * on the harness's own Node.js.
- */
-const V8_LEARNS_SHAPES = Number(process.versions.v8.split('.')[0]) < 13;
 
 /**
  * The checks after the window of every scenario that runs all of Vigil on one registry (the full
@@ -244,8 +238,9 @@ export const SCENARIOS = [
 ];
 
 /**
- * The shapes check: with `shaped`, names learned for both requests and responses where this Node.js
- * learns them; else none.
+ * The shapes check: with `shaped`, names learned for both requests and responses where @vigil/core
+ * learns them on this Node.js (`V8_NEEDS_REQUEST_SHAPES`: the servers run on the harness's own);
+ * else none.
  * @param {boolean} shaped
  * @returns {Check}
  */
@@ -253,7 +248,7 @@ function shapesCheck(shaped) {
   return {
     path: SHAPES_CHECK_PATH,
     expect:
-      shaped && V8_LEARNS_SHAPES
+      shaped && V8_NEEDS_REQUEST_SHAPES
         ? [/^request_shape_keys [1-9]/m, /^response_shape_keys [1-9]/m]
         : [/^request_shape_keys 0$/m, /^response_shape_keys 0$/m],
   };

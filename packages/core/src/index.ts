@@ -75,7 +75,7 @@ export type {
 } from './framework-types';
 export { RequestRecord, Connection, allocateSlot, beginRequest, findRequest } from './lifecycle';
 export type { RequestSink } from './lifecycle';
-export { requestShapesOf } from './request-shapes';
+export { V8_NEEDS_REQUEST_SHAPES, requestShapesOf } from './request-shapes';
 export type { ObjectShape, ServerShapes } from './request-shapes';
 export { requestRouteTemplate } from './request-route';
 export { targetPath } from './request-path';

@@ -12,6 +12,7 @@ import {
   type ServerShapes,
   type VigilInstrument,
   FastCounter,
+  V8_NEEDS_REQUEST_SHAPES,
   beginRequest,
   findRequest,
   optionNames,
@@ -32,6 +33,7 @@ describe('@vigil/core public types', () => {
     expectTypeOf(requestShapesOf).returns.toEqualTypeOf<ServerShapes | undefined>();
     expectTypeOf<ServerShapes['request']['keys']>().toEqualTypeOf<PropertyKey[]>();
     expectTypeOf<ServerShapes['learned']>().toEqualTypeOf<number>();
+    expectTypeOf(V8_NEEDS_REQUEST_SHAPES).toEqualTypeOf<boolean>();
   });
 
   it('should make instruments that a registry takes', () => {

@@ -15,6 +15,14 @@ export const LOG_CHECK_PATH = '/_bench/log';
 export const BENCH_LOG_MAX_LENGTH = 512 * 1024 * 1024;
 
 /**
+ * `pino.destination({ dest: '/dev/null', maxLength: BENCH_LOG_MAX_LENGTH })` without counting: the
+ * destination of the scenarios that compare a request logger with pino-http, the same on both sides.
+ */
+export function plainDevNullDestination() {
+  return pino.destination({ dest: '/dev/null', maxLength: BENCH_LOG_MAX_LENGTH });
+}
+
+/**
  * `pino.destination({ dest: '/dev/null', sync: false, maxLength })`, as a deployment writing a file
  * would have it (SonicBoom, asynchronous writes), counting the lines it is given, the bytes it wrote
  * and the lines it dropped. The line count costs one increment and one extra call per line; the byte

@@ -2,14 +2,13 @@
 // through pino.destination() (bounded as every bench log destination is, see log-common.mjs), the
 // same kind of destination as `vigil-tracing-logger-10`. No tracing.
 import express from 'express';
-import pino from 'pino';
 import { pinoHttp } from 'pino-http';
 import { mountRoutes, serve } from './common.mjs';
-import { BENCH_LOG_MAX_LENGTH } from './log-common.mjs';
+import { plainDevNullDestination } from './log-common.mjs';
 
 const app = express();
 // Default options; the destination goes as pino-http's second argument (a SonicBoom is not a Node
 // stream, so pino-http would take it for an options object if passed first).
-app.use(pinoHttp({}, pino.destination({ dest: '/dev/null', maxLength: BENCH_LOG_MAX_LENGTH })));
+app.use(pinoHttp({}, plainDevNullDestination()));
 mountRoutes(app);
 serve(app);

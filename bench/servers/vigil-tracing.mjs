@@ -1,10 +1,9 @@
 // What the vigil-tracing scenarios share: startTracing() sampling `ratio` of requests, with spans going
 // through a BatchSpanProcessor to an exporter that discards them and no trace buffer, then
 // expressTracing() (and the request logger when asked) in front of the route mix.
-import pino from 'pino';
 import { expressRequestLogger } from '@vigil/logging';
 import { expressTracing, startTracing } from '@vigil/tracing';
-import { BENCH_LOG_MAX_LENGTH } from './log-common.mjs';
+import { plainDevNullDestination } from './log-common.mjs';
 import { discardingExporter, loadExpressAfterTracing, mountSpanCheck } from './tracing-common.mjs';
 
 /**
@@ -25,12 +24,7 @@ export async function serveVigilTracing(ratio, { logger = false } = {}) {
   const app = express();
   app.use(expressTracing());
   // The same destination as the pino-http scenario, so the two compare fairly.
-  if (logger)
-    app.use(
-      expressRequestLogger({
-        destination: pino.destination({ dest: '/dev/null', maxLength: BENCH_LOG_MAX_LENGTH }),
-      }),
-    );
+  if (logger) app.use(expressRequestLogger({ destination: plainDevNullDestination() }));
   mountRoutes(app);
   mountSpanCheck(app, exporter);
   serve(app);

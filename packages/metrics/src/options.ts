@@ -44,16 +44,6 @@ const KNOWN_OPTIONS = optionNames<MetricsOptions>({
   logger: true,
 });
 
-const RESERVED_LABELS = new Set([
-  'method',
-  'route',
-  'status_code',
-  'le',
-  'http_request_method',
-  'http_route',
-  'http_response_status_code',
-]);
-
 /** The names a naming scheme gives to metrics and labels. */
 export interface SchemeNames {
   requests: string | undefined;
@@ -66,7 +56,11 @@ export interface SchemeNames {
   status: string;
 }
 
-const SCHEMES: Record<NamingScheme, SchemeNames> = {
+/**
+ * The names each naming scheme gives, without the prefix: the one table the middleware records under
+ * and the summary reads.
+ */
+export const SCHEMES: Readonly<Record<NamingScheme, Readonly<SchemeNames>>> = {
   prometheus: {
     requests: 'http_requests_total',
     duration: 'http_request_duration_seconds',
@@ -89,6 +83,12 @@ const SCHEMES: Record<NamingScheme, SchemeNames> = {
     status: 'http_response_status_code',
   },
 };
+
+/** Label names the middleware sets itself under either scheme, and the histograms' `le`. */
+const RESERVED_LABELS = new Set([
+  'le',
+  ...Object.values(SCHEMES).flatMap((n) => [n.method, n.route, n.status]),
+]);
 
 /** Options after validation and defaults. */
 export interface ResolvedOptions {

@@ -18,7 +18,7 @@ import type { Registry } from 'prom-client';
 import { context } from './errors';
 import type { ExpressMiddleware } from './express';
 import type { KoaMiddleware } from './koa';
-import { namingSchemeOption, resolveRegistry } from './options';
+import { SCHEMES, namingSchemeOption, resolveRegistry } from './options';
 import type { NamingScheme } from './types';
 import {
   type EndpointAccess,
@@ -109,26 +109,14 @@ interface Names {
   status: string;
 }
 
+/** The series the summary reads: the middleware's own names (`SCHEMES`) under the given prefix. */
 function namesFor(scheme: NamingScheme, prefix: string): Names {
-  if (scheme === 'opentelemetry') {
-    const duration = `${prefix}http_server_request_duration_seconds`;
-    return {
-      counter: duration,
-      countSample: `${duration}_count`,
-      duration,
-      method: 'http_request_method',
-      route: 'http_route',
-      status: 'http_response_status_code',
-    };
-  }
-  return {
-    counter: `${prefix}http_requests_total`,
-    countSample: undefined,
-    duration: `${prefix}http_request_duration_seconds`,
-    method: 'method',
-    route: 'route',
-    status: 'status_code',
-  };
+  const { requests, duration, method, route, status } = SCHEMES[scheme];
+  const histogram = prefix + duration;
+  // Without a request counter (OpenTelemetry scheme), the duration histogram's _count counts requests.
+  const counter = requests === undefined ? histogram : prefix + requests;
+  const countSample = requests === undefined ? `${histogram}_count` : undefined;
+  return { counter, countSample, duration: histogram, method, route, status };
 }
 
 interface SummaryConfig extends EndpointAccess {

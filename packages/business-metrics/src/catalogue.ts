@@ -1,22 +1,16 @@
 // defineBusinessMetrics(): validates a catalogue once, registers its instruments (get-or-create), and
 // returns the handles, the catalogue as data, and its totals.
-import type { Registry } from 'prom-client';
 import {
   createProblemReporter,
   getOrRegister,
-  registryOption,
   registryState,
-  integerOption,
-  loggerOption,
   looksLikeFrameworkCall,
   notCalledError,
   optionError,
-  readOptions,
-  prefixOption,
-  optionNames,
 } from '@vigil/core';
 import { PACKAGE, context } from './errors';
-import { MAX_LABEL_CAP, checkDefinition, instrumentFor, isPlainObject } from './definitions';
+import { resolveOptions } from './options';
+import { checkDefinition, instrumentFor, isPlainObject } from './definitions';
 import { describeMetric, totals } from './totals';
 import { CounterHandle, GaugeHandle, HistogramHandle, type AnyHandle } from './handles';
 import type { MetricState } from './state';
@@ -28,19 +22,6 @@ import type {
   TotalsOptions,
 } from './types';
 
-// The defaults for histograms in seconds and in bytes are @vigil/metrics' HTTP buckets, from core.
-export { DEFAULT_SECONDS_BUCKETS, DEFAULT_BYTES_BUCKETS } from '@vigil/core';
-
-/** Default most distinct values of a `route` label. */
-export const DEFAULT_MAX_ROUTES = 1000;
-export { MAX_LABEL_CAP } from './definitions';
-
-const KNOWN_OPTIONS = optionNames<CatalogueOptions>({
-  registry: true,
-  prefix: true,
-  logger: true,
-  maxRoutes: true,
-});
 /**
  * Declares business metrics once: counters, gauges and histograms with help, unit and bounded labels.
  * TypeScript infers each metric's label names and allowed values, so a wrong label is a compile error.
@@ -63,19 +44,7 @@ export function defineBusinessMetrics<const D extends MetricDefinitions>(
       definitions,
     );
   }
-  const o = readOptions<CatalogueOptions>(ctx, options, 1, KNOWN_OPTIONS);
-  // prom-client is a peer dependency of this package, so the global registry is always there.
-  const registry = registryOption(ctx, o.registry, { allowFalse: false }) as unknown as Registry;
-  const prefix = prefixOption(ctx, o.prefix, 'Use letters, digits and underscores, e.g. "shop_".');
-  const logger = loggerOption(ctx, o.logger);
-  const maxRoutes = integerOption(
-    ctx,
-    'maxRoutes',
-    o.maxRoutes,
-    DEFAULT_MAX_ROUTES,
-    1,
-    MAX_LABEL_CAP,
-  );
+  const { registry, prefix, logger, maxRoutes } = resolveOptions(ctx, options);
 
   const checked = Object.entries(definitions).map(([key, def]) =>
     checkDefinition(ctx, key, def, prefix, maxRoutes),

@@ -1,11 +1,7 @@
 // Public API of @vigil/business-metrics.
-export {
-  defineBusinessMetrics,
-  DEFAULT_SECONDS_BUCKETS,
-  DEFAULT_BYTES_BUCKETS,
-  DEFAULT_MAX_ROUTES,
-  MAX_LABEL_CAP,
-} from './catalogue';
+export { defineBusinessMetrics } from './catalogue';
+export { DEFAULT_SECONDS_BUCKETS, DEFAULT_BYTES_BUCKETS, DEFAULT_MAX_ROUTES } from './options';
+export { MAX_LABEL_CAP } from './definitions';
 export { track } from './track';
 export { metrics, MAX_DEFERRED } from './request';
 export { Counted, Timed, Observed } from './decorators';

@@ -1,12 +1,9 @@
 // What a catalogue tells about itself: describe() (the catalogue as data) and totals() (for
 // /metrics/summary), read from its instruments' series.
-import { integerOption, optionNames, readOptions } from '@vigil/core';
-import { context } from './errors';
 import { BusinessHistogram } from './instruments';
+import { resolveTotalsOptions } from './options';
 import type { MetricState } from './state';
-import type { BusinessTotals, MetricDescription, MetricTotals, TotalsOptions } from './types';
-
-const KNOWN = optionNames<TotalsOptions>({ maxValuesPerLabel: true });
+import type { BusinessTotals, MetricDescription, MetricTotals } from './types';
 
 /** One metric of the catalogue as data. */
 export function describeMetric(state: MetricState): MetricDescription {
@@ -24,9 +21,7 @@ export function describeMetric(state: MetricState): MetricDescription {
 
 /** Totals of every metric, by label value (busiest first, at most `maxValuesPerLabel` each). */
 export function totals(states: readonly MetricState[], raw: unknown): BusinessTotals {
-  const ctx = context('totals');
-  const o = readOptions<TotalsOptions>(ctx, raw, 1, KNOWN);
-  const limit = integerOption(ctx, 'maxValuesPerLabel', o.maxValuesPerLabel, 20, 1, 1000);
+  const limit = resolveTotalsOptions(raw).maxValuesPerLabel;
   const out: BusinessTotals = {};
   for (const state of states) out[state.name] = metricTotals(state, limit);
   return out;

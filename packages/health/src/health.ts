@@ -168,7 +168,7 @@ export function buildHealth(config: HealthConfig): Health {
     },
     probe,
     attach(server) {
-      if (!drains.some((d) => d.server === server)) drains.push(new ServerDrain(server));
+      if (!drains.some((d) => d.server === server)) drains.push(new ServerDrain(server, reporter));
       return server;
     },
     shutdown,

@@ -19,6 +19,7 @@ import {
   OPERATIONAL_PATH_PATTERN,
   type OperationalServer,
   admitOperational,
+  beginRequest,
   booleanOption,
   describeValue,
   emitVigilWarning,
@@ -694,8 +695,12 @@ export function setUp(
 export function rawOf(mw: ExpressMiddleware): RawHandler {
   return (req, res) =>
     new Promise<boolean>((resolve, reject) => {
-      res.once('finish', () => resolve(true));
-      res.once('close', () => resolve(true));
+      // Answered once the request's record ends: its response finished, or its connection closed
+      // first. A record that ended already (the client left between two handlers) needs no answer.
+      if (!beginRequest(req, res).subscribe({ requestEnded: () => resolve(true) })) {
+        resolve(true);
+        return;
+      }
       mw(req, res, (err?: unknown) =>
         err === undefined
           ? resolve(false)

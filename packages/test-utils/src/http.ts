@@ -1,5 +1,6 @@
 // Real servers on ephemeral loopback ports, and raw HTTP clients for what supertest cannot do.
 import {
+  type Agent,
   type IncomingHttpHeaders,
   type RequestListener,
   type Server,
@@ -68,28 +69,76 @@ export interface RawResponse {
   bytes: Buffer;
 }
 
-export interface RawRequestOptions {
+/** What a request may carry besides its target: a method, headers and a JSON body. */
+export interface RequestBasics {
+  /** Default GET, or POST when `json` is given. */
   method?: string;
+  /** Sent after the JSON body's content-type and content-length, so they can override them. */
   headers?: Record<string, string>;
-  /** Body written in these chunks, one write each (chunked unless a content-length header is given). */
+  /** Sent as the whole body, as JSON, with its content-type and content-length. */
+  json?: unknown;
+}
+
+export interface RawRequestOptions extends RequestBasics {
+  /**
+   * Body written in these chunks, one write each (chunked unless a content-length header is given);
+   * not with `json`.
+   */
   chunks?: (string | Buffer)[];
   /** Pause between body chunks, in ms. */
   chunkDelayMs?: number;
+  /** An agent to reuse connections (a keep-alive one); default: a connection of its own. */
+  agent?: Agent;
+  /** Source address of the connection (`127.0.0.2`, a non-loopback interface address, ...). */
+  localAddress?: string;
+  /**
+   * Send this request-target instead of the path: an absolute-form target
+   * (`http://host:port/path`, as sent to proxies) is valid HTTP/1.1 that servers route by its path.
+   */
+  target?: string;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** One request on its own connection (no keep-alive), resolved with the whole response. */
+/** The method, headers and body (`json` serialised, or none) of a request. */
+function basics(options: RequestBasics): {
+  method: string;
+  headers: Record<string, string> | undefined;
+  body: string | undefined;
+} {
+  if (options.json === undefined) {
+    return { method: options.method ?? 'GET', headers: options.headers, body: undefined };
+  }
+  const body = JSON.stringify(options.json);
+  return {
+    method: options.method ?? 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      ...options.headers,
+    },
+    body,
+  };
+}
+
+/**
+ * One request, resolved with the whole response: on its own connection (no keep-alive) unless an
+ * `agent` is given.
+ */
 export function rawRequest(
   origin: string,
   path: string,
   options: RawRequestOptions = {},
 ): Promise<RawResponse> {
+  const { method, headers, body } = basics(options);
   return new Promise<RawResponse>((resolve, reject) => {
     const req = request(`${origin}${path}`, {
-      method: options.method ?? 'GET',
-      headers: options.headers,
-      agent: false,
+      method,
+      headers,
+      agent: options.agent ?? false,
+      localAddress: options.localAddress,
+      // Only when given: an undefined path would replace the URL's.
+      ...(options.target === undefined ? {} : { path: options.target }),
     });
     req.on('error', reject);
     req.on('response', (res) => {
@@ -107,7 +156,7 @@ export function rawRequest(
       res.on('error', reject);
     });
     void (async () => {
-      for (const chunk of options.chunks ?? []) {
+      for (const chunk of body === undefined ? (options.chunks ?? []) : [body]) {
         req.write(chunk);
         if (options.chunkDelayMs) await sleep(options.chunkDelayMs);
       }
@@ -116,10 +165,8 @@ export function rawRequest(
   });
 }
 
-export interface AbortOptions {
-  method?: string;
-  headers?: Record<string, string>;
-  /** Written as the start of the body, which is then never finished. */
+export interface AbortOptions extends RequestBasics {
+  /** Written as the start of the body, which is then never finished (instead of `json`). */
   partialBody?: string;
   /** Destroy the socket once this settles (e.g. once the server has the request, plus a pause). */
   when?: Promise<unknown>;
@@ -134,19 +181,19 @@ export interface AbortResult {
   bytesReceived: number;
 }
 
-/** Sends a request and destroys the connection mid-way, like a client that gave up. */
+/**
+ * Sends a request and destroys the connection mid-way, like a client that gave up; resolves once the
+ * connection is closed. A `json` body is sent whole first.
+ */
 export function abortedRequest(
   origin: string,
   path: string,
   options: AbortOptions,
 ): Promise<AbortResult> {
+  const { method, headers, body } = basics(options);
   return new Promise<AbortResult>((resolve) => {
     const result: AbortResult = { sawHeaders: false, bytesReceived: 0 };
-    const req = request(`${origin}${path}`, {
-      method: options.method ?? 'GET',
-      headers: options.headers,
-      agent: false,
-    });
+    const req = request(`${origin}${path}`, { method, headers, agent: false });
     // The abort makes the client request fail with ECONNRESET / socket hang up: that is the point.
     req.on('error', () => undefined);
     req.on('close', () => resolve(result));
@@ -159,7 +206,7 @@ export function abortedRequest(
       });
     });
     void options.when?.finally(() => req.destroy());
-    if (options.partialBody === undefined) req.end();
+    if (options.partialBody === undefined) req.end(body);
     else req.write(options.partialBody);
   });
 }

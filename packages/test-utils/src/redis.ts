@@ -4,14 +4,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { findBinary } from './binaries';
+import { sleep } from './http';
 import { freePort } from './servers';
 
 /** The redis-server binary, or undefined (the suite skips; with CI=true findBinary throws). */
 export function findRedisServer(): string | undefined {
   return findBinary('redis-server', 'redis-server');
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** True when a PING on `port` gets +PONG within `timeoutMs`. */
 export function ping(port: number, timeoutMs = 200): Promise<boolean> {

@@ -1,12 +1,17 @@
 // The shared helpers themselves: a server on an ephemeral port answers the raw client (JSON bodies,
-// request-targets, source addresses and agents included), and a missing binary is reported with the
-// Debian package that provides it.
+// request-targets, source addresses and agents included), a missing binary is reported with the
+// Debian package that provides it, and the app builder makes the same app on every framework major.
 import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  FRAMEWORK_HANDLES,
+  Gate,
+  VERSIONS,
   abortedRequest,
   closeServers,
+  express4,
   findBinary,
+  frameworkApp,
   rawRequest,
   startServer,
   waitFor,
@@ -36,6 +41,65 @@ describe('@vigil/test-utils', () => {
     } else {
       expect(findBinary('vigil-no-such-binary', 'vigil-nothing')).toBeUndefined();
     }
+  });
+});
+
+describe('frameworkApp()', () => {
+  it('should run each alias as the major it claims', () => {
+    expect(VERSIONS.express4).toMatch(/^4\./);
+    expect(VERSIONS.express5).toMatch(/^5\./);
+    expect(VERSIONS.koa2).toMatch(/^2\./);
+    expect(VERSIONS.koa3).toMatch(/^3\./);
+    expect(FRAMEWORK_HANDLES.map((f) => `${f.name}:${f.kind}:${f.asyncErrors}`)).toEqual([
+      'express4:express:false',
+      'express5:express:true',
+      'koa2:koa:true',
+      'koa3:koa:true',
+    ]);
+  });
+
+  it.each(FRAMEWORK_HANDLES)(
+    'should build the same app on $name and record its errors',
+    async (fw) => {
+      const app = frameworkApp(fw.name, {
+        express: (app, e) => {
+          app.get('/ok', (_req, res) => {
+            res.json({ framework: e === express4 ? 'express4' : 'express5' });
+          });
+          app.get('/throw', () => {
+            throw new Error('boom');
+          });
+        },
+        koa: (app) => {
+          app.use((ctx) => {
+            if (ctx.path === '/throw') throw new Error('boom');
+            ctx.body = { framework: fw.name };
+          });
+        },
+        expressErrorBody: (err) => ({ handled: (err as Error).message }),
+      });
+      const { origin } = await startServer(app.listener);
+      const ok = await rawRequest(origin, '/ok');
+      expect(ok.status).toBe(200);
+      expect(JSON.parse(ok.body)).toEqual({ framework: fw.name });
+      const failed = await rawRequest(origin, '/throw');
+      expect(failed.status).toBe(500);
+      if (fw.kind === 'express') expect(JSON.parse(failed.body)).toEqual({ handled: 'boom' });
+      await waitFor(() => app.errors.length === 1, 'the error to be recorded');
+      expect((app.errors[0] as Error).message).toBe('boom');
+    },
+  );
+
+  it('should hold requests at a gate until it opens', async () => {
+    const gate = new Gate();
+    const { origin, received } = await startServer((_req, res) => {
+      void gate.pass().then(() => res.end('passed'));
+    });
+    const pending = rawRequest(origin, '/');
+    await received(1);
+    expect(gate.entered).toBe(1);
+    gate.open();
+    expect((await pending).body).toBe('passed');
   });
 });
 

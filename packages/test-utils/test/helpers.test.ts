@@ -1,14 +1,19 @@
-// The shared helpers themselves: a server on an ephemeral port answers the raw client (JSON bodies,
-// request-targets, source addresses and agents included), a missing binary is reported with the
-// Debian package that provides it, and the app builder makes the same app on every framework major.
+// The shared helpers themselves: a server on an ephemeral port answers the raw client, a missing
+// binary is reported with the Debian package that provides it, the app builder makes the same app on
+// every framework major, and the error-code check finds what a package leaves out.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   FRAMEWORK_HANDLES,
   Gate,
   VERSIONS,
   abortedRequest,
+  checkErrorCodes,
   closeServers,
+  errorCodeTablesOf,
   express4,
   findBinary,
   frameworkApp,
@@ -172,5 +177,50 @@ describe('rawRequest() and abortedRequest()', () => {
     });
     expect(result).toEqual({ sawHeaders: false, bytesReceived: 0 });
     expect(bodies).toEqual(['POST {"held":true}']);
+  });
+});
+
+describe('checkErrorCodes()', () => {
+  it('should list the codes a package leaves undocumented, untested or unlisted', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-error-codes-'));
+    try {
+      mkdirSync(join(dir, 'src'));
+      mkdirSync(join(dir, 'test'));
+      writeFileSync(
+        join(dir, 'README.md'),
+        '# pkg\n\n### ERR_VIGIL_X_ONE\n\n#### ERR_VIGIL_X_TWO\n\n## ERR_VIGIL_X_THREE\n',
+      );
+      writeFileSync(
+        join(dir, 'src', 'errors.ts'),
+        "codePrefix: 'ERR_VIGIL_X'; 'ERR_VIGIL_X_ONE'; 'ERR_VIGIL_X_FOUR';\n",
+      );
+      writeFileSync(
+        join(dir, 'test', 'a.test.ts'),
+        "import { X_ERROR_CODES } from 'x';\nconst C = X_ERROR_CODES;\nC.TWO; 'THREE';\n",
+      );
+      writeFileSync(join(dir, 'test', 'b.test.ts'), "'ERR_VIGIL_X_ONE'\n");
+      const table = errorCodeTablesOf('x', {
+        X_ERROR_CODES: {
+          ONE: 'ERR_VIGIL_X_ONE',
+          TWO: 'ERR_VIGIL_X_TWO',
+          THREE: 'ERR_VIGIL_X_THREE',
+        },
+        other: 1,
+      });
+      expect(table.map((t) => t.table)).toEqual(['X_ERROR_CODES']);
+      expect(checkErrorCodes(dir, table[0]!)).toEqual({
+        count: 3,
+        undocumented: ['ERR_VIGIL_X_THREE'],
+        untested: [],
+        unlisted: ['ERR_VIGIL_X_FOUR'],
+      });
+      rmSync(join(dir, 'test', 'a.test.ts'));
+      expect(checkErrorCodes(dir, table[0]!).untested).toEqual([
+        'ERR_VIGIL_X_TWO',
+        'ERR_VIGIL_X_THREE',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OVERFLOW_LABEL_VALUE, defineBusinessMetrics } from '@vigil/business-metrics';
 import { FRAMEWORKS, shopCatalogue } from './support/apps';
-import { closeServers, startServer } from './support/http';
+import { closeServers, startServer } from '@vigil/test-utils';
 import { captureLogs } from './support/logs';
 import { findSamples, sumValues } from './support/samples';
 

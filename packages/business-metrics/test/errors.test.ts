@@ -12,7 +12,7 @@ import {
   track,
 } from '@vigil/business-metrics';
 import { shopCatalogue } from './support/apps';
-import { closeServers, send, startServer } from './support/http';
+import { closeServers, rawRequest, startServer } from '@vigil/test-utils';
 
 afterEach(closeServers);
 
@@ -506,7 +506,7 @@ describe('track mounted without its call', () => {
     };
     app.use(onError);
     const { origin } = await startServer(app);
-    expect((await send(origin, '/x')).status).toBe(500);
+    expect((await rawRequest(origin, '/x')).status).toBe(500);
     expect(seen).toHaveLength(1);
     expect(seen[0]).toBeInstanceOf(VigilError);
     expect((seen[0] as VigilError).code).toBe(C.NOT_CALLED);

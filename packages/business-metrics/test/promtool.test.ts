@@ -10,9 +10,16 @@ import {
   koaMetricsHandler,
 } from '@vigil/metrics';
 import Router from '@koa/router';
-import { FRAMEWORKS, Gate, type ShopCatalogue, shopCatalogue } from './support/apps';
-import { findBinary } from '@vigil/test-utils';
-import { abortedRequest, closeServers, send, sleep, startServer } from './support/http';
+import { FRAMEWORKS, type ShopCatalogue, shopCatalogue } from './support/apps';
+import {
+  Gate,
+  abortedRequest,
+  closeServers,
+  findBinary,
+  rawRequest,
+  sleep,
+  startServer,
+} from '@vigil/test-utils';
 import { captureLogs } from './support/logs';
 import { settle, sumValues } from './support/samples';
 
@@ -75,24 +82,20 @@ describe.each(FRAMEWORKS.filter((f) => f.name === 'express5' || f.name === 'koa3
         { format: 'mp4', fail: 'async' },
         { format: 'webm\n"quoted"\\', status: 422 },
       ];
-      for (const json of uploads) await send(origin, '/api/videos', { json });
-      await send(origin, '/api/orders/pro', { json: {} });
-      await send(origin, '/api/orders/gold', { json: {} });
-      await send(origin, '/api/streams/1/start', { method: 'POST' });
-      await send(origin, '/api/scoped', { json: { format: 'mov', times: 2, size: 5 } });
+      for (const json of uploads) await rawRequest(origin, '/api/videos', { json });
+      await rawRequest(origin, '/api/orders/pro', { json: {} });
+      await rawRequest(origin, '/api/orders/gold', { json: {} });
+      await rawRequest(origin, '/api/streams/1/start', { method: 'POST' });
+      await rawRequest(origin, '/api/scoped', { json: { format: 'mov', times: 2, size: 5 } });
       // A kept value with a quote, a newline and a backslash must be escaped in the exposition.
       const odd = encodeURIComponent('fw "0"\n\\');
       for (let i = 0; i < 8; i++) {
-        await send(origin, `/api/generate/${i === 0 ? odd : `fw-${i}`}`, { method: 'POST' });
+        await rawRequest(origin, `/api/generate/${i === 0 ? odd : `fw-${i}`}`, { method: 'POST' });
       }
-      await abortedRequest(
-        origin,
-        '/api/gate',
-        received(18).then(() => sleep(20)),
-      );
+      await abortedRequest(origin, '/api/gate', { when: received(18).then(() => sleep(20)) });
       await settle(registry, 'uploads_total', uploads.length + 2 + 1);
       gate.open();
-      const reply = await send(origin, '/metrics');
+      const reply = await rawRequest(origin, '/metrics');
       expect(reply.status).toBe(200);
       text = reply.body;
     });

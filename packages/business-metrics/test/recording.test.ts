@@ -2,7 +2,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { OVERFLOW_LABEL_VALUE, defineBusinessMetrics } from '@vigil/business-metrics';
-import { sleep } from './support/http';
+import { sleep } from '@vigil/test-utils';
 import { captureLogs } from './support/logs';
 import { nonZero, sampleValue } from './support/samples';
 

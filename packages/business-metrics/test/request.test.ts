@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OVERFLOW_LABEL_VALUE, metrics } from '@vigil/business-metrics';
 import { FRAMEWORKS, shopCatalogue } from './support/apps';
-import { abortedRequest, closeServers, send, sleep, startServer } from './support/http';
+import { abortedRequest, closeServers, rawRequest, sleep, startServer } from '@vigil/test-utils';
 import { captureLogs } from './support/logs';
 import { nonZero, sampleValue, settle } from './support/samples';
 
@@ -23,9 +23,9 @@ describe.each(FRAMEWORKS)('metrics(req | ctx) on $name', (fw) => {
 
   it('should fill the route template and the outcome once the response has finished', async () => {
     const { registry, origin } = await setup();
-    expect((await send(origin, '/api/scoped', { json: { format: 'webm', size: 70 } })).status).toBe(
-      201,
-    );
+    expect(
+      (await rawRequest(origin, '/api/scoped', { json: { format: 'webm', size: 70 } })).status,
+    ).toBe(201);
     await settle(registry, 'uploads_total', 1);
     expect(await nonZero(registry, 'uploads_total')).toEqual([
       'format=webm,outcome=success,route=/api/scoped => 1',
@@ -37,7 +37,7 @@ describe.each(FRAMEWORKS)('metrics(req | ctx) on $name', (fw) => {
   it('should label a request answered with an error status as a failure', async () => {
     const { registry, origin } = await setup();
     expect(
-      (await send(origin, '/api/scoped', { json: { format: 'mp4', status: 503 } })).status,
+      (await rawRequest(origin, '/api/scoped', { json: { format: 'mp4', status: 503 } })).status,
     ).toBe(503);
     await settle(registry, 'uploads_total', 1);
     expect(await nonZero(registry, 'uploads_total')).toEqual([
@@ -47,7 +47,7 @@ describe.each(FRAMEWORKS)('metrics(req | ctx) on $name', (fw) => {
 
   it('should record every call when used many times in one request', async () => {
     const { registry, origin } = await setup();
-    await send(origin, '/api/scoped', { json: { format: 'mov', times: 3, size: 1 } });
+    await rawRequest(origin, '/api/scoped', { json: { format: 'mov', times: 3, size: 1 } });
     await settle(registry, 'uploads_total', 3);
     expect(await nonZero(registry, 'uploads_total')).toEqual([
       'format=mov,outcome=success,route=/api/scoped => 3',
@@ -57,7 +57,7 @@ describe.each(FRAMEWORKS)('metrics(req | ctx) on $name', (fw) => {
 
   it('should record at once, with the given outcome, when the handler states it', async () => {
     const { registry, origin } = await setup();
-    const reply = await send(origin, '/api/scoped', {
+    const reply = await rawRequest(origin, '/api/scoped', {
       json: { format: 'mp4', status: 500, outcome: 'success' },
     });
     expect(reply.status).toBe(500);
@@ -69,12 +69,10 @@ describe.each(FRAMEWORKS)('metrics(req | ctx) on $name', (fw) => {
 
   it('should label the recording aborted when the client leaves before the answer', async () => {
     const { registry, origin, received } = await setup();
-    const result = await abortedRequest(
-      origin,
-      '/api/scoped',
-      received(1).then(() => sleep(60)),
-      { json: { format: 'webm', holdMs: 300 } },
-    );
+    const result = await abortedRequest(origin, '/api/scoped', {
+      when: received(1).then(() => sleep(60)),
+      json: { format: 'webm', holdMs: 300 },
+    });
     expect(result.sawHeaders).toBe(false);
     await settle(registry, 'uploads_total', 1);
     await sleep(300);
@@ -85,14 +83,10 @@ describe.each(FRAMEWORKS)('metrics(req | ctx) on $name', (fw) => {
 
   it('should label a recording made after the client left as aborted', async () => {
     const { registry, origin, received } = await setup();
-    await abortedRequest(
-      origin,
-      '/api/scoped',
-      received(1).then(() => sleep(20)),
-      {
-        json: { format: 'mp4', delayMs: 150 },
-      },
-    );
+    await abortedRequest(origin, '/api/scoped', {
+      when: received(1).then(() => sleep(20)),
+      json: { format: 'mp4', delayMs: 150 },
+    });
     await settle(registry, 'uploads_total', 1);
     expect(await nonZero(registry, 'uploads_total')).toEqual([
       'format=mp4,outcome=aborted,route=/api/scoped => 1',
@@ -102,7 +96,9 @@ describe.each(FRAMEWORKS)('metrics(req | ctx) on $name', (fw) => {
   it('should bound an open label by its cap whatever the route parameter', async () => {
     const { registry, origin, logs } = await setup();
     for (let i = 0; i < 12; i++) {
-      expect((await send(origin, `/api/generate/fw-${i}`, { method: 'POST' })).status).toBe(502);
+      expect((await rawRequest(origin, `/api/generate/fw-${i}`, { method: 'POST' })).status).toBe(
+        502,
+      );
     }
     await settle(registry, 'generation_failures_total', 12);
     const lines = await nonZero(registry, 'generation_failures_total');

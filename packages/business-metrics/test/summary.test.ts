@@ -12,7 +12,7 @@ import {
 } from '@vigil/metrics';
 import type { BusinessTotals } from '@vigil/business-metrics';
 import { FRAMEWORKS, shopCatalogue } from './support/apps';
-import { closeServers, send, startServer } from './support/http';
+import { closeServers, rawRequest, startServer } from '@vigil/test-utils';
 import { captureLogs } from './support/logs';
 import { settle } from './support/samples';
 
@@ -43,12 +43,12 @@ describe.each(FRAMEWORKS.filter((f) => f.name === 'express5' || f.name === 'koa3
         { format: 'mp4', size: 100 },
         { format: 'webm', fail: 'throw' },
       ]) {
-        await send(origin, '/api/videos', { json });
+        await rawRequest(origin, '/api/videos', { json });
       }
-      await send(origin, '/api/orders/pro', { json: {} });
+      await rawRequest(origin, '/api/orders/pro', { json: {} });
       await settle(registry, 'http_requests_total', 4);
 
-      const reply = await send(origin, '/metrics/summary');
+      const reply = await rawRequest(origin, '/metrics/summary');
       expect(reply.status).toBe(200);
       const summary = JSON.parse(reply.body) as MetricsSummary & { business: BusinessTotals };
       expect(summary.requests).toMatchObject({ total: 4, errors: 1, successRate: 0.75 });

@@ -3,8 +3,16 @@ import Router from '@koa/router';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OVERFLOW_LABEL_VALUE, track } from '@vigil/business-metrics';
-import { FRAMEWORKS, Gate, VERSIONS, shopCatalogue } from './support/apps';
-import { abortedRequest, closeServers, send, sleep, startServer } from './support/http';
+import { FRAMEWORKS, shopCatalogue } from './support/apps';
+import {
+  Gate,
+  VERSIONS,
+  abortedRequest,
+  closeServers,
+  rawRequest,
+  sleep,
+  startServer,
+} from '@vigil/test-utils';
 import { captureLogs } from './support/logs';
 import { nonZero, sampleValue, settle, sumValues } from './support/samples';
 
@@ -31,7 +39,7 @@ describe.each(FRAMEWORKS)('track() on $name', (fw) => {
 
   it('should record every metric of a successful upload once, with the route template', async () => {
     const { registry, origin } = await setup();
-    const reply = await send(origin, '/api/videos', { json: { format: 'mp4', size: 5000 } });
+    const reply = await rawRequest(origin, '/api/videos', { json: { format: 'mp4', size: 5000 } });
     expect(reply.status).toBe(201);
     await settle(registry, 'uploads_total', 1);
 
@@ -56,7 +64,7 @@ describe.each(FRAMEWORKS)('track() on $name', (fw) => {
     { name: 'an async failure', body: { format: 'webm', fail: 'async' }, status: 500 },
   ])('should label $name as a failure, once', async ({ body, status }) => {
     const { registry, origin } = await setup();
-    expect((await send(origin, '/api/videos', { json: body })).status).toBe(status);
+    expect((await rawRequest(origin, '/api/videos', { json: body })).status).toBe(status);
     await settle(registry, 'uploads_total', 1);
     expect(await nonZero(registry, 'uploads_total')).toEqual([
       'format=webm,outcome=failure,route=/api/videos => 1',
@@ -69,9 +77,9 @@ describe.each(FRAMEWORKS)('track() on $name', (fw) => {
   it('should record a value outside the closed set under the overflow value and log it once', async () => {
     const { registry, origin, logs } = await setup();
     for (const format of ['avi', 'flv', 'avi']) {
-      expect((await send(origin, '/api/videos', { json: { format, status: 400 } })).status).toBe(
-        400,
-      );
+      expect(
+        (await rawRequest(origin, '/api/videos', { json: { format, status: 400 } })).status,
+      ).toBe(400);
     }
     await settle(registry, 'uploads_total', 3);
     expect(await nonZero(registry, 'uploads_total')).toEqual([
@@ -86,11 +94,9 @@ describe.each(FRAMEWORKS)('track() on $name', (fw) => {
   it('should record a request the client abandoned as aborted, once, even when it is answered later', async () => {
     const gate = new Gate();
     const { registry, origin, received } = await setup(gate);
-    const result = await abortedRequest(
-      origin,
-      '/api/gate',
-      received(1).then(() => sleep(30)),
-    );
+    const result = await abortedRequest(origin, '/api/gate', {
+      when: received(1).then(() => sleep(30)),
+    });
     expect(result.sawHeaders).toBe(false);
     await settle(registry, 'uploads_total', 1);
     gate.open();
@@ -102,10 +108,14 @@ describe.each(FRAMEWORKS)('track() on $name', (fw) => {
 
   it("should record 'success'-only metrics for successful requests only (the default without an outcome label)", async () => {
     const { registry, origin } = await setup();
-    expect((await send(origin, '/api/orders/pro', { json: {} })).status).toBe(201);
-    expect((await send(origin, '/api/orders/pro', { json: { status: 409 } })).status).toBe(409);
-    expect((await send(origin, '/api/orders/free', { json: { fail: 'throw' } })).status).toBe(500);
-    expect((await send(origin, '/api/orders/free', { json: {} })).status).toBe(201);
+    expect((await rawRequest(origin, '/api/orders/pro', { json: {} })).status).toBe(201);
+    expect((await rawRequest(origin, '/api/orders/pro', { json: { status: 409 } })).status).toBe(
+      409,
+    );
+    expect((await rawRequest(origin, '/api/orders/free', { json: { fail: 'throw' } })).status).toBe(
+      500,
+    );
+    expect((await rawRequest(origin, '/api/orders/free', { json: {} })).status).toBe(201);
     await settle(registry, 'orders_created_total', 2);
     expect(await nonZero(registry, 'orders_created_total')).toEqual([
       'plan=free => 1',
@@ -116,7 +126,7 @@ describe.each(FRAMEWORKS)('track() on $name', (fw) => {
   it('should move a gauge up and down with op inc and dec', async () => {
     const { registry, origin } = await setup();
     for (const path of ['/api/streams/a/start', '/api/streams/b/start', '/api/streams/a/stop']) {
-      expect((await send(origin, path, { method: 'POST' })).status).toBe(200);
+      expect((await rawRequest(origin, path, { method: 'POST' })).status).toBe(200);
     }
     await sleep(30);
     expect(await sampleValue(registry, 'streams_active')).toBe(1);
@@ -126,7 +136,7 @@ describe.each(FRAMEWORKS)('track() on $name', (fw) => {
     const { registry, origin } = await setup();
     const formats = ['mp4', 'webm', 'mp4', 'mov', 'mp4', 'webm', 'mp4', 'mp4'];
     await Promise.all(
-      formats.map((format) => send(origin, '/api/videos', { json: { format, size: 10 } })),
+      formats.map((format) => rawRequest(origin, '/api/videos', { json: { format, size: 10 } })),
     );
     await settle(registry, 'uploads_total', formats.length);
     expect(await nonZero(registry, 'uploads_total')).toEqual([
@@ -144,7 +154,9 @@ describe.each(FRAMEWORKS.filter((f) => f.kind === 'koa'))('track() on $name, Koa
     const registry = new Registry();
     const app = fw.app(shopCatalogue(registry, captureLogs().logger));
     const { origin } = await startServer(app.listener);
-    const reply = await send(origin, '/api/videos', { json: { format: 'mov', fail: 'recover' } });
+    const reply = await rawRequest(origin, '/api/videos', {
+      json: { format: 'mov', fail: 'recover' },
+    });
     expect(reply.status).toBe(200);
     expect(app.errors).toHaveLength(1);
     await settle(registry, 'uploads_total', 1);
@@ -183,7 +195,7 @@ describe.each(FRAMEWORKS.filter((f) => f.name === 'express5' || f.name === 'koa3
       });
       const { origin } = await startServer(app.listener);
       for (let i = 0; i < 3; i++) {
-        const reply = await send(origin, '/hooks');
+        const reply = await rawRequest(origin, '/hooks');
         expect([reply.status, reply.body]).toEqual([200, 'fine']);
       }
       await sleep(30);

@@ -1,24 +1,21 @@
 // The test catalogue, and the same small shop app on Express 4, Express 5, Koa 2 and Koa 3, recording
 // it in each style: track() on routes, and metrics(req) / metrics(ctx) inside handlers.
-import type { IncomingMessage, RequestListener } from 'node:http';
-import { createRequire } from 'node:module';
+import type { IncomingMessage } from 'node:http';
 import Router from '@koa/router';
-import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
-import Koa from 'koa';
+import type express from 'express';
+import type { Request, Response } from 'express';
+import type Koa from 'koa';
 import { Registry } from 'prom-client';
 import type { MinimalLogger } from '@vigil/core';
 import { type TrackInfo, defineBusinessMetrics, metrics, track } from '@vigil/business-metrics';
-import { sleep } from './http';
-import { express4, Koa2 } from '@vigil/test-utils';
-
-// The other majors are installed under npm aliases without types; they are typed as their sibling.
-const load = createRequire(__filename);
-export const VERSIONS = {
-  express4: (load('express4/package.json') as { version: string }).version,
-  express5: (load('express/package.json') as { version: string }).version,
-  koa2: (load('koa2/package.json') as { version: string }).version,
-  koa3: (load('koa/package.json') as { version: string }).version,
-};
+import {
+  FRAMEWORK_HANDLES,
+  type FrameworkApp,
+  type FrameworkHandle,
+  Gate,
+  frameworkApp,
+  sleep,
+} from '@vigil/test-utils';
 
 export const FORMATS = ['mp4', 'webm', 'mov'] as const;
 
@@ -61,35 +58,14 @@ export function shopCatalogue(registry = new Registry(), logger?: MinimalLogger)
 
 export type ShopCatalogue = ReturnType<typeof shopCatalogue>;
 
-export type FrameworkName = 'express4' | 'express5' | 'koa2' | 'koa3';
-
 /** Middleware mounted before the routes (the HTTP metrics middleware and its endpoints). */
 export interface Mounts {
   express?: (app: express.Express) => void;
   koa?: (app: Koa) => void;
 }
 
-export interface Framework {
-  name: FrameworkName;
-  kind: 'express' | 'koa';
-  app(catalogue: ShopCatalogue, gate?: Gate, mounts?: Mounts): TestApp;
-}
-
-export interface TestApp {
-  listener: RequestListener;
-  errors: unknown[];
-}
-
-/** A gate `/api/gate` waits on, so a test controls when pending requests answer. */
-export class Gate {
-  private release!: () => void;
-  private readonly opened = new Promise<void>((resolve) => (this.release = resolve));
-  pass(): Promise<void> {
-    return this.opened;
-  }
-  open(): void {
-    this.release();
-  }
+export interface Framework extends FrameworkHandle {
+  app(catalogue: ShopCatalogue, gate?: Gate, mounts?: Mounts): FrameworkApp;
 }
 
 /** Body of POST /api/videos and POST /api/scoped. */
@@ -129,15 +105,28 @@ const uploadLabels = (info: TrackInfo) => ({ format: bodyOf(info).format as 'mp4
  *   POST /api/scoped              metrics(req|ctx): uploads_total (outcome left to Vigil), upload_size_bytes
  *   POST /api/generate/:framework metrics(req|ctx): generation_failures_total when the body says so
  */
-function expressApp(
-  factory: typeof express,
+function shopApp(
+  fw: FrameworkHandle,
   c: ShopCatalogue,
   gate?: Gate,
   mounts?: Mounts,
-): TestApp {
-  const errors: unknown[] = [];
+): FrameworkApp {
+  return frameworkApp(fw.name, {
+    express: (app, e) => expressRoutes(app, e, fw, c, gate, mounts),
+    koa: (app, errors) => koaRoutes(app, errors, c, gate, mounts),
+    expressErrorBody: () => ({ error: BOOM }),
+  });
+}
+
+function expressRoutes(
+  app: express.Express,
+  factory: typeof express,
+  fw: FrameworkHandle,
+  c: ShopCatalogue,
+  gate?: Gate,
+  mounts?: Mounts,
+): void {
   const m = c.metrics;
-  const app = factory();
   mounts?.express?.(app);
   app.use(factory.json());
   const api = factory.Router();
@@ -154,7 +143,7 @@ function expressApp(
       const failing = sleep(1).then(() => {
         throw new Error(BOOM);
       });
-      if (factory !== express4) return failing;
+      if (fw.asyncErrors) return failing;
       failing.catch(next);
       return undefined;
     }
@@ -208,13 +197,6 @@ function expressApp(
     res.status(502).json({ failed: true });
   });
   app.use('/api', api);
-
-  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
-    errors.push(err);
-    res.status(500).json({ error: BOOM });
-  };
-  app.use(onError);
-  return { listener: app, errors };
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -224,11 +206,14 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return text === '' ? {} : (JSON.parse(text) as unknown);
 }
 
-function koaApp(Factory: typeof Koa, c: ShopCatalogue, gate?: Gate, mounts?: Mounts): TestApp {
-  const errors: unknown[] = [];
+function koaRoutes(
+  app: Koa,
+  errors: unknown[],
+  c: ShopCatalogue,
+  gate?: Gate,
+  mounts?: Mounts,
+): void {
   const m = c.metrics;
-  const app = new Factory();
-  app.on('error', (err: unknown) => errors.push(err));
   mounts?.koa?.(app);
   // A minimal JSON body parser, as koa-bodyparser would do.
   app.use(async (ctx, next) => {
@@ -304,13 +289,9 @@ function koaApp(Factory: typeof Koa, c: ShopCatalogue, gate?: Gate, mounts?: Mou
     ctx.body = { failed: true };
   });
   app.use(api.routes()).use(api.allowedMethods());
-  const handle = app.callback();
-  return { listener: (req, res) => void handle(req, res), errors };
 }
 
-export const FRAMEWORKS: readonly Framework[] = [
-  { name: 'express4', kind: 'express', app: (c, g, x) => expressApp(express4, c, g, x) },
-  { name: 'express5', kind: 'express', app: (c, g, x) => expressApp(express, c, g, x) },
-  { name: 'koa2', kind: 'koa', app: (c, g, x) => koaApp(Koa2, c, g, x) },
-  { name: 'koa3', kind: 'koa', app: (c, g, x) => koaApp(Koa, c, g, x) },
-];
+export const FRAMEWORKS: readonly Framework[] = FRAMEWORK_HANDLES.map((fw) => ({
+  ...fw,
+  app: (c, g, x) => shopApp(fw, c, g, x),
+}));

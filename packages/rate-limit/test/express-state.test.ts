@@ -4,8 +4,7 @@
 import express from 'express';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expressRateLimit } from '@vigil/rate-limit';
-import { express4 } from '@vigil/test-utils';
-import { closeServers, send, startServer } from './support/http';
+import { closeServers, express4, rawRequest, startServer } from '@vigil/test-utils';
 
 afterAll(closeServers);
 
@@ -35,9 +34,9 @@ describe.each([
     app.use('/sub', sub);
     const { origin } = await startServer(app);
 
-    await send(origin, '/plain');
-    await send(origin, '/sub/state');
-    await send(origin, '/assigned');
+    await rawRequest(origin, '/plain');
+    await rawRequest(origin, '/sub/state');
+    await rawRequest(origin, '/assigned');
     expect(seen.plain).toMatchObject({ limit: 10, used: 1, remaining: 9, key: '127.0.0.1' });
     expect(seen.sub).toMatchObject({ limit: 10, used: 2, remaining: 8 });
     expect(seen.assigned).toBe('mine');
@@ -57,7 +56,7 @@ describe.each([
       res.end();
     });
     const { origin } = await startServer(app);
-    await send(origin, '/other');
+    await rawRequest(origin, '/other');
     expect(seen).toBeUndefined();
   });
 });

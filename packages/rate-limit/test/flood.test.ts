@@ -5,7 +5,8 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_AUDITED_KEYS } from '@vigil/rate-limit';
 import { type FrameworkName, buildApp } from './support/apps';
-import { closeServers, inParallel, keepAliveAgent, send, startServer } from './support/http';
+import { closeServers, rawRequest, startServer } from '@vigil/test-utils';
+import { inParallel, keepAliveAgent } from './support/http';
 import { AuditCapture, LoggerCapture, decisionCounts, formatTable } from './support/signals';
 
 const CONNECTIONS = 4;
@@ -43,7 +44,7 @@ async function serve(framework: FrameworkName, limit: number) {
   /** Sends one request per client in `clients` (repeats allowed), `concurrency` at a time. */
   const flood = async (clients: readonly string[], concurrency = CONNECTIONS) => {
     const statuses = await inParallel(clients, concurrency, async (client) => {
-      const reply = await send(origin, '/api/login', {
+      const reply = await rawRequest(origin, '/api/login', {
         agent,
         headers: { 'x-forwarded-for': client },
       });

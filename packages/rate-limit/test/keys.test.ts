@@ -5,7 +5,8 @@ import pino from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_IPV6_SUBNET, type PolicyOptions, ipKey } from '@vigil/rate-limit';
 import { type AppSettings, type FrameworkName, buildApp } from './support/apps';
-import { closeServers, header, nonLoopbackIPv4, send, startServer } from './support/http';
+import { closeServers, rawRequest, startServer } from '@vigil/test-utils';
+import { header, nonLoopbackIPv4 } from './support/http';
 import {
   LoggerCapture,
   formatTable,
@@ -208,7 +209,7 @@ async function observe(
   }
   const rows: Row[] = [];
   for (const v of variants) {
-    const reply = await send(origin, '/', {
+    const reply = await rawRequest(origin, '/', {
       headers: v.xff === undefined ? {} : { 'x-forwarded-for': v.xff },
       localAddress: v.source,
     });
@@ -402,11 +403,11 @@ describe("another client's quota", () => {
       const origin = await serve(setting);
       const attacker: number[] = [];
       for (let i = 0; i < 8; i++) {
-        const reply = await send(origin, '/', { headers: { 'x-forwarded-for': victim } });
+        const reply = await rawRequest(origin, '/', { headers: { 'x-forwarded-for': victim } });
         attacker.push(reply.status);
       }
       expect(attacker).toEqual([200, 200, 200, 429, 429, 429, 429, 429]);
-      const first = await send(origin, '/', { localAddress: victim });
+      const first = await rawRequest(origin, '/', { localAddress: victim });
       expect(first.status).toBe(200);
       expect(remainingOf(header(first, 'RateLimit'), 'ip')).toBe(2);
       table.push({
@@ -429,11 +430,11 @@ describe("another client's quota", () => {
       const attackerAddress = '203.0.113.66';
       const origin = await serve(setting);
       for (let i = 0; i < 8; i++) {
-        await send(origin, '/', {
+        await rawRequest(origin, '/', {
           headers: { 'x-forwarded-for': `${victim}, ${attackerAddress}` },
         });
       }
-      const first = await send(origin, '/', { headers: { 'x-forwarded-for': victim } });
+      const first = await rawRequest(origin, '/', { headers: { 'x-forwarded-for': victim } });
       expect(first.status).toBe(200);
       expect(remainingOf(header(first, 'RateLimit'), 'ip')).toBe(2);
       table.push({
@@ -471,7 +472,8 @@ describe('proxy-trust warnings', () => {
     });
     limiters.push(app.limiter);
     const { origin } = await startServer(app.listener);
-    for (let i = 0; i < 5; i++) expect((await send(origin, '/', { headers })).status).toBe(200);
+    for (let i = 0; i < 5; i++)
+      expect((await rawRequest(origin, '/', { headers })).status).toBe(200);
     return lines;
   }
 

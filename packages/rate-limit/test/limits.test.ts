@@ -4,7 +4,8 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PolicyOptions, RateLimitOptions } from '@vigil/rate-limit';
 import { type AppSettings, FRAMEWORKS, type FrameworkName, buildApp } from './support/apps';
-import { type Reply, closeServers, header, send, startServer } from './support/http';
+import { closeServers, rawRequest, type RawResponse, startServer } from '@vigil/test-utils';
+import { header } from './support/http';
 import {
   AuditCapture,
   LoggerCapture,
@@ -38,7 +39,7 @@ interface Served {
   get(
     path: string,
     options?: { method?: string; headers?: Record<string, string>; target?: string },
-  ): Promise<Reply>;
+  ): Promise<RawResponse>;
 }
 
 async function serve(
@@ -61,12 +62,12 @@ async function serve(
     audit,
     logger,
     get: (path, o = {}) =>
-      send(origin, path, { method: o.method, headers: o.headers, target: o.target }),
+      rawRequest(origin, path, { method: o.method, headers: o.headers, target: o.target }),
   };
 }
 
 const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
-const json = (reply: Reply): Record<string, unknown> =>
+const json = (reply: RawResponse): Record<string, unknown> =>
   JSON.parse(reply.body) as Record<string, unknown>;
 
 describe.each(FRAMEWORKS)('limits on $name', ({ name }) => {
@@ -185,7 +186,7 @@ describe.each(FRAMEWORKS)('limits on $name', ({ name }) => {
     const as = (user?: string) => s.get('/me', user ? { headers: { 'x-user': user } } : {});
     const alice = [await as('alice'), await as('alice'), await as('alice')];
     expect(alice.map((r) => r.status)).toEqual([200, 200, 429]);
-    expect(partitionOf(header(alice[0] as Reply, 'RateLimit-Policy'), 'user')).toBe(
+    expect(partitionOf(header(alice[0] as RawResponse, 'RateLimit-Policy'), 'user')).toBe(
       partitionKey('user:alice'),
     );
     const bob = await as('bob');
@@ -193,7 +194,7 @@ describe.each(FRAMEWORKS)('limits on $name', ({ name }) => {
     expect(header(bob, 'RateLimit')).toBe('"user"; r=1; t=60');
     const anonymous = [await as(), await as(), await as()];
     expect(anonymous.map((r) => r.status)).toEqual([200, 200, 429]);
-    expect(partitionOf(header(anonymous[0] as Reply, 'RateLimit-Policy'), 'user')).toBe(
+    expect(partitionOf(header(anonymous[0] as RawResponse, 'RateLimit-Policy'), 'user')).toBe(
       partitionKey(LOCAL),
     );
     expect(s.audit.ofType('rate_limit.exceeded').map((e) => e.actor)).toEqual([
@@ -232,7 +233,7 @@ describe.each(FRAMEWORKS)('limits on $name', ({ name }) => {
       s.get('/api/things', key ? { headers: { 'x-client-key': key } } : {});
     const replies = [await withKey(raw), await withKey(raw), await withKey(raw)];
     expect(replies.map((r) => r.status)).toEqual([200, 200, 429]);
-    expect(partitionOf(header(replies[0] as Reply, 'RateLimit-Policy'), 'api')).toBe(
+    expect(partitionOf(header(replies[0] as RawResponse, 'RateLimit-Policy'), 'api')).toBe(
       partitionKey(apiKeyBucket(raw)),
     );
     expect((await withKey('another-key')).status).toBe(200);

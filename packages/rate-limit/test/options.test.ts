@@ -12,9 +12,8 @@ import {
   expressRateLimit,
   koaRateLimit,
 } from '@vigil/rate-limit';
-import { closeServers, send, startServer } from './support/http';
+import { closeServers, express4, Koa2, rawRequest, startServer } from '@vigil/test-utils';
 import { LoggerCapture } from './support/signals';
-import { express4, Koa2 } from '@vigil/test-utils';
 
 const C = RATE_LIMIT_ERROR_CODES;
 type Code = (typeof C)[keyof typeof C];
@@ -468,7 +467,7 @@ describe('mounted without the call', () => {
     };
     app.use(onError);
     const { origin } = await startServer(app);
-    const reply = await send(origin, '/');
+    const reply = await rawRequest(origin, '/');
     expect(reply.status).toBe(500);
     expect(errors).toHaveLength(1);
     expect((errors[0] as { code?: string }).code).toBe(C.NOT_CALLED);
@@ -487,7 +486,7 @@ describe('mounted without the call', () => {
     app.use(koaRateLimit as never);
     const handle = app.callback();
     const { origin } = await startServer((req, res) => void handle(req, res));
-    const reply = await send(origin, '/');
+    const reply = await rawRequest(origin, '/');
     expect(reply.status).toBe(500);
     expect(errors).toHaveLength(1);
     expect((errors[0] as { code?: string }).code).toBe(C.NOT_CALLED);

@@ -5,7 +5,8 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PolicyOptions } from '@vigil/rate-limit';
 import { FRAMEWORKS } from './support/apps';
-import { closeServers, rawTarget, startServer } from './support/http';
+import { closeServers, startServer } from '@vigil/test-utils';
+import { rawTarget } from './support/http';
 import { PROTECTED_USER, type RoutedApp, buildRoutedApp } from './support/routed-apps';
 import { formatTable } from './support/signals';
 

@@ -8,8 +8,7 @@ import Koa from 'koa';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expressRateLimit, koaRateLimit, type RateLimitOptions } from '@vigil/rate-limit';
-import { closeServers, startServer } from './support/http';
-import { express4, Koa2 } from '@vigil/test-utils';
+import { closeServers, express4, Koa2, startServer } from '@vigil/test-utils';
 
 afterAll(closeServers);
 

@@ -6,9 +6,15 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyOptions, StoreErrorBehaviour } from '@vigil/rate-limit';
 import { type FrameworkName, buildApp } from './support/apps';
-import { closeServers, send, startServer } from './support/http';
+import {
+  closeServers,
+  findRedisServer,
+  freePort,
+  rawRequest,
+  RedisServer,
+  startServer,
+} from '@vigil/test-utils';
 import { LoadLoop, type PhaseFigures, figures } from './support/load';
-import { RedisServer, findRedisServer, freePort } from '@vigil/test-utils';
 import {
   AuditCapture,
   type DecisionCounts,
@@ -141,7 +147,7 @@ describe.skipIf(binary === undefined)('Redis faults under load', () => {
       const deadline = performance.now() + RESUME_BOUND_MS;
       for (;;) {
         for (const { name } of policies) {
-          await send(origin, `/${name}/connect`, {
+          await rawRequest(origin, `/${name}/connect`, {
             headers: { 'x-forwarded-for': CONNECT_CLIENT },
           });
           connectSent[name] = (connectSent[name] ?? 0) + 1;
@@ -390,7 +396,7 @@ describe.skipIf(binary === undefined)('Redis faults under load', () => {
         const replies: Record<string, number> = {};
         // A 200 under a fail-closed policy while the store hangs means the store was never asked.
         for (const path of ['/health/live', '/health/ready', '/metrics', '/x', '/health/live']) {
-          replies[path] = (await send(origin, path)).status;
+          replies[path] = (await rawRequest(origin, path)).status;
         }
         expect(replies).toEqual({
           '/health/live': 200,

@@ -7,13 +7,12 @@ import type { PolicyOptions, RedisOptions } from '@vigil/rate-limit';
 import { type FrameworkName, buildApp } from './support/apps';
 import {
   closeServers,
-  header,
-  inParallel,
-  keepAliveAgent,
-  send,
+  findRedisServer,
+  rawRequest,
+  RedisServer,
   startServer,
-} from './support/http';
-import { RedisServer, findRedisServer } from '@vigil/test-utils';
+} from '@vigil/test-utils';
+import { header, inParallel, keepAliveAgent } from './support/http';
 import {
   AuditCapture,
   LoggerCapture,
@@ -78,7 +77,7 @@ describe.skipIf(binary === undefined)('Redis store', () => {
     const statuses: number[] = [];
     const remaining: (number | undefined)[] = [];
     for (let i = 0; i < 30; i++) {
-      const reply = await send((apps[i % 2] as { origin: string }).origin, '/api/items');
+      const reply = await rawRequest((apps[i % 2] as { origin: string }).origin, '/api/items');
       statuses.push(reply.status);
       remaining.push(remainingOf(header(reply, 'RateLimit'), 'api'));
     }
@@ -115,7 +114,7 @@ describe.skipIf(binary === undefined)('Redis store', () => {
       8,
       async (i) => {
         const app = apps[i % 2] as { origin: string };
-        return (await send(app.origin, '/burst', { agent: agents[i % 2] })).status;
+        return (await rawRequest(app.origin, '/burst', { agent: agents[i % 2] })).status;
       },
     );
     for (const agent of agents) agent.destroy();
@@ -136,7 +135,7 @@ describe.skipIf(binary === undefined)('Redis store', () => {
       const koa = await instance('koa3', { client, prefix }, API);
       const statuses: number[] = [];
       for (let i = 0; i < 14; i++) {
-        statuses.push((await send(i % 2 === 0 ? express.origin : koa.origin, '/')).status);
+        statuses.push((await rawRequest(i % 2 === 0 ? express.origin : koa.origin, '/')).status);
       }
       expect(statuses.filter((s) => s === 200)).toHaveLength(10);
       expect(await client.get(`${prefix}api:127.0.0.1`)).toBe('14');
@@ -170,7 +169,7 @@ describe.skipIf(binary === undefined)('Redis store', () => {
       { name: 'keys', limit: 5, windowMs: 60_000, key: 'api-key' },
       { name: 'users', limit: 5, windowMs: 60_000, key: 'user' },
     ]);
-    await send(app.origin, '/', { headers: { 'x-api-key': raw, 'x-user': 'u-42' } });
+    await rawRequest(app.origin, '/', { headers: { 'x-api-key': raw, 'x-user': 'u-42' } });
     const keys = (await inspect.keys(`${prefix}*`)).sort();
     expect(keys).toEqual([`${prefix}keys:${apiKeyBucket(raw)}`, `${prefix}users:user:u-42`].sort());
     expect(keys.join(' ')).not.toContain(raw);

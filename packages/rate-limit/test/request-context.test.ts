@@ -11,9 +11,8 @@ import { audit } from '@vigil/audit';
 import { expressMetrics, koaMetrics } from '@vigil/metrics';
 import { expressRateLimit, koaRateLimit, type RateLimitOptions } from '@vigil/rate-limit';
 import { type Tracing, expressTracing, koaTracing, startTracing } from '@vigil/tracing';
-import { closeServers, send, startServer } from './support/http';
+import { closeServers, express4, Koa2, rawRequest, startServer } from '@vigil/test-utils';
 import { AuditCapture, type AuditEvent } from './support/signals';
-import { express4, Koa2 } from '@vigil/test-utils';
 
 const exporter = new InMemorySpanExporter();
 let tracing: Tracing;
@@ -103,12 +102,12 @@ describe.each<[string, () => Promise<Setup>]>([
     const s = await setUp();
     // Ids unique to this framework's run: the exporter holds every run's spans.
     const tag = name.replace(' ', '');
-    const allowed = await send(s.origin, '/api/state', {
+    const allowed = await rawRequest(s.origin, '/api/state', {
       headers: { 'x-request-id': `${tag}-allowed`, 'x-correlation-id': 'journey-1' },
     });
     expect(allowed.status).toBe(200);
-    await send(s.origin, '/api/state');
-    const limited = await send(s.origin, '/api/state', {
+    await rawRequest(s.origin, '/api/state');
+    const limited = await rawRequest(s.origin, '/api/state', {
       headers: { 'x-request-id': `${tag}-limited`, 'x-correlation-id': 'journey-1' },
     });
     expect(limited.status).toBe(429);
@@ -133,8 +132,8 @@ describe.each<[string, () => Promise<Setup>]>([
 
   it("should tell the handler where the request stands, as express-rate-limit's req.rateLimit does", async () => {
     const s = await setUp();
-    await send(s.origin, '/api/state');
-    await send(s.origin, '/api/state');
+    await rawRequest(s.origin, '/api/state');
+    await rawRequest(s.origin, '/api/state');
     expect(s.seen).toHaveLength(2);
     expect(s.seen[1]).toMatchObject({ limit: 2, used: 2, remaining: 0, key: '127.0.0.1' });
     expect((s.seen[1] as { resetTime?: unknown }).resetTime).toBeInstanceOf(Date);
@@ -142,8 +141,8 @@ describe.each<[string, () => Promise<Setup>]>([
 
   it('should show a limited request in the metrics under the route its policy names', async () => {
     const s = await setUp();
-    expect((await send(s.origin, '/api/export')).status).toBe(404);
-    expect((await send(s.origin, '/API/Export/')).status).toBe(429);
+    expect((await rawRequest(s.origin, '/api/export')).status).toBe(404);
+    expect((await rawRequest(s.origin, '/API/Export/')).status).toBe(429);
     await expect
       .poll(async () => {
         const json = await s.registry.getSingleMetric('http_requests_total')?.get();

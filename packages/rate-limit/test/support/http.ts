@@ -1,62 +1,11 @@
-// Real servers on ephemeral ports and a small HTTP client that can pick its source address.
-import { Agent, type IncomingHttpHeaders, request } from 'node:http';
+// Raw request targets, keep-alive agents, source addresses and a bounded pool, for the limiter's
+// suites; requests and servers themselves are @vigil/test-utils' rawRequest() and startServer().
+import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import type { RawResponse } from '@vigil/test-utils';
 
-// Servers come from the metrics suite's support: started on an ephemeral port, closed together.
-export { type Running, closeServers, startServer } from '@vigil/test-utils';
-
-export interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-export interface SendOptions {
-  method?: string;
-  headers?: Record<string, string>;
-  /** A keep-alive agent to reuse connections; default: a connection per request. */
-  agent?: Agent;
-  /** Source address of the connection (`127.0.0.2`, a non-loopback interface address, ...). */
-  localAddress?: string;
-  /**
-   * Send this request-target instead of the path: an absolute-form target
-   * (`http://host:port/path`, as sent to proxies) is valid HTTP/1.1 that servers route by its path.
-   */
-  target?: string;
-}
-
-/** One request, resolved with the whole response. */
-export function send(origin: string, path: string, options: SendOptions = {}): Promise<Reply> {
-  return new Promise<Reply>((resolve, reject) => {
-    const url = new URL(`${origin}${path}`);
-    const req = request({
-      host: url.hostname.replace(/^\[|\]$/g, ''),
-      port: url.port,
-      path: options.target ?? `${url.pathname}${url.search}`,
-      method: options.method ?? 'GET',
-      headers: options.headers,
-      agent: options.agent ?? false,
-      localAddress: options.localAddress,
-    });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => parts.push(chunk));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(parts).toString('utf8'),
-        }),
-      );
-      res.on('error', reject);
-    });
-    req.end();
-  });
-}
-
-/** A keep-alive agent holding at most `sockets` connections. */
+/** What rawTarget() read back. */
 export interface RawReply {
   status: number;
   body: string;
@@ -105,7 +54,7 @@ export function keepAliveAgent(sockets: number): Agent {
 }
 
 /** A header as one string (repeated headers joined as Node joins them), or undefined. */
-export function header(reply: Reply, name: string): string | undefined {
+export function header(reply: RawResponse, name: string): string | undefined {
   const value = reply.headers[name.toLowerCase()];
   return Array.isArray(value) ? value.join(', ') : value;
 }

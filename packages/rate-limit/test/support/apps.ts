@@ -1,7 +1,6 @@
 // The four framework majors under test, each building the same small app around a rate limiter.
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import express, { type ErrorRequestHandler } from 'express';
-import Koa from 'koa';
+import type express from 'express';
+import type Koa from 'koa';
 import {
   type KoaMiddleware,
   type LimiterControls,
@@ -9,25 +8,9 @@ import {
   expressRateLimit,
   koaRateLimit,
 } from '@vigil/rate-limit';
-import { express4, Koa2 } from '@vigil/test-utils';
+import { type FrameworkApp, type FrameworkName, frameworkApp } from '@vigil/test-utils';
 
-export type FrameworkName = 'express4' | 'express5' | 'koa2' | 'koa3';
-export type FrameworkKind = 'express' | 'koa';
-
-export interface Framework {
-  name: FrameworkName;
-  kind: FrameworkKind;
-}
-
-export const FRAMEWORKS: readonly Framework[] = [
-  { name: 'express4', kind: 'express' },
-  { name: 'express5', kind: 'express' },
-  { name: 'koa2', kind: 'koa' },
-  { name: 'koa3', kind: 'koa' },
-];
-
-export const frameworkNamed = (name: FrameworkName): Framework =>
-  FRAMEWORKS.find((f) => f.name === name) as Framework;
+export { FRAMEWORK_HANDLES as FRAMEWORKS, type FrameworkName } from '@vigil/test-utils';
 
 export interface AppSettings {
   /** Options of the limiter (a fresh `registry` should be given by the test). */
@@ -44,11 +27,8 @@ export interface AppSettings {
   single?: string;
 }
 
-export interface LimitedApp {
-  listener: RequestListener;
+export interface LimitedApp extends FrameworkApp {
   limiter: LimiterControls<unknown>;
-  /** Errors that reached the app's error handler. */
-  errors: unknown[];
 }
 
 /*
@@ -60,24 +40,23 @@ export interface LimitedApp {
  * the limiter runs.
  */
 export function buildApp(framework: FrameworkName, settings: AppSettings): LimitedApp {
-  switch (framework) {
-    case 'express4':
-      return expressApp(express4, settings);
-    case 'express5':
-      return expressApp(express, settings);
-    case 'koa2':
-      return koaApp(Koa2, settings);
-    case 'koa3':
-      return koaApp(Koa, settings);
-  }
+  let limiter!: LimiterControls<unknown>;
+  const app = frameworkApp(framework, {
+    express: (app) => {
+      limiter = expressApp(app, settings);
+    },
+    koa: (app, errors) => {
+      limiter = koaApp(app, errors, settings);
+    },
+    expressErrorBody: () => ({ handled: true }),
+  });
+  return { ...app, limiter };
 }
 
 const statusOf = (value: string | string[] | undefined): number =>
   typeof value === 'string' && /^\d{3}$/.test(value) ? Number(value) : 200;
 
-function expressApp(factory: typeof express, settings: AppSettings): LimitedApp {
-  const errors: unknown[] = [];
-  const app = factory();
+function expressApp(app: express.Express, settings: AppSettings): LimiterControls<unknown> {
   if (settings.trustProxy !== undefined) app.set('trust proxy', settings.trustProxy);
   const limiter = expressRateLimit(settings.options);
   app.use((req, _res, next) => {
@@ -94,20 +73,12 @@ function expressApp(factory: typeof express, settings: AppSettings): LimitedApp 
   app.use((req, res) => {
     res.status(statusOf(req.headers['x-status'])).json({ ok: true, path: req.path });
   });
-  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
-    errors.push(err);
-    res.status(500).json({ handled: true });
-  };
-  app.use(onError);
-  return { listener: app, limiter, errors };
+  return limiter;
 }
 
-function koaApp(Factory: typeof Koa, settings: AppSettings): LimitedApp {
-  const errors: unknown[] = [];
-  const app = new Factory();
+function koaApp(app: Koa, errors: unknown[], settings: AppSettings): LimiterControls<unknown> {
   if (settings.proxy !== undefined) app.proxy = settings.proxy;
   if (settings.maxIpsCount !== undefined) app.maxIpsCount = settings.maxIpsCount;
-  app.on('error', (err: unknown) => errors.push(err));
   const limiter = koaRateLimit(settings.options);
   app.use(async (ctx, next) => {
     try {
@@ -138,10 +109,5 @@ function koaApp(Factory: typeof Koa, settings: AppSettings): LimitedApp {
     ctx.status = statusOf(ctx.get('x-status') || undefined);
     ctx.body = { ok: true, path: ctx.path };
   });
-  const handle = app.callback();
-  return {
-    listener: (req: IncomingMessage, res: ServerResponse) => void handle(req, res),
-    limiter,
-    errors,
-  };
+  return limiter;
 }

@@ -1,9 +1,11 @@
 // Apps routed as real services are: an API router mounted at /api (Express Router, nested @koa/router)
 // whose handlers count their runs, so a test can tell a limited or 404 request from one that ran.
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { RequestListener } from 'node:http';
 import Router from '@koa/router';
-import express, { type RequestHandler } from 'express';
-import Koa, { type Middleware } from 'koa';
+import type express from 'express';
+import type { RequestHandler } from 'express';
+import type Koa from 'koa';
+import type { Middleware } from 'koa';
 import {
   type LimiterControls,
   type RateLimitState,
@@ -11,8 +13,7 @@ import {
   expressRateLimit,
   koaRateLimit,
 } from '@vigil/rate-limit';
-import type { FrameworkName } from './apps';
-import { express4, Koa2 } from '@vigil/test-utils';
+import { type FrameworkName, frameworkApp } from '@vigil/test-utils';
 
 /** The user whose password reset the `reset` policy protects (`POST /api/users/:name/reset`). */
 export const PROTECTED_USER = 'admin';
@@ -51,22 +52,31 @@ export function buildRoutedApp(framework: FrameworkName, settings: RoutedSetting
     targets: [],
     rateLimits: [],
   };
-  const built =
-    framework === 'express4' || framework === 'express5'
-      ? expressApp(framework === 'express4' ? express4 : express, settings, state)
-      : koaApp(framework === 'koa2' ? Koa2 : Koa, settings, state);
+  let limiter: LimiterControls<unknown> | undefined;
+  const built = frameworkApp(framework, {
+    express: (app, e) => {
+      limiter = expressApp(app, e, settings, state);
+    },
+    koa: (app) => {
+      limiter = koaApp(app, settings, state);
+    },
+  });
   const listener: RequestListener = (req, res) => {
     state.targets.push(req.url ?? '');
     built.listener(req, res);
   };
-  return { ...state, listener, limiter: built.limiter };
+  return { ...state, listener, limiter };
 }
 
 type State = Omit<RoutedApp, 'listener' | 'limiter'>;
-type Built = { listener: RequestListener; limiter: LimiterControls<unknown> | undefined };
+type Limiter = LimiterControls<unknown> | undefined;
 
-function expressApp(factory: typeof express, settings: RoutedSettings, state: State): Built {
-  const app = factory();
+function expressApp(
+  app: express.Express,
+  factory: typeof express,
+  settings: RoutedSettings,
+  state: State,
+): Limiter {
   for (const middleware of settings.expressBefore ?? []) app.use(middleware);
   const limiter = settings.options === undefined ? undefined : expressRateLimit(settings.options);
   if (limiter !== undefined) app.use(limiter);
@@ -83,11 +93,10 @@ function expressApp(factory: typeof express, settings: RoutedSettings, state: St
     res.json({ handler: 'reset', name });
   });
   app.use('/api', api);
-  return { listener: app, limiter };
+  return limiter;
 }
 
-function koaApp(Factory: typeof Koa, settings: RoutedSettings, state: State): Built {
-  const app = new Factory();
+function koaApp(app: Koa, settings: RoutedSettings, state: State): Limiter {
   for (const middleware of settings.koaBefore ?? []) app.use(middleware);
   const limiter = settings.options === undefined ? undefined : koaRateLimit(settings.options);
   if (limiter !== undefined) app.use(limiter);
@@ -107,9 +116,5 @@ function koaApp(Factory: typeof Koa, settings: RoutedSettings, state: State): Bu
   const root = new Router();
   root.use('/api', api.routes());
   app.use(root.routes());
-  const handle = app.callback();
-  return {
-    listener: (req: IncomingMessage, res: ServerResponse) => void handle(req, res),
-    limiter,
-  };
+  return limiter;
 }

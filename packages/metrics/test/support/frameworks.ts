@@ -1,14 +1,10 @@
 // The four framework majors under test, each building the same small app around the metrics middleware.
-import type { IncomingMessage, RequestListener } from 'node:http';
-import { createRequire } from 'node:module';
+import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
-import express, {
-  type ErrorRequestHandler,
-  type Express as ExpressApp,
-  type Router as ExpressRouter,
-} from 'express';
-import Koa from 'koa';
+import type express from 'express';
+import type { Router as ExpressRouter } from 'express';
+import type Koa from 'koa';
 import {
   type MetricsHandlerOptions,
   type MetricsOptions,
@@ -17,34 +13,16 @@ import {
   koaMetrics,
   koaMetricsHandler,
 } from '@vigil/metrics';
-import { express4, Koa2 } from '@vigil/test-utils';
+import {
+  FRAMEWORK_HANDLES,
+  type FrameworkApp,
+  type FrameworkHandle,
+  Gate,
+  frameworkApp,
+  sleep,
+} from '@vigil/test-utils';
 
-export { express4, Koa2 };
-
-const load = createRequire(__filename);
-/** Installed versions, so a test can prove each alias really is the major it claims. */
-export const VERSIONS = {
-  express4: (load('express4/package.json') as { version: string }).version,
-  express5: (load('express/package.json') as { version: string }).version,
-  koa2: (load('koa2/package.json') as { version: string }).version,
-  koa3: (load('koa/package.json') as { version: string }).version,
-};
-
-export type FrameworkName = 'express4' | 'express5' | 'koa2' | 'koa3';
-
-/** A gate the `/gate` route waits on, so a test controls exactly when pending requests finish. */
-export class Gate {
-  entered = 0;
-  private release!: () => void;
-  private readonly opened = new Promise<void>((resolve) => (this.release = resolve));
-  async pass(): Promise<void> {
-    this.entered++;
-    await this.opened;
-  }
-  open(): void {
-    this.release();
-  }
-}
+export { Gate, Koa2, VERSIONS, express4 } from '@vigil/test-utils';
 
 export interface AppSettings {
   /** Options of the metrics middleware (`collectDefaultMetrics: false` is added unless given). */
@@ -58,25 +36,17 @@ export interface AppSettings {
   gate?: Gate;
 }
 
-export interface TestApp {
-  listener: RequestListener;
-  /** Errors the app's own error handler (Express) or error middleware / 'error' event (Koa) saw. */
-  errors: unknown[];
-}
-
-export interface Framework {
-  name: FrameworkName;
-  kind: 'express' | 'koa';
-  /** Whether a rejected promise from a handler reaches the error handler (Express 5, Koa). */
-  asyncErrors: boolean;
-  /** Builds the standard app: metrics middleware first, then the routes listed above expressApp(). */
-  app(settings: AppSettings): TestApp;
+export interface Framework extends FrameworkHandle {
+  /**
+   * Builds the standard app: metrics middleware first, then the routes listed above expressApp(); its
+   * `errors` are what its own error handler (Express) or error middleware / 'error' event (Koa) saw.
+   */
+  app(settings: AppSettings): FrameworkApp;
 }
 
 /** The error message thrown by the failing routes. */
 export const BOOM = 'boom';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const msParam = (url: string | undefined, fallback: number): number => {
   const m = /[?&]ms=(\d+)/.exec(url ?? '');
   return m ? Number(m[1]) : fallback;
@@ -116,9 +86,24 @@ export const STREAM_CHUNKS = ['alpha-', 'beta-beta-', 'gamma-gamma-gamma'];
  *   GET  /no-content      204
  *   GET  /metrics         the scrape handler, when settings.metricsHandler is given
  */
-function expressApp(factory: typeof express, settings: AppSettings): TestApp {
-  const errors: unknown[] = [];
-  const app: ExpressApp = factory();
+function standardApp(fw: FrameworkHandle, settings: AppSettings): FrameworkApp {
+  const errorBody = (err: unknown) => ({
+    handled: true,
+    error: err instanceof Error ? err.message : 'unknown',
+  });
+  return frameworkApp(fw.name, {
+    express: (app, e) => expressApp(app, e, fw, settings),
+    koa: (app, errors) => koaApp(app, errors, settings, errorBody),
+    expressErrorBody: settings.errorHandler === false ? undefined : errorBody,
+  });
+}
+
+function expressApp(
+  app: express.Express,
+  factory: typeof express,
+  fw: FrameworkHandle,
+  settings: AppSettings,
+): void {
   const options = withDefaults(settings.options);
   for (let i = 0; i < (settings.instances ?? 1); i++) app.use(expressMetrics(options));
   if (settings.metricsHandler) {
@@ -141,7 +126,7 @@ function expressApp(factory: typeof express, settings: AppSettings): TestApp {
     throw new Error(BOOM);
   });
   app.get('/next-error', (_req, _res, next) => next(new Error(BOOM)));
-  if (factory === express) {
+  if (fw.asyncErrors) {
     app.get('/async-reject', async () => {
       await sleep(1);
       throw new Error(BOOM);
@@ -183,23 +168,14 @@ function expressApp(factory: typeof express, settings: AppSettings): TestApp {
   app.get('/no-content', (_req, res) => {
     res.status(204).end();
   });
-
-  if (settings.errorHandler !== false) {
-    const onError: ErrorRequestHandler = (err, _req, res, _next) => {
-      errors.push(err);
-      res
-        .status(500)
-        .json({ handled: true, error: err instanceof Error ? err.message : 'unknown' });
-    };
-    app.use(onError);
-  }
-  return { listener: app, errors };
 }
 
-function koaApp(Factory: typeof Koa, settings: AppSettings): TestApp {
-  const errors: unknown[] = [];
-  const app = new Factory();
-  app.on('error', (err: unknown) => errors.push(err));
+function koaApp(
+  app: Koa,
+  errors: unknown[],
+  settings: AppSettings,
+  errorBody: (err: unknown) => unknown,
+): void {
   const options = withDefaults(settings.options);
   for (let i = 0; i < (settings.instances ?? 1); i++) app.use(koaMetrics(options));
   if (settings.errorHandler !== false) {
@@ -209,7 +185,7 @@ function koaApp(Factory: typeof Koa, settings: AppSettings): TestApp {
       } catch (err) {
         errors.push(err);
         ctx.status = 500;
-        ctx.body = { handled: true, error: err instanceof Error ? err.message : 'unknown' };
+        ctx.body = errorBody(err);
       }
     });
   }
@@ -281,26 +257,12 @@ function koaApp(Factory: typeof Koa, settings: AppSettings): TestApp {
 
   app.use(api.routes()).use(api.allowedMethods());
   app.use(router.routes()).use(router.allowedMethods());
-  const handle = app.callback();
-  return { listener: (req, res) => void handle(req, res), errors };
 }
 
-export const FRAMEWORKS: readonly Framework[] = [
-  {
-    name: 'express4',
-    kind: 'express',
-    asyncErrors: false,
-    app: (s) => expressApp(express4, s),
-  },
-  {
-    name: 'express5',
-    kind: 'express',
-    asyncErrors: true,
-    app: (s) => expressApp(express, s),
-  },
-  { name: 'koa2', kind: 'koa', asyncErrors: true, app: (s) => koaApp(Koa2, s) },
-  { name: 'koa3', kind: 'koa', asyncErrors: true, app: (s) => koaApp(Koa, s) },
-];
+export const FRAMEWORKS: readonly Framework[] = FRAMEWORK_HANDLES.map((fw) => ({
+  ...fw,
+  app: (s) => standardApp(fw, s),
+}));
 
 export const EXPRESS_FRAMEWORKS = FRAMEWORKS.filter((f) => f.kind === 'express');
 export const KOA_FRAMEWORKS = FRAMEWORKS.filter((f) => f.kind === 'koa');

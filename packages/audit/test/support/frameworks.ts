@@ -1,10 +1,10 @@
 // The four framework majors under test, each with a route that records an audit event via audit().
 import type { RequestListener } from 'node:http';
-import express from 'express';
-import Koa from 'koa';
+import type express from 'express';
+import type Koa from 'koa';
 import { getRequestContext, expressTracing, koaTracing } from '@vigil/tracing';
 import { type AuditEventInput, type AuditSink, audit } from '@vigil/audit';
-import { express4, Koa2 } from '@vigil/test-utils';
+import { FRAMEWORK_HANDLES, type FrameworkHandle, frameworkApp } from '@vigil/test-utils';
 
 export interface AppSettings {
   /** Mount @vigil/tracing's middleware first. */
@@ -23,8 +23,7 @@ export interface RouteReport {
   event: unknown;
 }
 
-export interface Framework {
-  name: 'express4' | 'express5' | 'koa2' | 'koa3';
+export interface Framework extends FrameworkHandle {
   app(settings: AppSettings): RequestListener;
 }
 
@@ -40,8 +39,7 @@ function recordFor(target: object, settings: AppSettings, user: string): unknown
   });
 }
 
-function expressApp(factory: typeof express, settings: AppSettings): RequestListener {
-  const app = factory();
+function expressApp(app: express.Express, settings: AppSettings): void {
   if (settings.proxy) app.set('trust proxy', true);
   if (settings.tracing) app.use(expressTracing());
   app.post('/login/:user', (req, res, next) => {
@@ -53,15 +51,11 @@ function expressApp(factory: typeof express, settings: AppSettings): RequestList
       })
       .catch(next);
   });
-  return app;
 }
 
-function koaApp(Factory: typeof Koa, settings: AppSettings): RequestListener {
-  const app = new Factory();
+function koaApp(app: Koa, settings: AppSettings): void {
   if (settings.proxy) app.proxy = true;
   if (settings.tracing) app.use(koaTracing());
-  // Koa prints errors it answers with 500 on stderr unless the app listens.
-  app.on('error', () => {});
   app.use(async (ctx) => {
     const m = /^\/login\/([^/]+)$/.exec(ctx.path);
     if (ctx.method !== 'POST' || m === null) return;
@@ -69,15 +63,14 @@ function koaApp(Factory: typeof Koa, settings: AppSettings): RequestListener {
     const event = recordFor(ctx, settings, m[1] as string);
     ctx.body = { context: getRequestContext() ?? null, event } satisfies RouteReport;
   });
-  const handle = app.callback();
-  return (req, res) => {
-    void handle(req, res);
-  };
 }
 
-export const FRAMEWORKS: Framework[] = [
-  { name: 'express4', app: (s) => expressApp(express4, s) },
-  { name: 'express5', app: (s) => expressApp(express, s) },
-  { name: 'koa2', app: (s) => koaApp(Koa2, s) },
-  { name: 'koa3', app: (s) => koaApp(Koa, s) },
-];
+// Koa's errors are recorded by frameworkApp(), so Koa does not print those it answers with 500.
+export const FRAMEWORKS: Framework[] = FRAMEWORK_HANDLES.map((fw) => ({
+  ...fw,
+  app: (s) =>
+    frameworkApp(fw.name, {
+      express: (app) => expressApp(app, s),
+      koa: (app) => koaApp(app, s),
+    }).listener,
+}));

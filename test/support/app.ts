@@ -1,7 +1,6 @@
 // Test apps with mixed routes (Express 5, Express 4, Koa) and the traffic that exercises all of them.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { createRequire } from 'node:module';
 import express from 'express';
 import Koa from 'koa';
 import { Router } from '@koa/router';
@@ -17,14 +16,9 @@ import {
 import type { RequestSpec } from '@vigil/test-utils';
 import { express4 } from '@vigil/test-utils';
 
-// Express 4 is installed under the npm alias `express4`, which ships no types: it is typed as Express 5,
-// and the app below uses only what both majors share.
-const load = createRequire(__filename);
-/** Installed majors, so a suite can prove each alias is the version it claims. */
-export const VERSIONS = {
-  express4: (load('express4/package.json') as { version: string }).version,
-  express5: (load('express/package.json') as { version: string }).version,
-};
+// Express 4 is the `express4` alias of @vigil/test-utils, typed as Express 5: the app below uses only
+// what both majors share. VERSIONS lets a suite prove each alias is the version it claims.
+export { VERSIONS } from '@vigil/test-utils';
 
 export type Framework = 'express5' | 'express4' | 'koa';
 

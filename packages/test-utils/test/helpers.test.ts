@@ -9,7 +9,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   FRAMEWORK_HANDLES,
   Gate,
-  VERSIONS,
   abortedRequest,
   checkErrorCodes,
   closeServers,
@@ -50,11 +49,7 @@ describe('@vigil/test-utils', () => {
 });
 
 describe('frameworkApp()', () => {
-  it('should run each alias as the major it claims', () => {
-    expect(VERSIONS.express4).toMatch(/^4\./);
-    expect(VERSIONS.express5).toMatch(/^5\./);
-    expect(VERSIONS.koa2).toMatch(/^2\./);
-    expect(VERSIONS.koa3).toMatch(/^3\./);
+  it('should name the four majors, and which of them pass a rejected promise on', () => {
     expect(FRAMEWORK_HANDLES.map((f) => `${f.name}:${f.kind}:${f.asyncErrors}`)).toEqual([
       'express4:express:false',
       'express5:express:true',

@@ -5,13 +5,13 @@
 // legacy `experimentalDecorators` `(prototype, name, descriptor)`. The wrapper records after the
 // method returns, throws, resolves or rejects, and gives back exactly what the method gave.
 import { type OptionContext, frameworkOf, notCalledError, usageFix } from '@vigil/core';
+import { isPlainObject } from './definitions';
 import { context, usageError } from './errors';
 import {
   type LabelObject,
   NO_LABELS,
   OUTCOME_BIT,
   checkSpecKeys,
-  isPlainObject,
   metricState,
   safeCall,
   THREW,

@@ -6,6 +6,7 @@ import {
   describeValue,
   optionError,
 } from '@vigil/core';
+import { isPlainObject } from './definitions';
 import { BUSINESS_METRICS_ERROR_CODES } from './errors';
 import { ClosedLabel, OUTCOMES } from './labels';
 import { type MetricState, stateOf } from './state';
@@ -21,9 +22,6 @@ export const OUTCOME_BIT: Readonly<Record<Outcome, number>> = {
   aborted: 4,
 };
 const ALWAYS = 7;
-
-export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The state of `metric`, checked to be one of `types`. */
 export function metricState(

@@ -2,6 +2,7 @@
 // the request it is mounted on, to record when the request ends.
 import type { ServerResponse } from 'node:http';
 import { optionError, optionNames } from '@vigil/core';
+import { isPlainObject } from './definitions';
 import { context } from './errors';
 import { type EndRecorder, type RequestScope, scopeFor } from './request';
 import {
@@ -9,7 +10,6 @@ import {
   NO_LABELS,
   OUTCOME_BIT,
   checkSpecKeys,
-  isPlainObject,
   metricState,
   safeCall,
   THREW,

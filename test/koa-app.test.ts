@@ -1,6 +1,7 @@
 // Integration: the Koa example app (examples/koa-app) through the vigil umbrella on real servers: its
-// routes, one trace across gateway and catalog, business metrics, the strict login policy with its
-// audit events, the error-rate drill, and every operational endpoint.
+// routes, one trace across gateway and catalog, business metrics (the decorated analytics service's
+// too), the strict login policy with its audit events, the error-rate drill, and every operational
+// endpoint.
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollFor } from '@vigil/test-utils';
@@ -97,6 +98,45 @@ describe('examples/koa-app', () => {
       unknown
     >;
     expect(summary).toHaveProperty('business');
+  });
+
+  it('should time the decorated analytics service by report and outcome, failures included', async () => {
+    const daily = await post('/api/analytics/daily', {});
+    expect(daily.status).toBe(200);
+    const report = (await daily.json()) as { report: string; videos: number; generatedAt: string };
+    // `videos` reads the streams being watched: none once the stream above has stopped.
+    expect(report).toEqual({ report: 'daily', videos: 0, generatedAt: expect.any(String) });
+    expect(Number.isNaN(Date.parse(report.generatedAt))).toBe(false);
+    const weekly = await post('/api/analytics/weekly', {});
+    expect(weekly.status).toBe(200);
+    expect(await weekly.json()).toMatchObject({ report: 'weekly' });
+    const yearly = await post('/api/analytics/yearly', {});
+    expect(yearly.status).toBe(400);
+    expect(await yearly.json()).toEqual({
+      error: 'unknown_report',
+      allowed: ['daily', 'weekly', 'monthly'],
+    });
+
+    // The request's own series is recorded once the response has ended.
+    const text = await pollFor(async () => {
+      const t = await (await fetch(`${app.url}/metrics`)).text();
+      return t.includes('route="/api/analytics/:report",status_code="400"') ? t : undefined;
+    }, 10_000);
+    const series = (suffix: string, report: string, outcome: string) =>
+      new RegExp(
+        `^analytics_generation_duration_seconds_${suffix}\\{report="${report}",outcome="${outcome}",service="gateway"\\} (\\S+)$`,
+        'm',
+      ).exec(text ?? '')?.[1];
+    expect(series('count', 'daily', 'success')).toBe('1');
+    expect(series('count', 'weekly', 'success')).toBe('1');
+    // A report outside the known set throws; the decorator times it under one value, as a failure.
+    expect(series('count', '__overflow__', 'failure')).toBe('1');
+    expect(series('count', 'yearly', 'failure')).toBeUndefined();
+    expect(series('count', 'monthly', 'success')).toBeUndefined();
+    expect(Number(series('sum', 'daily', 'success'))).toBeGreaterThan(0);
+    expect(text).toMatch(
+      /http_requests_total\{method="POST",route="\/api\/analytics\/:report",status_code="400",service="gateway"\} 1/,
+    );
   });
 
   it('should limit logins with the strict policy and audit every attempt', async () => {

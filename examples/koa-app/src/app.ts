@@ -14,9 +14,12 @@ import { getRequestContext } from '@vigil/tracing';
 import { type Vigil, type VigilOptions, vigil } from 'vigil';
 import { koaAppAlerts } from './alerts';
 import {
+  ANALYTICS_REPORTS,
+  type AnalyticsReport,
   type BusinessMetrics,
   VIDEO_FORMATS,
   type VideoFormat,
+  createAnalyticsService,
   createBusinessMetrics,
 } from './business';
 
@@ -182,6 +185,17 @@ function apiRouter(catalogUrl: string, business: BusinessMetrics, v: Vigil): Rou
     active.delete(ctx.params.id ?? '');
     streams_active.set(active.size);
     ctx.body = { id: ctx.params.id, active: active.size };
+  });
+
+  const analytics = createAnalyticsService(business);
+  // Decorated service: the generation is timed by report and outcome, failures included.
+  router.post('/analytics/:report', async (ctx) => {
+    try {
+      ctx.body = await analytics.generate(ctx.params.report as AnalyticsReport, active.size);
+    } catch {
+      ctx.status = 400;
+      ctx.body = { error: 'unknown_report', allowed: ANALYTICS_REPORTS };
+    }
   });
 
   // The strict `login` policy limits this route (see startKoaApp); every attempt is audited.

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ResponseSummary, runPool, send, pollFor } from '@vigil/test-utils';
 import {
   FixtureProcess,
+  OTEL_VARIABLES_CLEARED,
   type OtlpReceiver,
   OtlpStore,
   type ReceivedSpan,
@@ -37,15 +38,7 @@ function serviceEnv(receiverPort: number): Record<string, string> {
     OTEL_SERVICE_NAME: 'otlp-test',
     OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test',
     OTEL_BSP_SCHEDULE_DELAY: String(BATCH_DELAY_MS),
-    // Variables a developer's shell might carry that would change what this suite checks.
-    OTEL_TRACES_EXPORTER: '',
-    OTEL_TRACES_SAMPLER: '',
-    OTEL_PROPAGATORS: '',
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
-    OTEL_EXPORTER_OTLP_PROTOCOL: '',
-    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: '',
-    OTEL_SDK_DISABLED: '',
-    NODE_OPTIONS: '',
+    ...OTEL_VARIABLES_CLEARED,
   };
 }
 

@@ -196,6 +196,21 @@ export async function startOtlpReceiver(store: OtlpStore, port = 0): Promise<Otl
   };
 }
 
+/**
+ * Variables a developer's shell might carry that would change what a suite exporting to this receiver
+ * checks: blanked in the environment of its fixture processes.
+ */
+export const OTEL_VARIABLES_CLEARED: Readonly<Record<string, string>> = {
+  OTEL_TRACES_EXPORTER: '',
+  OTEL_TRACES_SAMPLER: '',
+  OTEL_PROPAGATORS: '',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+  OTEL_EXPORTER_OTLP_PROTOCOL: '',
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: '',
+  OTEL_SDK_DISABLED: '',
+  NODE_OPTIONS: '',
+};
+
 /** One JSON line a fixture printed on stdout. */
 export interface FixtureEvent {
   event: string;

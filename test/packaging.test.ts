@@ -357,8 +357,64 @@ describe('every packed package in a consumer project', () => {
           true,
         );
       }
+      // A subpath with conditions gives require() its CommonJS file and import its ESM one.
+      const subpaths = Object.entries(get(dir).manifest.exports ?? {}).filter(
+        ([k]) => k !== '.' && k !== './package.json',
+      );
+      subpaths.forEach(([subpath, target], i) => {
+        if (typeof target === 'string') return;
+        const conditions = target as Record<string, string>;
+        const file = (condition: string | undefined) =>
+          join(consumer, 'node_modules', name, condition ?? conditions.default ?? '');
+        const id = name + subpath.slice(1);
+        expect(c?.resolved[i + 1], `require.resolve('${id}')`).toBe(file(conditions.require));
+        expect(e?.resolved[i + 1], `import.meta.resolve('${id}')`).toBe(
+          `file://${file(conditions.import)}`,
+        );
+      });
+    }
+    // The register entries, both forms: `node --require` / `--import vigil/register`.
+    for (const name of ['vigil', '@vigil/tracing']) {
+      const dist = join(consumer, 'node_modules', name, 'dist');
+      expect(cjs[name]?.resolved, name).toContain(join(dist, 'register.js'));
+      expect(esm[name]?.resolved, name).toContain(`file://${join(dist, 'register.mjs')}`);
     }
   });
+
+  it.each(['--require', '--import'])(
+    'should start tracing with node %s vigil/register, from the packed packages',
+    (flag) => {
+      const script = `
+        const { getTracing } = require('@vigil/tracing');
+        const tracing = getTracing();
+        process.stdout.write(JSON.stringify({
+          started: tracing !== undefined && !tracing.disabled,
+          entries: Object.keys(require.cache).filter((f) => f.endsWith('/dist/register.js')).sort(),
+        }));
+        tracing?.shutdown().then(() => process.exit(0));
+      `;
+      const r = spawnSync(process.execPath, [flag, 'vigil/register', '-e', script], {
+        cwd: consumer,
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: {
+          ...process.env,
+          OTEL_TRACES_EXPORTER: 'none',
+          OTEL_SDK_DISABLED: '',
+          NODE_OPTIONS: '',
+        },
+      });
+      console.log(`[packaging] ${flag} vigil/register: exit ${r.status}, ${r.stdout}`);
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { started: boolean; entries: string[] };
+      expect(out.started).toBe(true);
+      // --import loads vigil's ESM entry, which is not in require.cache; both share @vigil/tracing's.
+      const expected = [join(consumer, 'node_modules/@vigil/tracing/dist/register.js')];
+      if (flag === '--require')
+        expected.push(join(consumer, 'node_modules/vigil/dist/register.js'));
+      expect(out.entries).toEqual(expected.sort());
+    },
+  );
 });
 
 describe('packed packages in a consumer project', () => {

@@ -16,7 +16,7 @@ import {
   beginRequest,
   findRequest,
 } from '@vigil/core';
-import { Koa2, express4 } from '@vigil/test-utils';
+import { Gate, Koa2, express4 } from '@vigil/test-utils';
 import { ServerDrain } from '../src/drain';
 
 // A deadline no test reaches: a drain that waited for it would fail the test by its timeout.
@@ -102,20 +102,6 @@ async function rawConnection(port: number): Promise<{ socket: Socket; text: () =
   let text = '';
   socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
   return { socket, text: () => text };
-}
-
-/** Holds the requests that reach it until opened. */
-class Gate {
-  entered = 0;
-  private release!: () => void;
-  private readonly opened = new Promise<void>((resolve) => (this.release = resolve));
-  async pass(): Promise<void> {
-    this.entered++;
-    await this.opened;
-  }
-  open(): void {
-    this.release();
-  }
 }
 
 const statusLines = (text: string) => text.match(/HTTP\/1\.1 \d{3}/g) ?? [];

@@ -1,5 +1,6 @@
 // The request lifecycle every Vigil package shares: one record per request, created by the first Vigil
-// middleware that sees it and ended once, when its response finishes or its connection closes first.
+// code that sees it (a middleware, or @vigil/health's drain on the server's 'request' event) and ended
+// once, when its response finishes or its connection closes first.
 //
 // Express swaps the prototype of every req and res (Object.setPrototypeOf), and V8 then adds each new
 // property to them slowly: about 2 µs a property, measured, which is more than a package's whole

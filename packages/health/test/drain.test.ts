@@ -16,22 +16,14 @@ import {
   beginRequest,
   findRequest,
 } from '@vigil/core';
-import { Gate, Koa2, express4 } from '@vigil/test-utils';
+import { Gate, Koa2, express4, sleep, waitFor } from '@vigil/test-utils';
 import { ServerDrain } from '../src/drain';
 
 // A deadline no test reaches: a drain that waited for it would fail the test by its timeout.
 const NEVER = 3_600_000;
 const IDLE_MS = 50;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(5);
-  }
-}
+const until = (check: () => boolean) => waitFor(check, 'the condition', 5000);
 
 interface Drained {
   server: Server;
@@ -106,6 +98,43 @@ async function rawConnection(port: number): Promise<{ socket: Socket; text: () =
 
 const statusLines = (text: string) => text.match(/HTTP\/1\.1 \d{3}/g) ?? [];
 
+/**
+ * Three GETs of `/users/:id` over one kept-alive connection to `listener` behind a drain: each answered
+ * `{"same":true}` without `Connection: close`, each a record of its own that `sink` saw end, unaborted
+ * and with its route; then, idle for longer than idleMs, the connection is closed by the drain's first
+ * sweep, within its own call.
+ */
+async function threeRequestsThenIdleClose(
+  listener: RequestListener,
+  begun: (RequestRecord | undefined)[],
+  sink: Collector,
+): Promise<void> {
+  const { port, drain, sockets, problems } = await serve(listener);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    for (const id of [1, 2, 3]) {
+      const res = await get(port, `/users/${id}`, agent);
+      expect(res).toMatchObject({ status: 200, body: '{"same":true}' });
+      expect(res.connection).not.toBe('close');
+    }
+    expect(sockets).toHaveLength(1);
+    expect(new Set(begun).size).toBe(3);
+    await until(() => sink.ended.length === 3);
+    expect(sink.ended.map((r) => [r.route, r.aborted])).toEqual([
+      ['/users/:id', false],
+      ['/users/:id', false],
+      ['/users/:id', false],
+    ]);
+    await sleep(IDLE_MS * 2);
+    const drained = drain.drain(NEVER, IDLE_MS);
+    expect(sockets[0]!.destroyed).toBe(true);
+    await drained;
+    expect(problems).toEqual([]);
+  } finally {
+    agent.destroy();
+  }
+}
+
 describe.each([
   ['Express 4', express4],
   ['Express 5', express],
@@ -127,31 +156,7 @@ describe.each([
       res.json({ same: findRequest(req) === begun.at(-1) });
     });
     app.use('/users', users);
-    const { port, drain, sockets, problems } = await serve(app);
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      for (const id of [1, 2, 3]) {
-        const res = await get(port, `/users/${id}`, agent);
-        expect(res).toMatchObject({ status: 200, body: '{"same":true}' });
-        expect(res.connection).not.toBe('close');
-      }
-      expect(sockets).toHaveLength(1);
-      expect(new Set(begun).size).toBe(3);
-      await until(() => sink.ended.length === 3);
-      expect(sink.ended.map((r) => [r.route, r.aborted])).toEqual([
-        ['/users/:id', false],
-        ['/users/:id', false],
-        ['/users/:id', false],
-      ]);
-      await sleep(IDLE_MS * 2);
-      const drained = drain.drain(NEVER, IDLE_MS);
-      // Idle for longer than idleMs: closed by the first sweep, in the drain's own call.
-      expect(sockets[0]!.destroyed).toBe(true);
-      await drained;
-      expect(problems).toEqual([]);
-    } finally {
-      agent.destroy();
-    }
+    await threeRequestsThenIdleClose(app, begun, sink);
   });
 });
 
@@ -177,31 +182,7 @@ describe.each([
     });
     app.use(router.routes());
     const handle = app.callback();
-    const { port, drain, sockets, problems } = await serve((req, res) => void handle(req, res));
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      for (const id of [1, 2, 3]) {
-        expect(await get(port, `/users/${id}`, agent)).toMatchObject({
-          status: 200,
-          body: '{"same":true}',
-        });
-      }
-      expect(sockets).toHaveLength(1);
-      expect(new Set(begun).size).toBe(3);
-      await until(() => sink.ended.length === 3);
-      expect(sink.ended.map((r) => [r.route, r.aborted])).toEqual([
-        ['/users/:id', false],
-        ['/users/:id', false],
-        ['/users/:id', false],
-      ]);
-      await sleep(IDLE_MS * 2);
-      const drained = drain.drain(NEVER, IDLE_MS);
-      expect(sockets[0]!.destroyed).toBe(true);
-      await drained;
-      expect(problems).toEqual([]);
-    } finally {
-      agent.destroy();
-    }
+    await threeRequestsThenIdleClose((req, res) => void handle(req, res), begun, sink);
   });
 });
 

@@ -58,6 +58,11 @@ function scenarios(env) {
 
 /** Reads the settings from `env`; throws with the variable's name on a bad value. */
 export function readConfig(env = process.env) {
+  if ((env.BENCH_FULL_STACK_WITHOUT ?? '') !== '') {
+    throw new Error(
+      'BENCH_FULL_STACK_WITHOUT is for instructions.mjs, gc.mjs and profile.mjs: the throughput run checks every part of the full stack, so unset it.',
+    );
+  }
   return Object.freeze({
     duration: number(env, 'BENCH_DURATION', DEFAULTS.duration, { integer: false, min: 1 }),
     warmup: number(env, 'BENCH_WARMUP', DEFAULTS.warmup, { integer: false, min: 0 }),
